@@ -1,0 +1,37 @@
+# One command for each job. Both create .venv on first use.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test lint fmt bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+## demo: install, then check, test and assign on the bundled example policy
+demo: $(STAMP)
+	$(BIN)/policyd check policies/inbound.policy
+	$(BIN)/policyd test policies/inbound.policy
+	$(BIN)/policyd assign policies/inbound.policy --lead policies/leads/globex.json --why-not alice
+	$(BIN)/policyd assign policies/inbound.policy --lead policies/leads/initech.json
+
+## test: install, lint, then the whole test suite
+test: $(STAMP)
+	$(BIN)/ruff check policyd tests benchmarks
+	$(BIN)/policyd --help > /dev/null
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check policyd tests benchmarks
+	$(BIN)/ruff format --check policyd tests benchmarks
+
+## bench: the benchmarks (on demand; figures go in the README)
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_evaluator.py
+
+clean:
+	rm -rf $(VENV) dist build *.egg-info .pytest_cache .ruff_cache

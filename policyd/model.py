@@ -1,0 +1,347 @@
+"""The policy model: frozen dataclasses with source spans.
+
+The parser builds these at once from lark's tree; every later stage (check,
+compile, evaluate, explain, diff) works on them and never touches lark.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Union
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """Where something stands in a source file (1-based lines and columns)."""
+
+    file: str
+    line: int
+    col: int
+    end_line: int = 0
+    end_col: int = 0
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.col}"
+
+
+NO_SPAN = Span("<none>", 0, 0)
+
+
+# ---------------------------------------------------------------- conditions
+@dataclass(frozen=True, slots=True)
+class FieldRef:
+    """A lead field, or in a rep condition a rep attribute (`load`, `open`, `quota`)."""
+
+    name: str
+    span: Span = field(default=NO_SPAN, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Num:
+    value: float
+    span: Span = field(default=NO_SPAN, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Str:
+    value: str
+    span: Span = field(default=NO_SPAN, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class SkillRef:
+    """`skill(x)`: x is a lead field (its value names the skill) or a skill word."""
+
+    name: str
+    span: Span = field(default=NO_SPAN, compare=False)
+
+
+Operand = Union[FieldRef, Num, Str, SkillRef]
+
+
+@dataclass(frozen=True, slots=True)
+class Compare:
+    left: Operand
+    op: str
+    right: Operand
+    span: Span = field(default=NO_SPAN, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Is:
+    """`f is w`, `f is not w`, `f in {..}`, `f not in {..}`: word tests."""
+
+    name: str
+    words: tuple[str, ...]
+    negated: bool
+    span: Span = field(default=NO_SPAN, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class IsSet:
+    name: str
+    negated: bool  # True for `is missing` / `is not set`
+    span: Span = field(default=NO_SPAN, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Speaks:
+    """`speaks language` (a lead field) or `speaks "ja"` / `speaks ja` (a literal)."""
+
+    name: str
+    literal: bool
+    span: Span = field(default=NO_SPAN, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Flag:
+    """A bare word: a bool lead field in lead conditions, a level in rep conditions."""
+
+    name: str
+    span: Span = field(default=NO_SPAN, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class And:
+    items: tuple[Cond, ...]
+    span: Span = field(default=NO_SPAN, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Or:
+    items: tuple[Cond, ...]
+    span: Span = field(default=NO_SPAN, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Not:
+    item: Cond
+    span: Span = field(default=NO_SPAN, compare=False)
+
+
+Cond = Union[Compare, Is, IsSet, Speaks, Flag, And, Or, Not]
+
+
+# ---------------------------------------------------------------- blocks
+@dataclass(frozen=True, slots=True)
+class FieldType:
+    kind: str  # int | number | text | bool | rep | enum
+    words: tuple[str, ...] = ()
+
+    def __str__(self) -> str:
+        if self.kind == "enum":
+            return "{" + ", ".join(self.words) + "}"
+        return self.kind
+
+
+@dataclass(frozen=True, slots=True)
+class LeadField:
+    name: str
+    type: FieldType
+    optional: bool
+    default: object | None
+    has_default: bool
+    span: Span = field(default=NO_SPAN, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreLine:
+    points: int
+    cond: Cond | None  # None for `otherwise`
+    span: Span = field(default=NO_SPAN, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Score:
+    name: str
+    lines: tuple[ScoreLine, ...]
+    span: Span = field(default=NO_SPAN, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Tier:
+    name: str
+    low: int
+    high: int
+    span: Span = field(default=NO_SPAN, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Rep:
+    name: str
+    level: str
+    capacity: int | None  # None: the team default
+    weight: float
+    speaks: tuple[str, ...]
+    skills: tuple[tuple[str, int], ...]
+    span: Span = field(default=NO_SPAN, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Team:
+    skill_low: int
+    skill_high: int
+    skill_default: int
+    capacity_default: int
+    reps: tuple[Rep, ...]
+    span: Span = field(default=NO_SPAN, compare=False)
+    source: str | None = None  # the `team from` file, when split out
+
+    def capacity_of(self, rep: Rep) -> int:
+        return rep.capacity if rep.capacity is not None else self.capacity_default
+
+
+# steps of a pipeline (routes and exceptions)
+@dataclass(frozen=True, slots=True)
+class Lottery:
+    percent: float
+    by_weight: bool
+    span: Span = field(default=NO_SPAN, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Require:
+    cond: Cond
+    span: Span = field(default=NO_SPAN, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Prefer:
+    options: tuple[Cond, ...]
+    span: Span = field(default=NO_SPAN, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Pick:
+    kind: str  # least_loaded | round_robin | weighted | random
+    span: Span = field(default=NO_SPAN, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class OtherwiseRoute:
+    tier: str
+    span: Span = field(default=NO_SPAN, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class OtherwiseQueue:
+    queue: str
+    span: Span = field(default=NO_SPAN, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Assign:
+    """`assign FIELD` (a rep-typed lead field) or `assign REP`."""
+
+    name: str
+    span: Span = field(default=NO_SPAN, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class QueueAction:
+    queue: str
+    span: Span = field(default=NO_SPAN, compare=False)
+
+
+Step = Union[Lottery, Require, Prefer, Pick, OtherwiseRoute, OtherwiseQueue, Assign, QueueAction]
+
+
+@dataclass(frozen=True, slots=True)
+class Exception_:
+    name: str
+    why: str
+    when: Cond
+    steps: tuple[Step, ...]
+    span: Span = field(default=NO_SPAN, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    tier: str
+    why: str
+    steps: tuple[Step, ...]
+    span: Span = field(default=NO_SPAN, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class SlaRule:
+    tier: str
+    minutes: int
+    reassign: int
+    text: str  # as written, e.g. "2h"
+    span: Span = field(default=NO_SPAN, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Expect:
+    kind: str  # tier | rep | level | queue | exception | lottery | route
+    value: str | None
+    span: Span = field(default=NO_SPAN, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Example:
+    name: str
+    lead: tuple[tuple[str, object, Span], ...]
+    open: tuple[tuple[str, int], ...]
+    away: tuple[str, ...]
+    quota: tuple[tuple[str, float], ...]
+    lottery: bool
+    seed: str | None
+    expects: tuple[Expect, ...]
+    span: Span = field(default=NO_SPAN, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyInfo:
+    name: str
+    title: str
+    owner: str | None
+    review: str | None
+    span: Span = field(default=NO_SPAN, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """A whole policy (its team merged in from `team from`, if split out)."""
+
+    info: PolicyInfo | None
+    fields: tuple[LeadField, ...]
+    scores: tuple[Score, ...]
+    tiers: tuple[Tier, ...]
+    team: Team | None
+    exceptions: tuple[Exception_, ...]
+    routes: tuple[Route, ...]
+    sla: tuple[SlaRule, ...]
+    examples: tuple[Example, ...]
+    file: str
+    sources: tuple[tuple[str, str], ...] = field(default=(), compare=False)
+
+    @property
+    def name(self) -> str:
+        return self.info.name if self.info else "policy"
+
+    def field_named(self, name: str) -> LeadField | None:
+        for f in self.fields:
+            if f.name == name:
+                return f
+        return None
+
+    def route_for(self, tier: str) -> Route | None:
+        for r in self.routes:
+            if r.tier == tier:
+                return r
+        return None
+
+    def source_text(self, file: str) -> str | None:
+        for name, text in self.sources:
+            if name == file:
+                return text
+        return None
+
+    def source_line(self, span: Span) -> str:
+        text = self.source_text(span.file)
+        if text is None or span.line < 1:
+            return ""
+        lines = text.splitlines()
+        return lines[span.line - 1] if span.line <= len(lines) else ""
