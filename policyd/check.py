@@ -7,9 +7,9 @@ analysis (score gaps, dead lines, empty routes) lives in analyze.py and is added
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Callable, Iterable, Iterator
 
 from . import model as m
 from .diagnostics import ERROR, NOTE, WARNING, Diagnostic, did_you_mean
@@ -147,13 +147,16 @@ def check_steps_order(ctx: Context) -> Iterator[Diagnostic]:
             if isinstance(s, m.Pick):
                 bad = [a for a in after if not isinstance(a, (m.OtherwiseRoute, m.OtherwiseQueue))]
                 if bad:
-                    yield _err("S004", bad[0].span, f"a step after `pick` in {kind} `{name}` is never reached", "`pick` comes after every filter")
+                    yield _err(
+                        "S004", bad[0].span, f"a step after `pick` in {kind} `{name}` is never reached", "`pick` comes after every filter"
+                    )
                     break
         placing = [s for s in steps if isinstance(s, (m.Assign, m.QueueAction))]
         routing = [s for s in steps if isinstance(s, (m.Lottery, m.Require, m.Prefer, m.Pick))]
         if placing and (routing or len(placing) > 1):
             yield _err(
-                "S005", placing[0].span,
+                "S005",
+                placing[0].span,
                 f"exception `{name}` mixes `{'assign' if isinstance(placing[0], m.Assign) else 'queue'}` with other placing steps",
                 "an exception either assigns, queues, or routes with require/prefer/pick",
             )
@@ -185,7 +188,8 @@ def check_team(ctx: Context) -> Iterator[Diagnostic]:
         for skill, value in r.skills:
             if not team.skill_low <= value <= team.skill_high:
                 yield _err(
-                    "T007", r.span,
+                    "T007",
+                    r.span,
                     f"rep `{r.name}`: skill {skill} {value} is outside the scale {team.skill_low}..{team.skill_high}",
                 )
         if r.capacity is not None and r.capacity <= 0:
@@ -215,7 +219,9 @@ def _lead_cond(ctx: Context, c: m.Cond, where: str) -> Iterator[Diagnostic]:
                 yield from _known_field(ctx, c.name, c.span)
         elif f.type.kind != "bool":
             yield _err(
-                "T005", c.span, f"`{c.name}` is a {f.type} field, not true/false; write a comparison",
+                "T005",
+                c.span,
+                f"`{c.name}` is a {f.type} field, not true/false; write a comparison",
                 f"for example `{c.name} is set`" if f.type.kind != "enum" else f"for example `{c.name} is {f.type.words[0]}`",
             )
     elif isinstance(c, m.Speaks):
@@ -245,7 +251,9 @@ def _rep_cond(ctx: Context, c: m.Cond) -> Iterator[Diagnostic]:
             return
         if c.name not in ctx.levels:
             guess = _mean(c.name, ctx.levels)
-            yield _warn("N003", c.span, f"no rep has level `{c.name}`; levels in the team: {', '.join(sorted(ctx.levels)) or 'none'}", guess)
+            yield _warn(
+                "N003", c.span, f"no rep has level `{c.name}`; levels in the team: {', '.join(sorted(ctx.levels)) or 'none'}", guess
+            )
     elif isinstance(c, m.Speaks):
         if not c.literal and c.name in ctx.fields:
             f = ctx.fields[c.name]
@@ -272,7 +280,9 @@ def _rep_cond(ctx: Context, c: m.Cond) -> Iterator[Diagnostic]:
                         yield _err("T001", o.span, f"`skill({o.name})`: {o.name} is a {f.type} field; its value cannot name a skill")
                 elif o.name not in ctx.skills:
                     yield _warn(
-                        "N005", o.span, f"no rep lists skill `{o.name}`; every rep has the default {ctx.policy.team.skill_default if ctx.policy.team else 1}",
+                        "N005",
+                        o.span,
+                        f"no rep lists skill `{o.name}`; every rep has the default {ctx.policy.team.skill_default if ctx.policy.team else 1}",
                         _mean(o.name, ctx.skills | set(ctx.fields)),
                     )
             elif isinstance(o, m.FieldRef) and not (o.name in REP_ATTRIBUTES and o.name not in ctx.fields):
@@ -293,8 +303,12 @@ def _is_words(ctx: Context, c: m.Is) -> Iterator[Diagnostic]:
     kind = f.type.kind
     if kind in NUMERIC or kind == "bool":
         yield _err(
-            "T004", c.span, f"`{c.name}` is a {f.type} field; `is`/`in` test words",
-            f"compare numbers with <, <=, >, >=, == or != (for example `{c.name} >= 3`)" if kind != "bool" else f"write `{c.name}` or `not {c.name}`",
+            "T004",
+            c.span,
+            f"`{c.name}` is a {f.type} field; `is`/`in` test words",
+            f"compare numbers with <, <=, >, >=, == or != (for example `{c.name} >= 3`)"
+            if kind != "bool"
+            else f"write `{c.name}` or `not {c.name}`",
         )
     elif kind == "enum":
         for w in c.words:
@@ -384,17 +398,34 @@ def check_routing_names(ctx: Context) -> Iterator[Diagnostic]:
                 if not 0 <= s.percent <= 100:
                     yield _err("T009", s.span, f"lottery ratio {s.percent:g}% is outside 0%..100%")
                 if "id" not in ctx.fields:
-                    yield _err("N010", s.span, "a lottery draws from the lead's `id`, but the lead has no `id` field", "add `id text` to the lead block")
+                    yield _err(
+                        "N010",
+                        s.span,
+                        "a lottery draws from the lead's `id`, but the lead has no `id` field",
+                        "add `id text` to the lead block",
+                    )
             elif isinstance(s, m.Pick) and s.kind == "random" and "id" not in ctx.fields:
-                yield _err("N010", s.span, "`pick random` draws from the lead's `id`, but the lead has no `id` field", "add `id text` to the lead block")
+                yield _err(
+                    "N010",
+                    s.span,
+                    "`pick random` draws from the lead's `id`, but the lead has no `id` field",
+                    "add `id text` to the lead block",
+                )
             elif isinstance(s, m.Assign):
                 f = ctx.fields.get(s.name)
                 if f is not None:
                     if f.type.kind != "rep":
-                        yield _err("T013", s.span, f"`assign {s.name}`: field {s.name} is a {f.type} field, not a rep", f"declare it as `{s.name} rep?`")
+                        yield _err(
+                            "T013",
+                            s.span,
+                            f"`assign {s.name}`: field {s.name} is a {f.type} field, not a rep",
+                            f"declare it as `{s.name} rep?`",
+                        )
                 elif s.name not in ctx.reps:
                     yield _err(
-                        "N001", s.span, f"`assign {s.name}`: no rep-typed field or rep named `{s.name}`",
+                        "N001",
+                        s.span,
+                        f"`assign {s.name}`: no rep-typed field or rep named `{s.name}`",
                         _mean(s.name, [n for n, fl in ctx.fields.items() if fl.type.kind == "rep"] + list(ctx.reps)),
                     )
     for s in p.sla:
@@ -419,13 +450,13 @@ def check_examples(ctx: Context) -> Iterator[Diagnostic]:
                 schema.validate(raw)
             except Exception as err:  # LeadError: report each field at its place
                 for fe in getattr(err, "errors", []):
-                    yield _err("T008", spans.get(fe.field, ex.span), f"example \"{ex.name}\": {fe.message}")
+                    yield _err("T008", spans.get(fe.field, ex.span), f'example "{ex.name}": {fe.message}')
         for rep, _ in list(ex.open) + list(ex.quota):
             if rep not in ctx.reps:
-                yield _err("N002", ex.span, f"example \"{ex.name}\": unknown rep `{rep}` in state", _mean(rep, ctx.reps))
+                yield _err("N002", ex.span, f'example "{ex.name}": unknown rep `{rep}` in state', _mean(rep, ctx.reps))
         for rep in ex.away:
             if rep not in ctx.reps:
-                yield _err("N002", ex.span, f"example \"{ex.name}\": unknown rep `{rep}` in state", _mean(rep, ctx.reps))
+                yield _err("N002", ex.span, f'example "{ex.name}": unknown rep `{rep}` in state', _mean(rep, ctx.reps))
         for e in ex.expects:
             known, code, kind = None, "", ""
             if e.kind == "tier":
@@ -441,9 +472,9 @@ def check_examples(ctx: Context) -> Iterator[Diagnostic]:
             elif e.kind == "queue":
                 known, code, kind = ctx.queues, "N009", "queue"
             if known is not None and e.value not in known:
-                yield _err(code, e.span, f"example \"{ex.name}\" expects unknown {kind} `{e.value}`", _mean(e.value or "", known))
+                yield _err(code, e.span, f'example "{ex.name}" expects unknown {kind} `{e.value}`', _mean(e.value or "", known))
         if not ex.expects:
-            yield _warn("S006", ex.span, f"example \"{ex.name}\" expects nothing, so it cannot fail", "add `expect rep R` or `expect tier T`")
+            yield _warn("S006", ex.span, f'example "{ex.name}" expects nothing, so it cannot fail', "add `expect rep R` or `expect tier T`")
 
 
 CHECKS: list[Check] = [

@@ -68,7 +68,14 @@ def main() -> None:
 
 @main.command()
 @click.argument("policy")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True, help="Diagnostics as gcc-style text or JSON for editors and CI.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Diagnostics as gcc-style text or JSON for editors and CI.",
+)
 @click.option("--strict", is_flag=True, help="Fail (exit 1) on warnings too.")
 def check(policy: str, fmt: str, strict: bool) -> None:
     """Check a policy for errors and warnings.

@@ -9,8 +9,9 @@ drives these pieces and records the trace.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from . import model as m
 from .leads import LeadSchema
@@ -75,9 +76,7 @@ class Compiled:
         self.score_fn = self._compile_scores(policy.scores)
         self.score_points = tuple(tuple(line.points for line in s.lines) for s in policy.scores)
         self.tier_by_total = self._tier_table(policy.tiers)
-        self.exceptions = tuple(
-            (self._lead_fn(e.when), self._pipeline("exception", e.name, e.steps, e)) for e in policy.exceptions
-        )
+        self.exceptions = tuple((self._lead_fn(e.when), self._pipeline("exception", e.name, e.steps, e)) for e in policy.exceptions)
         self.routes = {r.tier: self._pipeline("route", r.tier, r.steps, r) for r in policy.routes}
         self.sla = {s.tier: s for s in policy.sla}
 

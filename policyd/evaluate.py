@@ -25,8 +25,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from .compile import ASSIGN, LOTTERY, PICK, PREFER, QUEUE, REQUIRE, Compiled, Pipeline
 from .state import State
@@ -38,7 +39,7 @@ _EMPTY_STATE = State()
 
 def draw(seed: str, lead_id: str, purpose: str) -> float:
     """A verifiable number in [0, 1): HMAC-SHA256(seed, purpose:lead_id), top 53 bits."""
-    mac = hmac.new(seed.encode("utf-8"), f"{purpose}:{lead_id}".encode("utf-8"), hashlib.sha256).digest()
+    mac = hmac.new(seed.encode("utf-8"), f"{purpose}:{lead_id}".encode(), hashlib.sha256).digest()
     return (int.from_bytes(mac[:8], "big") >> 11) / 9007199254740992.0
 
 
@@ -285,8 +286,15 @@ def _run_pipeline(run: _Run, pipe: Pipeline):
             v = draw(run.seed, run.lead_id, "winner")
             r = cands[draw_index(v, weights, len(cands))]
             lot = LotteryDraw(
-                run.seed, run.lead_id, ratio, u, True, tuple(c.rep_names[i] for i in cands),
-                tuple(weights) if weights is not None else None, v, c.rep_names[r],
+                run.seed,
+                run.lead_id,
+                ratio,
+                u,
+                True,
+                tuple(c.rep_names[i] for i in cands),
+                tuple(weights) if weights is not None else None,
+                v,
+                c.rep_names[r],
             )
             trace.append(("lottery", pipe.key, st.index, lot))
             return ("rep", r, pipe, lot, cands, "lottery", ())

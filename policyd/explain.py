@@ -148,9 +148,11 @@ def explain(c: Compiled, d: Decision, why_not: str | None = None) -> dict:
     file = p.file
 
     scores = []
-    for si, (block, li) in enumerate(zip(p.scores, d.score_lines)):
+    for block, li in zip(p.scores, d.score_lines):
         if li < 0:
-            scores.append({"block": block.name, "points": 0, "line": block.span.line, "rule": "no line matched (no `otherwise`)", "values": []})
+            scores.append(
+                {"block": block.name, "points": 0, "line": block.span.line, "rule": "no line matched (no `otherwise`)", "values": []}
+            )
             continue
         line = block.lines[li]
         scores.append(
@@ -198,7 +200,9 @@ def explain(c: Compiled, d: Decision, why_not: str | None = None) -> dict:
         for i in reps:
             entry = {"rep": names[i], "why": why_fn(i)}
             out.append(entry)
-            removed_by.setdefault(names[i], {"stage": step.get("where", ""), "line": step["line"], "step": step["text"], "why": entry["why"]})
+            removed_by.setdefault(
+                names[i], {"stage": step.get("where", ""), "line": step["line"], "step": step["text"], "why": entry["why"]}
+            )
         return out
 
     for entry in d.trace:
@@ -207,14 +211,28 @@ def explain(c: Compiled, d: Decision, why_not: str | None = None) -> dict:
             e = p.exceptions[entry[1]]
             vals = _lead_values(c, e.when, lead)
             shown = ", ".join(f"{v['field']} = {v['value']}" for v in vals)
-            exceptions.append({"name": e.name, "line": e.span.line, "when": _src(p, e.when.span), "applied": False,
-                               "reason": f"`when {_src(p, e.when.span)}` is false" + (f" ({shown})" if shown else "")})
+            exceptions.append(
+                {
+                    "name": e.name,
+                    "line": e.span.line,
+                    "when": _src(p, e.when.span),
+                    "applied": False,
+                    "reason": f"`when {_src(p, e.when.span)}` is false" + (f" ({shown})" if shown else ""),
+                }
+            )
         elif kind == "exception_try":
             e = p.exceptions[entry[1]]
             vals = _lead_values(c, e.when, lead)
             shown = ", ".join(f"{v['field']} = {v['value']}" for v in vals)
-            exceptions.append({"name": e.name, "line": e.span.line, "when": _src(p, e.when.span), "applied": True,
-                               "reason": f"`when {_src(p, e.when.span)}` holds" + (f" ({shown})" if shown else "")})
+            exceptions.append(
+                {
+                    "name": e.name,
+                    "line": e.span.line,
+                    "when": _src(p, e.when.span),
+                    "applied": True,
+                    "reason": f"`when {_src(p, e.when.span)}` holds" + (f" ({shown})" if shown else ""),
+                }
+            )
         elif kind == "exception_fallthrough":
             exceptions[-1]["applied"] = False
             exceptions[-1]["reason"] += "; it placed no one, so the next rule was tried"
@@ -259,27 +277,49 @@ def explain(c: Compiled, d: Decision, why_not: str | None = None) -> dict:
             current["steps"].append(step)
         elif kind == "lottery_off":
             node = step_node(entry[1], entry[2])
-            current["steps"].append({"kind": "lottery", "line": node.span.line, "text": _src(p, node.span),
-                                     "summary": "lottery switched off for this decision", "removed": []})
+            current["steps"].append(
+                {
+                    "kind": "lottery",
+                    "line": node.span.line,
+                    "text": _src(p, node.span),
+                    "summary": "lottery switched off for this decision",
+                    "removed": [],
+                }
+            )
         elif kind == "lottery":
             node = step_node(entry[1], entry[2])
             lot = entry[3]
             if lot.entered:
-                summary = (f"draw {lot.entry_draw:.4f} < {lot.ratio:.2f}: drawn by lottery; winner draw {lot.winner_draw:.4f} "
-                           f"picked {lot.winner} from {len(lot.pool)} available reps")
+                summary = (
+                    f"draw {lot.entry_draw:.4f} < {lot.ratio:.2f}: drawn by lottery; winner draw {lot.winner_draw:.4f} "
+                    f"picked {lot.winner} from {len(lot.pool)} available reps"
+                )
                 lines_used.append(node.span.line)
             else:
                 summary = f"draw {lot.entry_draw:.4f} >= {lot.ratio:.2f}: not drawn by lottery, the rules decide"
-            current["steps"].append({"kind": "lottery", "line": node.span.line, "text": _src(p, node.span), "summary": summary,
-                                     "removed": [], "draw": lot.to_json()})
+            current["steps"].append(
+                {
+                    "kind": "lottery",
+                    "line": node.span.line,
+                    "text": _src(p, node.span),
+                    "summary": summary,
+                    "removed": [],
+                    "draw": lot.to_json(),
+                }
+            )
         elif kind == "pick":
             key, index, pick_kind, cands, chosen = entry[1], entry[2], entry[3], entry[4], entry[5]
             node = step_node(key, index)
             line = node.span.line if node is not None else current["line"]
             text = _src(p, node.span) if node is not None else "pick least loaded (the default)"
             others = [i for i in cands if i != chosen]
-            step = {"kind": "pick", "line": line, "text": text, "where": f"{current['kind']} {current['name']}",
-                    "summary": f"{names[chosen]} ({view.pick_value(pick_kind, chosen)}) from {len(cands)} candidate{'s' if len(cands) != 1 else ''}"}
+            step = {
+                "kind": "pick",
+                "line": line,
+                "text": text,
+                "where": f"{current['kind']} {current['name']}",
+                "summary": f"{names[chosen]} ({view.pick_value(pick_kind, chosen)}) from {len(cands)} candidate{'s' if len(cands) != 1 else ''}",
+            }
             if pick_kind == "round_robin":
                 step["summary"] = f"{names[chosen]}: next in rotation after {d.state.cursors.get(key, 'the start of the team')}"
             elif pick_kind == "random":
@@ -301,11 +341,15 @@ def explain(c: Compiled, d: Decision, why_not: str | None = None) -> dict:
             else:
                 summary = f"{who} is not available ({'away' if who in d.state.away else f'at capacity, {view.open(r)} open of {c.capacity[r]}'}), so the exception does not apply"
             lines_used.append(node.span.line)
-            current["steps"].append({"kind": "assign", "line": node.span.line, "text": _src(p, node.span), "summary": summary, "removed": []})
+            current["steps"].append(
+                {"kind": "assign", "line": node.span.line, "text": _src(p, node.span), "summary": summary, "removed": []}
+            )
         elif kind == "queue":
             node = step_node(entry[1], entry[2])
             lines_used.append(node.span.line)
-            current["steps"].append({"kind": "queue", "line": node.span.line, "text": _src(p, node.span), "summary": f"queued in {entry[3]}", "removed": []})
+            current["steps"].append(
+                {"kind": "queue", "line": node.span.line, "text": _src(p, node.span), "summary": f"queued in {entry[3]}", "removed": []}
+            )
         elif kind == "empty":
             current["steps"].append({"kind": "empty", "line": current["line"], "text": "", "summary": "no candidate left", "removed": []})
         elif kind == "otherwise_queue":
@@ -333,8 +377,17 @@ def explain(c: Compiled, d: Decision, why_not: str | None = None) -> dict:
         "file": file,
         "lead_id": d.lead_id,
         "company": lead.get("company") if isinstance(lead.get("company"), str) else None,
-        "outcome": {"rep": d.rep, "queue": d.queue, "tier": d.tier, "total": d.total, "by": d.by, "exception": d.exception,
-                    "route": d.route, "how": how, "text": outcome},
+        "outcome": {
+            "rep": d.rep,
+            "queue": d.queue,
+            "tier": d.tier,
+            "total": d.total,
+            "by": d.by,
+            "exception": d.exception,
+            "route": d.route,
+            "how": how,
+            "text": outcome,
+        },
         "lead": {k: lead[k] for k in lead},
         "scores": scores,
         "total": d.total,
@@ -365,11 +418,21 @@ def why_not_rep(c: Compiled, d: Decision, rep: str, removed_by: dict | None = No
     hit = removed_by.get(rep)
     if hit is not None:
         where = f"{hit['stage']}, " if hit.get("stage") else ""
-        return {"rep": rep, "answer": f"removed at line {hit['line']} ({where}`{hit['step']}`): {hit['why']}", "line": hit["line"], "step": hit["step"], "value": hit["why"]}
+        return {
+            "rep": rep,
+            "answer": f"removed at line {hit['line']} ({where}`{hit['step']}`): {hit['why']}",
+            "line": hit["line"],
+            "step": hit["step"],
+            "value": hit["why"],
+        }
     if d.by == "exception":
         return {"rep": rep, "answer": f"exception {d.exception} placed the lead before any route considered {rep}", "line": None}
     if d.lottery is not None and d.lottery.entered:
-        return {"rep": rep, "answer": f"the lottery drew {d.lottery.winner} (winner draw {d.lottery.winner_draw:.4f}) from {len(d.lottery.pool)} reps including {rep}", "line": None}
+        return {
+            "rep": rep,
+            "answer": f"the lottery drew {d.lottery.winner} (winner draw {d.lottery.winner_draw:.4f}) from {len(d.lottery.pool)} reps including {rep}",
+            "line": None,
+        }
     if d.queue is not None:
         return {"rep": rep, "answer": f"no rep got this lead: it was queued in {d.queue}", "line": None}
     return {"rep": rep, "answer": f"{rep} was not considered for this lead", "line": None}

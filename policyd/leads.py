@@ -9,8 +9,9 @@ fields left out become None ("missing"), so later stages see every field.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from .diagnostics import did_you_mean
 from .model import LeadField
@@ -70,9 +71,7 @@ class LeadSchema:
         self._rep_list = sorted(rep_names)
         self._by_name = {f.name: f for f in fields}
         # (name, kind, optional, has_default, default, words) per field, for the hot path
-        self._plan = tuple(
-            (f.name, f.type.kind, f.optional, f.has_default, f.default, frozenset(f.type.words)) for f in fields
-        )
+        self._plan = tuple((f.name, f.type.kind, f.optional, f.has_default, f.default, frozenset(f.type.words)) for f in fields)
 
     def expected(self, f: LeadField) -> str:
         kind = f.type.kind
@@ -118,7 +117,9 @@ class LeadSchema:
     def validate(self, raw: Any) -> dict[str, Any]:
         """A complete lead (defaults applied, missing optionals as None) or LeadError."""
         if not isinstance(raw, Mapping):
-            raise LeadError([FieldError("", raw, "an object of field to value", f"a lead must be an object of field to value, got {_type_of(raw)}")])
+            raise LeadError(
+                [FieldError("", raw, "an object of field to value", f"a lead must be an object of field to value, got {_type_of(raw)}")]
+            )
         out: dict[str, Any] = {}
         errors: list[FieldError] = []
         by_name = self._by_name
@@ -160,7 +161,12 @@ class LeadSchema:
                 out[name] = None
             else:
                 errors.append(
-                    FieldError(name, None, self.expected(by_name[name]), f"field {name}: is required but missing; expected {self.expected(by_name[name])}")
+                    FieldError(
+                        name,
+                        None,
+                        self.expected(by_name[name]),
+                        f"field {name}: is required but missing; expected {self.expected(by_name[name])}",
+                    )
                 )
         if present < len(raw):
             for key in raw:

@@ -173,9 +173,7 @@ def _syntax_diagnostic(err: UnexpectedInput, text: str, file: str) -> Diagnostic
     if tok.type == "NAME" and expected_kw:
         guess = did_you_mean(value, expected_kw)
         if guess:
-            return Diagnostic(
-                "P005", ERROR, span, f"unknown word `{value}`; did you mean `{guess}`?", f"write `{guess}`"
-            )
+            return Diagnostic("P005", ERROR, span, f"unknown word `{value}`; did you mean `{guess}`?", f"write `{guess}`")
     if tok.type == "NAME" and "NAME" not in expected_terms:
         guess = did_you_mean(value, _BLOCK_KEYWORDS)
         if guess and "RBRACE" not in expected_terms:
@@ -219,9 +217,7 @@ class _Build(Transformer):
     def _int(self, tok: Token, what: str) -> int:
         text = str(tok)
         if not re.fullmatch(r"-?\d+", text):
-            self.problems.append(
-                Diagnostic("P007", ERROR, self._tok_span(tok), f"{what} must be a whole number, not `{text}`")
-            )
+            self.problems.append(Diagnostic("P007", ERROR, self._tok_span(tok), f"{what} must be a whole number, not `{text}`"))
             return int(float(text))
         return int(text)
 
@@ -354,8 +350,7 @@ class _Build(Transformer):
                     continue
                 reps[-1][kind] = c[1] if kind != "skills" else reps[-1]["skills"] + c[1]
         built = tuple(
-            m.Rep(r["name"], r["level"], r["capacity"], r["weight"], tuple(r["speaks"]), tuple(r["skills"]), r["span"])
-            for r in reps
+            m.Rep(r["name"], r["level"], r["capacity"], r["weight"], tuple(r["speaks"]), tuple(r["skills"]), r["span"]) for r in reps
         )
         span = self._span(meta)
         return ("team", m.Team(low, high, default, capacity if capacity is not None else 25, built, span), span)
@@ -691,7 +686,10 @@ def parse_text(text: str, file: str = "<policy>", base_dir: Path | None = None) 
         if kind in seen:
             problems.append(
                 Diagnostic(
-                    "P008", ERROR, span, f"a second `{kind}` block; a policy has one (the first is on line {seen[kind].line})",
+                    "P008",
+                    ERROR,
+                    span,
+                    f"a second `{kind}` block; a policy has one (the first is on line {seen[kind].line})",
                     f"merge it into the first `{kind}` block",
                 )
             )

@@ -8,9 +8,10 @@ replay behaves exactly as the daemon would have.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .evaluate import Decision
@@ -46,7 +47,7 @@ class State:
         }
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> "State":
+    def from_json(cls, data: Mapping[str, Any]) -> State:
         """Build a State from JSON; raises StateError naming the bad part."""
         if not isinstance(data, Mapping):
             raise StateError("state must be a JSON object")
@@ -73,7 +74,7 @@ class State:
         )
 
     @classmethod
-    def load(cls, path: str) -> "State":
+    def load(cls, path: str) -> State:
         try:
             with open(path, encoding="utf-8") as fh:
                 data = json.load(fh)
@@ -105,7 +106,7 @@ def _mapping(value: Any, where: str, kind: type) -> dict:
     return out
 
 
-def apply(state: State, decision: "Decision", at: float) -> State:
+def apply(state: State, decision: Decision, at: float) -> State:
     """The state after a decision takes effect at time `at` (the only assign transition)."""
     rep = decision.rep
     if rep is None:
