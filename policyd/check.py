@@ -495,6 +495,10 @@ def check_policy(policy: m.Policy, extra: Iterable[Diagnostic] = ()) -> list[Dia
     out = list(extra)
     for check in CHECKS:
         out.extend(check(ctx))
+    if not any(d.is_error for d in out):  # the analysis needs sound names and types
+        from .analyze import analyze
+
+        out.extend(analyze(ctx))
     seen = set()
     unique = []
     for d in out:
