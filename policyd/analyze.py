@@ -611,33 +611,38 @@ def route_empty(a: Analysis) -> Iterator[Diagnostic]:
                     yield {**s, **e}
                     yield {**e, **s}
 
-        def ok(d, route=route, key=key, otherwise=otherwise):
-            reached = d.tier == route.tier and d.exception is None and ("empty", key) in d.trace
-            return reached and (otherwise is not None or d.queue == "unassigned")
+        def reached(d, route=route, key=key):
+            return d.tier == route.tier and d.exception is None and ("empty", key) in d.trace
 
-        lead = a.find(partials(), ok)
+        lost = a.find(partials(), lambda d: reached(d) and d.rep is None and d.queue == "unassigned")
+        caught = None if lost or otherwise is None else a.find(partials(), lambda d: reached(d) and d.queue != "unassigned")
+        lead = lost or caught
         if lead is None:
             continue
         shown = ", ".join(f"{k} {json.dumps(lead.get(k))}" for k in sorted(_lead_field_names(a, _rep_fields(route.steps))))
-        if otherwise is not None:
-            where = f"otherwise route {otherwise.tier}" if isinstance(otherwise, m.OtherwiseRoute) else f"otherwise queue {otherwise.queue}"
-            yield _diag(
-                "A009",
-                NOTE,
-                route.span,
-                f"route `{route.tier}` has no candidate for some leads ({shown}) even when every rep is available; `{where}` takes them",
-                f"for example: {_show(lead)}",
-                lead,
-            )
-        else:
+        head = f"route `{route.tier}` has no candidate for some leads ({shown}) even when every rep is available"
+        if otherwise is None:
             yield _diag(
                 "A009",
                 ERROR,
                 route.span,
-                f"route `{route.tier}` has no candidate for some leads ({shown}) even when every rep is available; they end `unassigned`",
+                f"{head}; they end `unassigned`",
                 f"add `otherwise route TIER` or `otherwise queue NAME`, or loosen the `require`; for example: {_show(lead)}",
                 lead,
             )
+            continue
+        where = f"otherwise route {otherwise.tier}" if isinstance(otherwise, m.OtherwiseRoute) else f"otherwise queue {otherwise.queue}"
+        if lost:
+            yield _diag(
+                "A009",
+                ERROR,
+                route.span,
+                f"{head}; `{where}` does not place them either, so they end `unassigned`",
+                f"end the chain with `otherwise queue NAME`; for example: {_show(lead)}",
+                lead,
+            )
+        else:
+            yield _diag("A009", NOTE, route.span, f"{head}; `{where}` takes them", f"for example: {_show(lead)}", lead)
 
 
 def route_cycles(a: Analysis) -> Iterator[Diagnostic]:

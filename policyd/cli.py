@@ -189,3 +189,51 @@ def test_cmd(policy: str, verbose: bool) -> None:
     if not results:
         click.echo(f"{policy}: no examples to run", err=True)
     sys.exit(1 if failed else 0)
+
+
+# ---- analysis and formatting commands
+@main.command("fmt")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--check", "check_only", is_flag=True, help="Change nothing; exit 1 when a file is not in the canonical layout.")
+@click.option("--diff", "show_diff", is_flag=True, help="Change nothing; print a unified diff of what would change.")
+def fmt_cmd(files: tuple[str, ...], check_only: bool, show_diff: bool) -> None:
+    """Rewrite policy files in the one canonical layout (comments kept).
+
+    Only white space changes: aligned tier, lead, sla and team columns, one blank
+    line between blocks, statements in their order. A file that does not parse is
+    reported and left alone; the other files are still formatted.
+
+    \b
+    Example:
+      policyd fmt policies/*.policy
+      policyd fmt --check policies/inbound.policy   # exit 1 if it would change
+      policyd fmt --diff policies/inbound.policy
+    """
+    from .fmt import format_text, unified_diff
+
+    changed = failed = 0
+    for name in files:
+        try:
+            text = Path(name).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as err:
+            click.echo(f"policyd: cannot read {name}: {getattr(err, 'strerror', None) or err}", err=True)
+            failed += 1
+            continue
+        try:
+            out = format_text(text, name)
+        except PolicyError as err:
+            _print_diagnostics(err.diagnostics, err.sources)
+            failed += 1
+            continue
+        if out == text:
+            continue
+        changed += 1
+        if show_diff:
+            click.echo(unified_diff(text, out, name), nl=False)
+        if check_only:
+            click.echo(f"would reformat {name}", err=True)
+        elif not show_diff:
+            Path(name).write_text(out, encoding="utf-8")
+            click.echo(f"reformatted {name}", err=True)
+    if failed or (check_only and changed):
+        sys.exit(1)
