@@ -119,7 +119,9 @@ class _Printer:
             cont = " " * stack[-1] if stack else indent + "    "
             if self.next_full < len(self.full) and self.full[self.next_full].line < cur.line:
                 self.out.append(line.rstrip())
-                self.comments_before(cur.line, cont)
+                while self.next_full < len(self.full) and self.full[self.next_full].line < cur.line:
+                    self.out.append(cont + self.full[self.next_full].value)  # no blank lines inside a statement
+                    self.next_full += 1
                 line = cont + cur.value
             elif forced or (i not in st.gaps and cur.line > prev.end_line):
                 self.out.append(line.rstrip())
