@@ -1,0 +1,127 @@
+"""Properties of the analysis on generated policies: it never crashes, raises nothing but
+its own diagnostics, and every counterexample it shows proves its claim under `decide`."""
+
+from __future__ import annotations
+
+import random
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from test_analyze import prove
+
+from policyd.load import load_text
+
+WORDS = ["free", "pro", "team"]
+
+
+def _atom(r: random.Random) -> str:
+    op = r.choice(["<", "<=", ">", ">=", "==", "!="])
+    n = r.choice([0, 5, 10, 100])
+    return r.choice(
+        [
+            f"size {op} {n}",
+            f"opt {op} {n}",
+            "opt is set",
+            "opt is missing",
+            f"plan is {r.choice(WORDS)}",
+            f"plan is not {r.choice(WORDS)}",
+            f"plan in {{{', '.join(r.sample(WORDS, 2))}}}",
+            "vip",
+            "not vip",
+            f'lang == "{r.choice(["en", "fr"])}"',
+        ]
+    )
+
+
+def _cond(r: random.Random, depth: int = 0) -> str:
+    if depth > 1 or r.random() < 0.55:
+        return _atom(r)
+    a, b = _cond(r, depth + 1), _cond(r, depth + 1)
+    return r.choice([f"{a} and {b}", f"{a} or {b}", f"({a} or {b}) and {_atom(r)}", f"not ({a})"])
+
+
+def _rep_cond(r: random.Random) -> str:
+    return r.choice(
+        [
+            f"skill(plan) >= {r.randint(1, 3)}",
+            f"skill(pro) >= {r.randint(1, 4)}",
+            "veteran",
+            "new",
+            "speaks lang",
+            'speaks "fr"',
+            "load < 1",
+            f"skill(plan) >= 2 and {r.choice(['veteran', 'speaks lang'])}",
+        ]
+    )
+
+
+def generate(r: random.Random) -> str:
+    """A small random policy over a fixed lead schema, mostly free of name errors."""
+    out = ['policy g "generated" {\n  owner "ops"\n}\n']
+    out.append("lead {\n  id text\n  size int\n  opt int?\n  plan {free, pro, team}\n  vip bool = false\n  lang text = \"en\"\n  owner rep?\n}\n")
+    for b in range(r.randint(1, 3)):
+        lines = [f"  {r.randint(0, 3)} when {_cond(r)}\n" for _ in range(r.randint(0, 3))]
+        if r.random() < 0.7 or not lines:
+            lines.append(f"  {r.randint(0, 2)} otherwise\n")
+        out.append(f"score s{b} {{\n{''.join(lines)}}}\n")
+    tiers = []
+    for t in range(r.randint(1, 3)):
+        lo = r.randint(0, 7)
+        tiers.append((f"t{t}", lo, lo + r.randint(0, 3)))
+    out.append("tiers {\n" + "".join(f"  {n} {lo}..{hi}\n" for n, lo, hi in tiers) + "}\n")
+    team = ["team {\n"]
+    for i in range(r.randint(1, 3)):
+        speaks = r.sample(["en", "fr", "de"], r.randint(1, 2))
+        team.append(f"  rep r{i} {r.choice(['veteran', 'new'])} speaks {', '.join(speaks)}\n")
+        skills = r.sample(["free", "pro", "team"], r.randint(1, 3))
+        team.append("    skills " + ", ".join(f"{s} {r.randint(1, 3)}" for s in skills) + "\n")
+    out.append("".join(team) + "}\n")
+    for e in range(r.randint(0, 2)):
+        action = r.choice(
+            [
+                f"  queue q{e}\n",
+                f"  require {_rep_cond(r)}\n  pick least loaded\n",
+                "  assign owner\n",
+                f"  require {_rep_cond(r)}\n  otherwise queue q{e}\n",
+            ]
+        )
+        when = "owner is set" if "assign" in action else _cond(r)
+        out.append(f'exception e{e} "why" {{\n  when {when}\n{action}}}\n')
+    names = [n for n, _, _ in tiers]
+    for n in names:
+        steps = [f"  require {_rep_cond(r)}\n" for _ in range(r.randint(0, 2))]
+        if r.random() < 0.3:
+            steps.append(f"  prefer {_rep_cond(r)}\n")
+        steps.append(f"  pick {r.choice(['least loaded', 'round robin', 'random'])}\n")
+        end = r.random()
+        if end < 0.3:
+            steps.append(f"  otherwise route {r.choice(names)}\n")
+        elif end < 0.5:
+            steps.append("  otherwise queue later\n")
+        out.append(f"route {n} {{\n{''.join(steps)}}}\n")
+    return "\n".join(out)
+
+
+def _check(seed: int) -> tuple[bool, int]:
+    text = generate(random.Random(seed))
+    loaded = load_text(text, f"gen-{seed}.policy")  # must not raise
+    analysed = not any(d.is_error and not d.code.startswith("A") for d in loaded.diagnostics)
+    proved = 0
+    for d in loaded.diagnostics:
+        assert d.code[0] in "PSNTA" and d.severity in ("error", "warning", "note")
+        if "counterexample" in d.extra:
+            prove(loaded, d)
+            proved += 1
+    return analysed, proved
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 2**32 - 1))
+def test_analysis_never_crashes_and_every_counterexample_holds(seed):
+    _check(seed)
+
+
+def test_most_generated_policies_are_analysed_and_claims_are_proved():
+    results = [_check(seed) for seed in range(120)]
+    assert sum(a for a, _ in results) >= 60, "the generator should mostly produce policies the analysis runs on"
+    assert sum(p for _, p in results) >= 40, "and the analysis should find things to prove"
