@@ -67,39 +67,43 @@ def main() -> None:
 
 
 @main.command()
-@click.argument("policy")
+@click.argument("policies", metavar="POLICY...", nargs=-1, required=True)
 @click.option(
     "--format",
     "fmt",
     type=click.Choice(["text", "json"]),
     default="text",
     show_default=True,
-    help="Diagnostics as gcc-style text or JSON for editors and CI.",
+    help="Diagnostics as gcc-style text or JSON (one list, with counterexamples) for editors and CI.",
 )
 @click.option("--strict", is_flag=True, help="Fail (exit 1) on warnings too.")
-def check(policy: str, fmt: str, strict: bool) -> None:
-    """Check a policy for errors and warnings.
+def check(policies: tuple[str, ...], fmt: str, strict: bool) -> None:
+    """Check policies for errors, warnings and notes (see docs/diagnostics.md).
 
-    Exits 1 when there are errors (or warnings with --strict), 0 otherwise.
+    Exits 1 when there are errors (or warnings with --strict), 0 otherwise; notes
+    never fail. Several files can be checked at once (as pre-commit does).
 
     \b
     Example:
       policyd check policies/inbound.policy
       policyd check policies/inbound.policy --format json | jq '.[].code'
     """
-    try:
-        loaded = _resolve(policy)
-        diags, sources = loaded.diagnostics, loaded.sources
-    except PolicyError as err:
-        diags, sources = err.diagnostics, err.sources
-    if fmt == "json":
-        from .diagnostics import sort_key
+    from .diagnostics import sort_key
 
-        click.echo(json.dumps([d.to_json() for d in sorted(diags, key=sort_key)], indent=2))
-    else:
-        _print_diagnostics(diags, sources)
-        click.echo(f"{policy}: {summary(diags)}", err=True)
-    failing = any(d.is_error for d in diags) or (strict and any(d.severity == "warning" for d in diags))
+    everything = []
+    for policy in policies:
+        try:
+            loaded = _resolve(policy)
+            diags, sources = loaded.diagnostics, loaded.sources
+        except PolicyError as err:
+            diags, sources = err.diagnostics, err.sources
+        everything.extend(diags)
+        if fmt == "text":
+            _print_diagnostics(diags, sources)
+            click.echo(f"{policy}: {summary(diags)}", err=True)
+    if fmt == "json":
+        click.echo(json.dumps([d.to_json() for d in sorted(everything, key=sort_key)], indent=2))
+    failing = any(d.is_error for d in everything) or (strict and any(d.severity == "warning" for d in everything))
     sys.exit(1 if failing else 0)
 
 

@@ -58,7 +58,9 @@ def _rep_cond(r: random.Random) -> str:
 def generate(r: random.Random) -> str:
     """A small random policy over a fixed lead schema, mostly free of name errors."""
     out = ['policy g "generated" {\n  owner "ops"\n}\n']
-    out.append("lead {\n  id text\n  size int\n  opt int?\n  plan {free, pro, team}\n  vip bool = false\n  lang text = \"en\"\n  owner rep?\n}\n")
+    out.append(
+        'lead {\n  id text\n  size int\n  opt int?\n  plan {free, pro, team}\n  vip bool = false\n  lang text = "en"\n  owner rep?\n}\n'
+    )
     for b in range(r.randint(1, 3)):
         lines = [f"  {r.randint(0, 3)} when {_cond(r)}\n" for _ in range(r.randint(0, 3))]
         if r.random() < 0.7 or not lines:

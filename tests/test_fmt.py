@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import random
+import re
 from pathlib import Path
 
 import pytest
@@ -217,3 +218,25 @@ def test_fmt_rewrites_files_and_goes_on_after_a_bad_one(tmp_path):
     assert bad.read_text() == "tiers { high 1.. }\n"
     r = CliRunner().invoke(main, ["fmt", str(tmp_path / "missing.policy")])
     assert r.exit_code == 1 and "cannot read" in r.stderr
+
+
+# ---------------------------------------------------------------- pre-commit
+def test_pre_commit_hooks_run_real_commands():
+    """Each hook's entry is a policyd command that passes on the reference and fails on a bad file."""
+    text = (ROOT / ".pre-commit-hooks.yaml").read_text()
+    entries = dict(re.findall(r"^- id: (\S+)\n(?:  .*\n)*?  entry: (.+)$", text, re.M))
+    assert entries == {"policyd-check": "policyd check", "policyd-fmt": "policyd fmt --check"}
+    assert text.count(r"files: \.policy$") == 2
+    messy = ROOT / "tests" / "data" / "analysis" / "A001-fail.policy"
+    runner = CliRunner()
+    for entry in entries.values():
+        args = entry.split()[1:]
+        assert runner.invoke(main, args + [str(REFERENCE)]).exit_code == 0
+    assert runner.invoke(main, ["check", str(REFERENCE), str(messy)]).exit_code == 1  # several files, as pre-commit passes them
+
+
+def test_readme_documents_the_hooks_and_commands():
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## Checks and formatting", 1)[1]
+    for needle in ("policyd-check", "policyd-fmt", "--check", "--diff", "--strict", "docs/diagnostics.md"):
+        assert needle in section
