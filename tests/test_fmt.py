@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_analyze_props import generate
 
 from policyd.cli import main
 from policyd.diagnostics import PolicyError
@@ -240,3 +241,13 @@ def test_readme_documents_the_hooks_and_commands():
     section = readme.split("## Checks and formatting", 1)[1]
     for needle in ("policyd-check", "policyd-fmt", "--check", "--diff", "--strict", "docs/diagnostics.md"):
         assert needle in section
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 2**32 - 1))
+def test_generated_policies_format_idempotently_with_the_same_meaning(seed):
+    text = relayout(generate(random.Random(seed)), random.Random(seed))
+    once = format_text(text)
+    assert format_text(once) == once
+    assert meaning(once) == meaning(text)
+    assert comments(once) == comments(text)
