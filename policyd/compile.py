@@ -64,6 +64,7 @@ class Compiled:
         self.has_id = "id" in self.fields
         self.tiers = policy.tiers
         self.scores = policy.scores
+        self._tests: dict[int, Callable] = {}
         self._ns: dict[str, Any] = {
             "SK": self.skills,
             "LV": self.levels,
@@ -211,8 +212,13 @@ class Compiled:
         return eval(src, dict(self._ns))  # noqa: S307 - our own generated source
 
     def rep_test(self, c: m.Cond) -> Callable[[dict, list, list, int], bool]:
-        """One rep's truth value, for explanations ("why not REP")."""
-        return eval(f"lambda L, O, Q, r: bool({self.rep_expr(c)})", dict(self._ns))  # noqa: S307
+        """One rep's truth value for a condition, for explanations ("why not REP"); cached."""
+        key = id(c)
+        fn = self._tests.get(key)
+        if fn is None:
+            fn = eval(f"lambda L, O, Q, r: bool({self.rep_expr(c)})", dict(self._ns))  # noqa: S307
+            self._tests[key] = fn
+        return fn
 
     # ---------------------------------------------------------------- pipelines
     def _pipeline(self, kind: str, name: str, steps: Sequence[m.Step], node: Any) -> Pipeline:
