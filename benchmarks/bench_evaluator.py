@@ -68,7 +68,20 @@ ENUMS = {
     "segment": {"enterprise", "smb"},
     "motion": {"new_business", "expansion"},
 }
-FIELDS = {"id", "company", "employees", "budget", "authority", "timing_months", "industry", "segment", "motion", "language", "country", "account_owner"}
+FIELDS = {
+    "id",
+    "company",
+    "employees",
+    "budget",
+    "authority",
+    "timing_months",
+    "industry",
+    "segment",
+    "motion",
+    "language",
+    "country",
+    "account_owner",
+}
 
 
 def _draw(seed: bytes, lead_id: str, purpose: str) -> float:
@@ -90,7 +103,12 @@ def handwritten_decide(raw: dict, opens: list[int], rr_last: int, seed: bytes):
     if not (isinstance(lead_id, str) and isinstance(company, str) and type(employees) is int and isinstance(country, str)):
         raise ValueError("bad type")
     budget, authority, industry, segment = raw["budget"], raw["authority"], raw["industry"], raw["segment"]
-    if budget not in ENUMS["budget"] or authority not in ENUMS["authority"] or industry not in ENUMS["industry"] or segment not in ENUMS["segment"]:
+    if (
+        budget not in ENUMS["budget"]
+        or authority not in ENUMS["authority"]
+        or industry not in ENUMS["industry"]
+        or segment not in ENUMS["segment"]
+    ):
         raise ValueError("bad word")
     motion = raw.get("motion", "new_business")
     if motion not in ENUMS["motion"]:
@@ -105,7 +123,7 @@ def handwritten_decide(raw: dict, opens: list[int], rr_last: int, seed: bytes):
     if owner is not None and owner not in NAME_SET:
         raise ValueError("unknown rep")
 
-    total = (3 if employees >= 1000 else 2 if employees >= 100 else 1)
+    total = 3 if employees >= 1000 else 2 if employees >= 100 else 1
     total += 3 if budget == "stated" else 2 if budget == "considering" else 1
     total += 3 if authority == "decision_maker" else 2 if authority == "influencer" else 1
     total += 3 if (timing is not None and timing <= 3) else 2 if (timing is not None and timing <= 6) else 1

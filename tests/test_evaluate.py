@@ -17,7 +17,9 @@ def emea_lead(**kw):
 
 def small(routes: str, team: str | None = None, extra: str = "") -> object:
     """A tiny policy: one tier `t` reached by every lead, and the given route body."""
-    team = team or """
+    team = (
+        team
+        or """
       rep a veteran weight 3
         skills x 3
       rep b mid weight 1
@@ -25,6 +27,7 @@ def small(routes: str, team: str | None = None, extra: str = "") -> object:
       rep c new
       rep d new capacity 2
     """
+    )
     text = f"""
     lead {{ id text  k {{p, q}} = p  owner rep? }}
     score s {{ 1 otherwise }}
@@ -40,7 +43,9 @@ def small(routes: str, team: str | None = None, extra: str = "") -> object:
 
 
 def test_scores_tier_and_route(emea):
-    d = emea.compiled.decide(emea_lead(seats=800, source="event", segment="enterprise", urgent=True, language="de"), seed="s", lottery=False)
+    d = emea.compiled.decide(
+        emea_lead(seats=800, source="event", segment="enterprise", urgent=True, language="de"), seed="s", lottery=False
+    )
     assert (d.total, d.tier, d.rep, d.by, d.route) == (5, "hot", "anna", "route", "hot")
     assert d.score_lines == (0, 1, 0)
 
@@ -192,7 +197,9 @@ def test_otherwise_route_and_cycles():
 
 
 def test_otherwise_queue(emea):
-    d = emea.compiled.decide(emea_lead(seats=900, source="referral", segment="enterprise"), State(open={"anna": 10, "bruno": 10}), lottery=False)
+    d = emea.compiled.decide(
+        emea_lead(seats=900, source="referral", segment="enterprise"), State(open={"anna": 10, "bruno": 10}), lottery=False
+    )
     assert (d.rep, d.queue, d.tier) == (None, "hot_backlog", "hot")
 
 
@@ -205,8 +212,17 @@ def test_everyone_unavailable_is_queued_never_dropped(emea):
 
 
 def test_same_inputs_same_decision(inbound):
-    lead = {"id": "L-2", "company": "G", "employees": 1500, "budget": "stated", "authority": "decision_maker",
-            "timing_months": 2, "industry": "finance", "segment": "enterprise", "country": "JP"}
+    lead = {
+        "id": "L-2",
+        "company": "G",
+        "employees": 1500,
+        "budget": "stated",
+        "authority": "decision_maker",
+        "timing_months": 2,
+        "industry": "finance",
+        "segment": "enterprise",
+        "country": "JP",
+    }
     a = inbound.compiled.decide(lead, State(open={"farah": 3}), "seed-1")
     b = inbound.compiled.decide(dict(lead), State(open={"farah": 3}), "seed-1")
     assert a.summary() == b.summary() and a.trace == b.trace and a.lottery == b.lottery

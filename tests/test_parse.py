@@ -64,7 +64,7 @@ def test_team_from_file_is_merged_and_kept_in_sources(emea):
 
 def test_conditions_build_the_model():
     p, _ = parse_text(
-        'lead { a int  b {x, y}  c text? }\nscore s { 1 when not (a > 2 or b in {x, y}) and c is missing  0 otherwise }\n', "c.policy"
+        "lead { a int  b {x, y}  c text? }\nscore s { 1 when not (a > 2 or b in {x, y}) and c is missing  0 otherwise }\n", "c.policy"
     )
     cond = p.scores[0].lines[0].cond
     assert isinstance(cond, m.And)
