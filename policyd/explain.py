@@ -257,32 +257,18 @@ def explain(c: Compiled, d: Decision, why_not: str | None = None) -> dict:
 
     for entry in d.trace:
         kind = entry[0]
-        if kind == "exception_skip":
+        if kind in ("exception_skip", "exception_try"):
             e = p.exceptions[entry[1]]
-            vals = _lead_values(c, e.when, lead)
-            shown = ", ".join(f"{v['field']} = {v['value']}" for v in vals)
+            holds = kind == "exception_try"
+            shown = ", ".join(f"{v['field']} = {v['value']}" for v in _lead_values(c, e.when, lead))
             exceptions.append(
                 {
                     "name": e.name,
                     "line": e.span.line,
                     "when": _src(p, e.when.span),
-                    "applied": False,
-                    "status": "does not apply",
-                    "reason": f"`when {_src(p, e.when.span)}` is false" + (f" ({shown})" if shown else ""),
-                }
-            )
-        elif kind == "exception_try":
-            e = p.exceptions[entry[1]]
-            vals = _lead_values(c, e.when, lead)
-            shown = ", ".join(f"{v['field']} = {v['value']}" for v in vals)
-            exceptions.append(
-                {
-                    "name": e.name,
-                    "line": e.span.line,
-                    "when": _src(p, e.when.span),
-                    "applied": True,
-                    "status": "applies",
-                    "reason": f"`when {_src(p, e.when.span)}` holds" + (f" ({shown})" if shown else ""),
+                    "applied": holds,
+                    "status": "applies" if holds else "does not apply",
+                    "reason": f"`when {_src(p, e.when.span)}` {'holds' if holds else 'is false'}" + (f" ({shown})" if shown else ""),
                 }
             )
         elif kind == "exception_fallthrough":
