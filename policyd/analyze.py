@@ -510,12 +510,18 @@ def exception_never_applies(a: Analysis) -> Iterator[Diagnostic]:
 
 
 def exception_overlaps(a: Analysis) -> Iterator[Diagnostic]:
-    """A007: two exceptions that both match a lead and do different things; the earlier one always decides."""
+    """A007: two exceptions that always place their leads, both match a lead, and place it differently.
+
+    Only when both are decisive (`queue`, or an `otherwise`): then the file order silently
+    decides between two final rules. An exception that can fall through (`assign`, a
+    `require` with no `otherwise`) is written to be tried in order, as is a filter in front
+    of one (the reference's `named_account` before `strategic`), so that is not reported.
+    """
     excs = a.policy.exceptions
     for j, ej in enumerate(excs):
         fj = _when_holds(a, ej)
         for ei in excs[:j]:
-            if not _decisive(ei) or ei.steps == ej.steps:
+            if not (_decisive(ei) and _decisive(ej)) or ei.steps == ej.steps:
                 continue
             fi = _when_holds(a, ei)
             assigns, _ = a.assignments(_fields_of(ei.when) | _fields_of(ej.when))

@@ -7,9 +7,9 @@ import random
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_analyze import prove
 
 from policyd.load import load_text
+from tests.test_analyze import prove
 
 WORDS = ["free", "pro", "team"]
 

@@ -11,12 +11,12 @@ import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_analyze_props import generate
 
 from policyd.cli import main
 from policyd.diagnostics import PolicyError
 from policyd.fmt import format_text
 from policyd.parse import layout, parse_text
+from tests.test_analyze_props import generate
 
 ROOT = Path(__file__).parent.parent
 REFERENCE = ROOT / "policies" / "inbound.policy"
