@@ -273,3 +273,16 @@ def test_check_caps_the_list_with_and_n_more(tmp_path):
     shown = re.search(r"\.\.\. and (\d+) more", r.stderr)
     assert shown and int(shown.group(1)) > 0
     assert r.stderr.count(": warning A") + int(shown.group(1)) == len(load_path(path).diagnostics)
+
+
+def test_check_takes_a_team_file_as_a_team_file(tmp_path):
+    runner = CliRunner()
+    r = runner.invoke(main, ["check", str(ROOT / "policies" / "emea-team.policy")])
+    assert r.exit_code == 0
+    assert r.stderr.endswith("emea-team.policy: team file; 0 errors, 0 warnings\n")
+    bad = tmp_path / "team.policy"
+    bad.write_text("team {\n  rep a x\n    skills s 9\n}\n")
+    r = runner.invoke(main, ["check", str(bad)])
+    assert r.exit_code == 1
+    assert "error T007: rep `a`: skill s 9 is outside the scale 1..3" in r.stderr
+    assert "S001" not in r.stderr

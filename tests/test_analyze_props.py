@@ -127,3 +127,31 @@ def test_most_generated_policies_are_analysed_and_claims_are_proved():
     results = [_check(seed) for seed in range(120)]
     assert sum(a for a, _ in results) >= 60, "the generator should mostly produce policies the analysis runs on"
     assert sum(p for _, p in results) >= 40, "and the analysis should find things to prove"
+
+
+MUTATIONS = ["0", "-1", "x", "team", "veteran", '"q"', "plan", "99", "1.5", "owner", "otherwise", "{", "}"]
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 2**32 - 1))
+def test_broken_policies_give_diagnostics_never_exceptions(seed):
+    """A generated policy with a token dropped, replaced or repeated: diagnostics, never a crash."""
+    from policyd.diagnostics import PolicyError
+    from policyd.parse import layout
+
+    r = random.Random(seed)
+    toks = [t.value for t in layout(generate(r))[0].tokens()]
+    for _ in range(r.randint(1, 3)):
+        i = r.randrange(len(toks))
+        op = r.random()
+        if op < 0.4:
+            del toks[i]
+        elif op < 0.7:
+            toks[i] = r.choice(MUTATIONS)
+        else:
+            toks.insert(i, r.choice(toks))
+    try:
+        diags = load_text(" ".join(toks), "broken.policy").diagnostics
+    except PolicyError as err:
+        diags = err.diagnostics
+    assert all(d.code[0] in "PSNTA" and d.message for d in diags)
