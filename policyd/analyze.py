@@ -174,6 +174,10 @@ class Analysis:
             for a, b in links:
                 merged = nums[a] | nums[b]
                 nums[a], nums[b] = set(merged), set(merged)
+        linked = {n for pair in links for n in pair}
+        for n in linked:  # two fields compared need values on both sides of each other, not only of constants
+            base = nums[n] | {0.0}
+            nums[n] = base | {x + d for x in base for d in (-1.0, 1.0)}
         return {f.name: self._field_values(f, nums[f.name], words[f.name]) for f in self.policy.fields}
 
     def _field_values(self, f: m.LeadField, nums: set[float], words: set[str]) -> list:

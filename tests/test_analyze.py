@@ -286,3 +286,13 @@ def test_check_takes_a_team_file_as_a_team_file(tmp_path):
     assert r.exit_code == 1
     assert "error T007: rep `a`: skill s 9 is outside the scale 1..3" in r.stderr
     assert "S001" not in r.stderr
+
+
+def test_two_fields_compared_with_each_other_are_reasoned_about():
+    text = (DATA / "A004-pass.policy").read_text().replace("  plan  {free, pro, team}\n", "  plan  {free, pro, team}\n  seats int\n")
+    text = text.replace("1 when size >= 10", "1 when size > seats")
+    loaded = load_text(text, "x.policy")
+    assert [d.code for d in loaded.diagnostics] == []  # `size > seats` can fire: no A004
+    text = text.replace("1 when size > seats", "1 when size > seats and seats > size")
+    [d] = load_text(text, "x.policy").diagnostics
+    assert d.message == "`1 when size > seats and seats > size` can never fire: its condition never holds"

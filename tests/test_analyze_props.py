@@ -29,6 +29,7 @@ def _atom(r: random.Random) -> str:
             "vip",
             "not vip",
             f'lang == "{r.choice(["en", "fr"])}"',
+            f"size {op} opt",
         ]
     )
 
