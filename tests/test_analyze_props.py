@@ -156,3 +156,51 @@ def test_broken_policies_give_diagnostics_never_exceptions(seed):
     except PolicyError as err:
         diags = err.diagnostics
     assert all(d.code[0] in "PSNTA" and d.message for d in diags)
+
+
+def _random_lead(r: random.Random, reps: list[str]) -> dict:
+    lead = {"id": f"L-{r.randint(0, 999)}", "size": r.choice([r.randint(-5, 200), 0, 5, 10, 100]), "plan": r.choice(WORDS)}
+    if r.random() < 0.7:
+        lead["opt"] = r.choice([r.randint(-5, 200), 0, 5, 10, 100])
+    if r.random() < 0.5:
+        lead["vip"] = r.random() < 0.5
+    if r.random() < 0.5:
+        lead["lang"] = r.choice(["en", "fr", "de", "zz"])
+    if r.random() < 0.3:
+        lead["owner"] = r.choice(reps)
+    return lead
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 2**32 - 1))
+def test_never_claims_hold_for_random_leads(seed):
+    """What the analysis says can never happen does not happen for 200 random leads."""
+    from policyd.analyze import Analysis
+    from policyd.check import Context
+    from policyd.state import State
+
+    r = random.Random(seed)
+    loaded = load_text(generate(r), "g.policy")
+    if loaded.errors and not all(d.code.startswith("A") for d in loaded.errors):
+        return
+    a = Analysis(Context(loaded.policy))
+    exact = a.score_table["exact"]
+    policy = loaded.policy
+    dead_lines = {
+        (bi, li)
+        for d in loaded.diagnostics
+        if d.code == "A004"
+        for bi, s in enumerate(policy.scores)
+        for li, ln in enumerate(s.lines)
+        if ln.span == d.span
+    }
+    dead_tiers = {t.name for d in loaded.diagnostics if d.code == "A003" for t in policy.tiers if t.span == d.span}
+    dead_exceptions = {e.name for d in loaded.diagnostics if d.code == "A006" for e in policy.exceptions if e.span == d.span}
+    reps = list(loaded.compiled.rep_names)
+    for _ in range(200):
+        got = loaded.compiled.decide(_random_lead(r, reps), State(), "s", lottery=False)
+        if exact:
+            assert got.total in a.reachable
+        assert not any(got.score_lines[bi] == li for bi, li in dead_lines)
+        assert got.tier not in dead_tiers
+        assert got.exception not in dead_exceptions
