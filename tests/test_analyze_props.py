@@ -174,7 +174,7 @@ def _random_lead(r: random.Random, reps: list[str]) -> dict:
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 2**32 - 1))
 def test_never_claims_hold_for_random_leads(seed):
-    """What the analysis says can never happen does not happen for 200 random leads."""
+    """What the analysis says can never happen does not happen for 200 random leads (and loads)."""
     from policyd.analyze import Analysis
     from policyd.check import Context
     from policyd.state import State
@@ -196,9 +196,22 @@ def test_never_claims_hold_for_random_leads(seed):
     }
     dead_tiers = {t.name for d in loaded.diagnostics if d.code == "A003" for t in policy.tiers if t.span == d.span}
     dead_exceptions = {e.name for d in loaded.diagnostics if d.code == "A006" for e in policy.exceptions if e.span == d.span}
+    unmeetable = [
+        loaded.compiled.rep_filter(step.cond)
+        for d in loaded.diagnostics
+        if d.code == "A008"
+        for pipe in list(policy.routes) + list(policy.exceptions)
+        for step in pipe.steps
+        if step.span == d.span
+    ]
     reps = list(loaded.compiled.rep_names)
+    caps = loaded.compiled.capacity
     for _ in range(200):
-        got = loaded.compiled.decide(_random_lead(r, reps), State(), "s", lottery=False)
+        lead = loaded.compiled.schema.validate(_random_lead(r, reps))
+        O = [r.randint(0, max(c - 1, 0)) for c in caps]
+        Q = [r.random() for _ in caps]
+        assert all(fn(lead, O, Q, list(range(len(reps)))) == [] for fn in unmeetable)
+        got = loaded.compiled.decide(lead, State(), "s", lottery=False)
         if exact:
             assert got.total in a.reachable
         assert not any(got.score_lines[bi] == li for bi, li in dead_lines)
