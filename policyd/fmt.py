@@ -157,7 +157,8 @@ def _flat(children: list) -> list[LayoutTok]:
     return out
 
 
-def _body_statements(block: LayoutNode, depth: int) -> tuple[list[LayoutTok], list[_Stmt], LayoutTok | None]:
+def _body_statements(block: LayoutNode) -> tuple[list[LayoutTok], list[_Stmt], LayoutTok | None]:
+    """A top-level block as its header (through `{`), its statements and its `}`."""
     kids = block.children
     open_i = next((i for i, c in enumerate(kids) if isinstance(c, LayoutTok) and c.value == "{"), None)
     if open_i is None:  # `team from "..."`
@@ -171,19 +172,20 @@ def _body_statements(block: LayoutNode, depth: int) -> tuple[list[LayoutTok], li
         if isinstance(c, LayoutTok):
             pending.append(c)
             continue
-        stmts.append(_Stmt(pending + c.tokens(), depth + 1))
+        stmts.append(_Stmt(pending + c.tokens(), 1))
         rules.append(c.rule)
         pending = []
     if pending:
-        stmts.append(_Stmt(pending, depth + 1))
+        stmts.append(_Stmt(pending, 1))
         rules.append("")
-    _align(block.rule, stmts, rules)
-    if block.rule in ("team_block",):
-        stmts = _team_lines(stmts, rules, depth + 1)
+    _align(block.rule, stmts)
+    if block.rule == "team_block":
+        stmts = _team_lines(stmts, rules)
     return header, stmts, close
 
 
-def _align(block_rule: str, stmts: list[_Stmt], rules: list[str]) -> None:
+def _align(block_rule: str, stmts: list[_Stmt]) -> None:
+    """Pad the first word of each statement to one column (lead fields, tiers, sla, policy keys)."""
     pad = _ALIGN_PAD.get(block_rule)
     if pad is None:
         return
@@ -195,7 +197,8 @@ def _align(block_rule: str, stmts: list[_Stmt], rules: list[str]) -> None:
         s.gaps[1] = " " * (width - len(s.tokens[0].value))
 
 
-def _team_lines(stmts: list[_Stmt], rules: list[str], depth: int) -> list[_Stmt]:
+def _team_lines(stmts: list[_Stmt], rules: list[str]) -> list[_Stmt]:
+    """Rep lines with aligned name and level; their capacity/weight/speaks joined, skills under them."""
     reps = [s for s, r in zip(stmts, rules) if r == "rep_decl" and len(s.tokens) == 3]
     w_name = max((len(s.tokens[1].value) for s in reps), default=0) + 2
     w_level = max((len(s.tokens[2].value) for s in reps), default=0) + 2
@@ -213,7 +216,7 @@ def _team_lines(stmts: list[_Stmt], rules: list[str], depth: int) -> list[_Stmt]
             rep.gaps[len(rep.tokens)] = sep
             rep.tokens = rep.tokens + s.tokens
         elif r in _REP_OPTS or r == "rep_skills":
-            s.depth = depth + 1
+            s.depth = 2
             out.append(s)
             joinable = False
         else:
@@ -232,7 +235,7 @@ def format_text(text: str, file: str = "<policy>") -> str:
     for item in tree.children:
         if not isinstance(item, LayoutNode):
             continue
-        header, stmts, close = _body_statements(item, 0)
+        header, stmts, close = _body_statements(item)
         first = header[0]
         if p.out:
             p.blank()
@@ -256,7 +259,7 @@ def format_text(text: str, file: str = "<policy>") -> str:
     # comments after the last block
     rest = p.full[p.next_full :]
     if rest:
-        p.blank() if p.out else None
+        p.blank()
         p.last_line = 0
         for c in rest:
             if p.last_line and c.line - p.last_line > 1:
