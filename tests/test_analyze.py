@@ -296,3 +296,12 @@ def test_two_fields_compared_with_each_other_are_reasoned_about():
     text = text.replace("1 when size > seats", "1 when size > seats and seats > size")
     [d] = load_text(text, "x.policy").diagnostics
     assert d.message == "`1 when size > seats and seats > size` can never fire: its condition never holds"
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "policies").glob("*.policy")), ids=lambda p: p.name)
+def test_every_bundled_policy_checks_without_error_or_warning(path):
+    loaded = load_path(path)
+    assert [(d.code, d.message) for d in loaded.diagnostics if d.severity in ("error", "warning") and d.code != "S001"] == []
+    for d in loaded.diagnostics:
+        if "counterexample" in d.extra:
+            prove(loaded, d)
