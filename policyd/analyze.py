@@ -448,7 +448,7 @@ def score_dead_lines(a: Analysis) -> Iterator[Diagnostic]:
                 "A004",
                 WARNING,
                 line.span,
-                f"`{text}` can never fire: {by} {'matches' if len(lines) == 1 else 'match'} every lead it matches",
+                f"`{text}` can never fire: {by} already {'matches' if len(lines) == 1 else 'match'} every lead it would match",
                 hint,
                 lead,
             )
@@ -500,7 +500,8 @@ def exception_never_applies(a: Analysis) -> Iterator[Diagnostic]:
             first = names[0]
             partials = [h for h in hits if efns and next(x for x, f in efns if f(h)).name == first]
             lead = a.find(partials, lambda d, fn=fn, first=first: d.exception == first and fn(d.lead))
-            hint = "move it above them, or narrow their `when`"
+            shown = " and ".join(f"`{n}`" for n in names)
+            hint = f"move it above {shown}, or narrow {'its' if len(names) == 1 else 'their'} `when`"
             if lead:
                 hint += f"; for example this lead matches it but is placed by `{first}`: {_show(lead)}"
             yield _diag(

@@ -25,7 +25,7 @@ MESSAGES = {
     "A001": "score 1 can be reached but is in no tier",
     "A002": "score 2 is in both high and low",
     "A003": "tier `vip` (5..6) can never be reached: leads score 1 and 2",
-    "A004": "`2 when size >= 100` can never fire: line 13 (`1 when size >= 10`) matches every lead it matches",
+    "A004": "`2 when size >= 100` can never fire: line 13 (`1 when size >= 10`) already matches every lead it would match",
     "A005": "score `plan` has no `otherwise` line",
     "A006": "exception `big_pro` can never apply: every lead it matches is placed by `pro_desk` first",
     "A007": "exceptions `pro_desk` and `big` overlap with different outcomes; `pro_desk` (line 29) takes the leads both match",
