@@ -8,6 +8,7 @@ brace, a misspelt keyword) get a tailored message with a hint.
 from __future__ import annotations
 
 import re
+import threading
 from functools import lru_cache
 from pathlib import Path
 
@@ -835,7 +836,8 @@ def _layout_parser() -> Lark:
     )
 
 
-_COMMENTS: list[Token] = []
+_COMMENTS: list[Token] = []  # filled by the lexer callback; one layout parse at a time
+_LAYOUT_LOCK = threading.Lock()
 
 
 def layout(text: str, file: str = "<policy>", start: str = "start") -> tuple[LayoutNode, list[LayoutTok]]:
@@ -845,14 +847,16 @@ def layout(text: str, file: str = "<policy>", start: str = "start") -> tuple[Lay
     drops. Raises PolicyError for a syntax error, as `parse_text` does.
     """
     parser = _layout_parser()
-    _COMMENTS.clear()
-    try:
-        tree = parser.parse(text, start=start)
-    except UnexpectedInput as err:
+    with _LAYOUT_LOCK:
         _COMMENTS.clear()
-        raise PolicyError([_syntax_diagnostic(err, text, file)], {file: text}) from None
-    comments = [LayoutTok("COMMENT", str(t).rstrip(), t.line, t.column, t.end_line, t.end_column, "") for t in _COMMENTS]
-    _COMMENTS.clear()
+        try:
+            tree = parser.parse(text, start=start)
+        except UnexpectedInput as err:
+            raise PolicyError([_syntax_diagnostic(err, text, file)], {file: text}) from None
+        finally:
+            found = list(_COMMENTS)
+            _COMMENTS.clear()
+    comments = [LayoutTok("COMMENT", str(t).rstrip(), t.line, t.column, t.end_line, t.end_column, "") for t in found]
     return _to_layout(tree), comments
 
 
