@@ -174,10 +174,11 @@ class _Differ:
         if a == b:
             return
         span = b.span if b else None
-        for attr, label in (("name", "name"), ("title", "title"), ("owner", "owner"), ("review", "review")):
+        for attr in ("name", "title", "owner", "review"):
             va, vb = getattr(a, attr, None), getattr(b, attr, None)
             if va != vb:
-                self.add("policy", "changed", "policy", f"{label} {_quoted(va)} -> {_quoted(vb)}", span)
+                show = (lambda v: v or "none") if attr in ("name", "review") else _quoted
+                self.add("policy", "changed", "policy", f"{attr} {show(va)} -> {show(vb)}", span)
 
     # lead schema ------------------------------------------------
     def fields(self) -> None:
@@ -392,10 +393,11 @@ class _Differ:
         ta = [step_text(s) for s in xs]
         tb = [step_text(s) for s in ys]
         if sorted(ta) == sorted(tb):
-            self.add(area, "reordered", subject, f"steps reordered: {'; '.join(ta)} -> {'; '.join(tb)}", block)
+            before, after = _changed_window(ta, tb)
+            self.add(area, "reordered", subject, f"steps reordered: {'; '.join(before)} -> {'; '.join(after)}", block)
             return
-        ka = [type(s).__name__ for s in xs]
-        kb = [type(s).__name__ for s in ys]
+        ka = [_step_kind(s) for s in xs]
+        kb = [_step_kind(s) for s in ys]
         sm = difflib.SequenceMatcher(None, ka, kb, autojunk=False)
         for _op, i1, i2, j1, j2 in sm.get_opcodes():
             sa, sb = list(xs[i1:i2]), list(ys[j1:j2])
@@ -403,7 +405,7 @@ class _Differ:
             for k in range(max(len(sa), len(sb))):
                 x = sa[k] if k < len(sa) else None
                 y = sb[k] if k < len(sb) else None
-                if x is not None and y is not None and type(x) is type(y):
+                if x is not None and y is not None and _step_kind(x) == _step_kind(y):
                     if x != y:
                         self.add(area, "changed", subject, _step_change(x, y), y.span)
                     continue
@@ -482,6 +484,11 @@ def _score_line_change(x: m.ScoreLine, y: m.ScoreLine) -> str:
     if x.points != y.points:
         return f"{_points(x.points)} {_when(cx)} -> {_points(y.points)} {_when(cy)}"
     return f"{_when(cx)} -> {_when(cy)} ({_points(y.points)})"
+
+
+def _step_kind(s: m.Step) -> str:
+    """Steps that can stand for one another: `otherwise route` and `otherwise queue` are one kind."""
+    return "otherwise" if isinstance(s, (m.OtherwiseRoute, m.OtherwiseQueue)) else type(s).__name__
 
 
 def _step_change(x: m.Step, y: m.Step) -> str:

@@ -65,7 +65,7 @@ class RouteChange:
     kinds: tuple[str, ...]
 
     def __str__(self) -> str:
-        return f"{_kinds_text(self.kinds)}: {self.old} -> {self.new}"
+        return f"{self.old} -> {self.new} for {_kinds_text(self.kinds)}"
 
 
 @dataclass(frozen=True)
@@ -415,6 +415,10 @@ def routing(old: Compiled, new: Compiled, notes: list[str]) -> list[RouteChange]
                     _walk(line.cond, names, False, u)
         for e in p.exceptions:
             _walk(e.when, names, False, u)
+    for f in new.policy.fields:  # a word added to or dropped from a field turns leads away or in
+        g = old.policy.field_named(f.name)
+        if f.type.kind == "enum" and g is not None and g.type.kind == "enum" and set(f.type.words) != set(g.type.words):
+            u.fields[f.name] = None
     dims = _dims(u, old.policy, new.policy)
     kinds = _product(dims)
     if kinds is None:
