@@ -460,11 +460,11 @@ class _Standing:
 
     def __call__(self, rep: str, lead: dict, runtime: dict[str, float]) -> str:
         c = self.c
+        if not self.present:
+            return "(not in this policy)"
         r = c.rep_index.get(rep)
         if r is None:
             return "not on the team"
-        if not self.present:
-            return "no such pipeline"
         n = len(c.rep_names)
         if "load" in runtime:
             opens = [runtime["load"] * cap for cap in c.capacity]
