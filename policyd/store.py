@@ -172,6 +172,8 @@ class Store:
             self.db.execute("PRAGMA busy_timeout=10000")
             self.db.execute("PRAGMA journal_mode=WAL")
             self._migrate()
+        except sqlite3.OperationalError as err:
+            raise StoreError(f"{self.path}: cannot open the policy store ({err})") from None
         except sqlite3.DatabaseError as err:
             raise StoreError(f"{self.path}: not a policyd store ({err})") from None
 

@@ -108,7 +108,10 @@ def test_store_errors_are_pinned(tmp_path):
     (tmp_path / "junk.db").write_text("not a database at all, just text" * 100)
     with pytest.raises(StoreError) as err:
         Store(tmp_path / "junk.db")
-    assert str(err.value).startswith(f"{tmp_path / 'junk.db'}: not a policyd store (")
+    assert str(err.value) == f"{tmp_path / 'junk.db'}: not a policyd store (file is not a database)"
+    with pytest.raises(StoreError) as err:
+        Store(tmp_path / "no" / "such" / "dir.db")
+    assert str(err.value) == f"{tmp_path / 'no' / 'such' / 'dir.db'}: cannot open the policy store (unable to open database file)"
 
 
 def test_a_store_made_before_migrations_is_upgraded_in_place(tmp_path):
