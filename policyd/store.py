@@ -11,6 +11,7 @@ append-only at the database level, not just by convention in this module.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -23,7 +24,10 @@ from pathlib import Path
 import sqlite_utils
 from sqlite_utils import Migrations
 
+from . import model as m
+from .diagnostics import PolicyError
 from .load import Loaded, load_text
+from .model import Span
 
 DEFAULT_DB = "policyd.db"
 
@@ -84,9 +88,44 @@ def load_bundle(main_file: str, files: dict[str, str], label: str = "") -> Loade
             path = Path(tmp) / name
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text, encoding="utf-8")
-        loaded = load_text(files[main_file], main_file, Path(tmp) / Path(main_file).parent)
-    loaded.label = label or main_file
+        prefixes = tuple(dict.fromkeys(str(p).replace(os.sep, "/").rstrip("/") + "/" for p in (Path(tmp), Path(tmp).resolve())))
+
+        def rename(file: str) -> str:
+            file = file.replace(os.sep, "/")
+            for prefix in prefixes:
+                if file.startswith(prefix):
+                    return file[len(prefix) :]
+            return file
+
+        try:
+            loaded = load_text(files[main_file], main_file, Path(tmp) / Path(main_file).parent)
+        except PolicyError as err:
+            raise PolicyError(_respan(list(err.diagnostics), rename), {rename(k): v for k, v in (err.sources or {}).items()}) from None
+    # the temporary directory is gone: name the team file as the bundle does, everywhere
+    loaded = Loaded(_respan(loaded.policy, rename), _respan(loaded.diagnostics, rename), label or main_file)
     return loaded
+
+
+def _respan(obj, rename):
+    """A copy of a model object (or diagnostics) with every span's file renamed."""
+    if isinstance(obj, Span):
+        return dataclasses.replace(obj, file=rename(obj.file))
+    if isinstance(obj, tuple):
+        return tuple(_respan(x, rename) for x in obj)
+    if isinstance(obj, list):
+        return [_respan(x, rename) for x in obj]
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        changes = {}
+        for f in dataclasses.fields(obj):
+            value = getattr(obj, f.name)
+            new = _respan(value, rename)
+            if new is not value:
+                changes[f.name] = new
+        if isinstance(obj, m.Policy):
+            changes["file"] = rename(obj.file)
+            changes["sources"] = tuple((rename(n), t) for n, t in obj.sources)
+        return dataclasses.replace(obj, **changes) if changes else obj
+    return obj
 
 
 def bundle_of(loaded: Loaded) -> tuple[str, dict[str, str]]:

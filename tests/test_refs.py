@@ -183,3 +183,19 @@ def test_cli_commands_take_refs(repo, tmp_path):
         r.stderr
         == "policyd: nope.policy: no such policy: not a file, a stored version (@N, @active, @previous, @latest) or a git revision (REV:PATH)\n"
     )
+
+
+def test_errors_in_a_revision_name_the_repository_files(repo):
+    """The bundle is loaded from a temporary directory; no message may show it."""
+    team = (repo / "policies" / "team.policy").read_text()
+    (repo / "policies" / "team.policy").write_text(team.replace("rep erin     new", "rep erin     new capacity x"))
+    git(repo, "commit", "-q", "-am", "broken team")
+    r = CliRunner().invoke(main, ["check", "HEAD:policies/inbound.policy"])
+    assert r.exit_code == 1
+    assert r.stderr.splitlines()[0] == "policies/team.policy:11:29: error P001: unexpected `x`; expected `default` or a number"
+    assert "policyd-bundle" not in r.stderr
+    r = CliRunner().invoke(main, ["check", "HEAD~1:policies/inbound.policy"])
+    assert r.exit_code == 0
+    loaded = load_ref("HEAD~1:policies/inbound.policy")
+    assert {r.span.file for r in loaded.policy.team.reps} == {"policies/team.policy"}
+    assert [name for name, _ in loaded.policy.sources] == ["policies/inbound.policy", "policies/team.policy"]
