@@ -282,6 +282,7 @@ def publish(policy: str, message: str, author: str | None) -> None:
     from .store import StoreError
 
     loaded = load_policy(policy)
+    _print_diagnostics(loaded.warnings, loaded.sources)  # published anyway, but seen
     try:
         bundle = read_bundle(policy, _db_path())
     except RefError as err:

@@ -239,3 +239,13 @@ def test_store_commands_need_an_existing_store(tmp_path):
     assert not db.exists()
     r = CliRunner().invoke(main, ["show", "@1"], env={"POLICYD_DB": str(db)})
     assert r.stderr == f"policyd: @1: no policy store at {db} (publish first, or point --db / POLICYD_DB at one)\n"
+
+
+def test_publish_shows_warnings_and_publishes(tmp_path):
+    db = tmp_path / "cli.db"
+    warned = tmp_path / "warned.policy"
+    warned.write_text(POLICY.read_text().replace("prefer veteran", "prefer veteren"))
+    r = run(["publish", str(warned), "-m", "typo in a level", "--author", "dana"], db)
+    assert (r.exit_code, r.stdout) == (0, "@1\n")
+    assert "warning N003: no rep has level `veteren`" in r.stderr
+    assert r.stderr.endswith(f"{warned}: published as @1; 0 errors, 1 warning\n")
