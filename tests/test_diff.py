@@ -230,6 +230,13 @@ def test_eligibility_changes_per_rep_and_lead_kind():
     assert "route high: carol eligible, preferred -> not eligible (segment enterprise, industry health)" in got
     # prefer veteran, then mid: a mid rep who qualifies becomes a 2nd choice
     assert "route high: kofi eligible, not preferred -> eligible, 2nd choice (segment enterprise, industry health)" in got
+    i = imp(CASES["exception_when_and_reason"])  # require skill(enterprise) >= 3 -> >= 2: the reps with enterprise 2
+    assert [str(e) for e in i.eligibility] == [
+        "exception strategic: erin not eligible -> eligible (every lead)",
+        "exception strategic: gustavo not eligible -> eligible (every lead)",
+        "exception strategic: hana not eligible -> eligible (every lead)",
+        "exception strategic: kofi not eligible -> eligible (every lead)",
+    ]
     i = imp(CASES["rep_added_and_removed"])
     assert [str(e) for e in i.eligibility] == [
         "route low: quinn eligible, preferred -> not on the team (every lead)",
