@@ -189,3 +189,219 @@ def test_cmd(policy: str, verbose: bool) -> None:
     if not results:
         click.echo(f"{policy}: no examples to run", err=True)
     sys.exit(1 if failed else 0)
+
+
+# ---- lottery commands (seed, lottery, distribute)
+
+_db_option = click.option(
+    "--db",
+    "db_path",
+    envvar="POLICYD_DB",
+    default=None,
+    metavar="FILE",
+    help="The store's SQLite file (default: $POLICYD_DB or policyd.db).",
+)
+_period_option = click.option("--period", required=True, metavar="YYYY-Www", help="The ISO week the seed is for, e.g. 2026-W48.")
+
+
+def _seed_call(fn, *args):
+    from .seeds import SeedError
+
+    try:
+        return fn(*args)
+    except SeedError as err:
+        raise PolicydError(str(err)) from None
+
+
+@main.group()
+def seed() -> None:
+    """Commit to a period's lottery seed before drawing, reveal it after.
+
+    \b
+    Example:
+      policyd seed commit --period 2026-W48     # prints the commitment; the seed stays secret
+      policyd seed reveal --period 2026-W48     # after the period: prints the seed
+      policyd seed list
+    """
+
+
+@seed.command("commit")
+@_period_option
+@_db_option
+def seed_commit(period: str, db_path: str | None) -> None:
+    """Make a secret seed for PERIOD and print its SHA-256 commitment.
+
+    Publish the commitment before any lead of the period is drawn. The seed is
+    stored in the db and not shown until `policyd seed reveal`.
+
+    \b
+    Example:
+      policyd seed commit --period 2026-W48
+    """
+    from . import seeds
+
+    rec = _seed_call(seeds.commit, db_path, period)
+    click.echo(rec.commitment)
+    click.echo(f"committed {period}; publish this commitment now, reveal the seed after the period", err=True)
+
+
+@seed.command("reveal")
+@_period_option
+@_db_option
+@click.option("--records", "records_dir", metavar="DIR", help="Also rewrite the record pages of PERIOD in DIR with the seed embedded.")
+def seed_reveal(period: str, db_path: str | None, records_dir: str | None) -> None:
+    """Publish PERIOD's seed (refused when it does not match its commitment).
+
+    \b
+    Example:
+      policyd seed reveal --period 2026-W48 --records out/lottery
+    """
+    from . import seeds
+    from .lottery import republish
+
+    rec = _seed_call(seeds.reveal, db_path, period)
+    click.echo(rec.seed)
+    click.echo(f"revealed {period}: sha256(seed) = {rec.commitment}", err=True)
+    if records_dir:
+        for page in republish(records_dir, period, rec.seed):
+            click.echo(f"updated {page}", err=True)
+
+
+@seed.command("list")
+@_db_option
+def seed_list(db_path: str | None) -> None:
+    """Every committed period with its commitment, and its seed once revealed.
+
+    \b
+    Example:
+      policyd seed list --db policyd.db
+    """
+    from . import seeds
+
+    for p in _seed_call(seeds.periods, db_path):
+        state = "TAMPERED" if not p["intact"] else ("revealed " + p["seed"] if p["seed"] else "secret")
+        click.echo(f"{p['period']}  {p['commitment']}  {state}")
+
+
+@main.group()
+def lottery() -> None:
+    """Check lottery draws and meeting records.
+
+    \b
+    Example:
+      policyd lottery verify out/lottery/<id>.html
+      policyd assign policies/inbound.policy --lead lead.json --format json > d.json
+      policyd lottery verify d.json
+    """
+
+
+@lottery.command("verify")
+@click.argument("subject", metavar="DECISION|RECORD")
+@click.option("--seed", "seed_value", metavar="SEED", help="The revealed seed (default: from the page, or from the db by period).")
+@click.option("--period", metavar="YYYY-Www", help="Verify a decision against this period's revealed seed from the db.")
+@_db_option
+def lottery_verify(subject: str, seed_value: str | None, period: str | None, db_path: str | None) -> None:
+    """Recompute every draw of a decision or meeting record; exit 1 on a mismatch.
+
+    A record (its .json or .html page) is checked whole: its id against its
+    content, the seed against the commitment, then every entry draw, winner and
+    ladder. A decision (`policyd assign --format json`) has its lottery draws
+    recomputed from --seed, --period, or the seed it names.
+
+    \b
+    Example:
+      policyd lottery verify out/lottery/<id>.html
+      policyd lottery verify decision.json --period 2026-W48
+    """
+    from . import seeds
+    from .lottery import RecordError, read_subject, verify_decision, verify_record
+
+    try:
+        kind, data, claimed, embedded = read_subject(subject)
+        if kind == "record":
+            rec_period = data.get("period")
+            if seed_value is not None:
+                seed_used, source = seed_value, "--seed"
+            elif embedded is not None:
+                seed_used, source = embedded, "the page"
+            else:
+                if not isinstance(rec_period, str):
+                    raise PolicydError(f"{subject}: the record names no period; give --seed")
+                seed_used, source = _seed_call(seeds.revealed_seed, db_path, rec_period), f"the db ({rec_period})"
+            v = verify_record(data, seed_used, claimed)
+        else:
+            if seed_value is not None:
+                seed_used, source = seed_value, "--seed"
+            elif period is not None:
+                seed_used, source = _seed_call(seeds.revealed_seed, db_path, period), f"the db ({period})"
+            else:
+                seed_used, source = None, "the decision"
+            v = verify_decision(data, seed_used)
+    except RecordError as err:
+        raise PolicydError(str(err)) from None
+    for chk in v.checks:
+        click.echo(f"{'match   ' if chk.ok else 'MISMATCH'}  {chk.subject}  {chk.what}: {chk.detail}")
+    if v.ok:
+        click.echo(f"match: {v.draws} draw{'s' if v.draws != 1 else ''} recomputed with the seed from {source}")
+        return
+    click.echo(f"mismatch: {len(v.mismatches)} of {len(v.checks)} checks differ (seed from {source})")
+    sys.exit(1)
+
+
+@main.command()
+@click.argument("policy")
+@click.option("--leads", "leads_file", required=True, metavar="WEEK.csv", help="The week's leads: a CSV whose header names lead fields.")
+@click.option("--map", "map_file", metavar="MAP", help="JSON object of lead field -> CSV column, for exports with other column names.")
+@click.option("--state", "state_file", metavar="FILE", help="Runtime state before the meeting (open counts, away reps).")
+@_period_option
+@click.option("--out", "out_dir", default="out/lottery", show_default=True, metavar="DIR", help="Where the record page and JSON go.")
+@_db_option
+def distribute(
+    policy: str, leads_file: str, map_file: str | None, state_file: str | None, period: str, out_dir: str, db_path: str | None
+) -> None:
+    """Run the weekly meeting: assign a batch of leads, draw the lottery share, write the record.
+
+    The rules place most leads; the lottery step draws with PERIOD's committed
+    seed and each draw is drawn as an Amida ladder. The record (`<id>.html`
+    and `<id>.json`, id = sha256 of its content) is written to --out and kept in
+    the db. Refused rows are reported and the rest goes on.
+
+    \b
+    Example:
+      policyd seed commit --period 2026-W48
+      policyd distribute policies/inbound.policy --leads policies/leads/week-2026-W48.csv --period 2026-W48
+    """
+    from . import seeds
+    from .distribute import LeadsFileError, file_info, load_map, read_leads, run_meeting
+    from .lottery import store_record, write_record
+
+    loaded = load_policy(policy)
+    rec = _seed_call(seeds.get, db_path, period)
+    if rec is None:
+        raise PolicydError(f"no seed committed for {period}; run `policyd seed commit --period {period}` and publish the commitment first")
+    if rec.revealed:
+        raise PolicydError(f"the seed for {period} is already revealed, so its draws could be steered; commit a seed for a new period")
+    state = State()
+    if state_file:
+        try:
+            state = State.load(state_file)
+        except StateError as err:
+            raise PolicydError(str(err)) from None
+    try:
+        mapping = load_map(map_file) if map_file else None
+        rows = read_leads(leads_file, loaded.compiled, mapping)
+    except LeadsFileError as err:
+        raise PolicydError(str(err)) from None
+    record, _ = run_meeting(loaded.compiled, rows, state, rec.seed, period, rec.commitment, file_info(leads_file))
+    for r in record["refused"]:
+        click.echo(f"{leads_file}:{r['line']}: refused: {'; '.join(r['errors'])}", err=True)
+    for lead in record["leads"]:
+        o = lead["outcome"]
+        how = {"lottery": "lottery", "exception": f"exception {o['exception']}", "route": f"route {o['route']}"}.get(o["by"], "queued")
+        click.echo(f"{lead['line']:>4}  {lead['lead_id']:<10} {o['tier'] or '-':<7} {o['rep'] or 'queue ' + str(o['queue']):<12} {how}")
+    rid, page = write_record(record, out_dir)
+    store_record(db_path, record)
+    t = record["totals"]
+    click.echo(f"{t['by_rules']} by rules, {t['by_lottery']} by lottery, {t['queued']} queued, {t['refused']} refused", err=True)
+    click.echo(f"record {rid}")
+    click.echo(f"wrote {page} and {page.with_suffix('.json')}", err=True)
