@@ -41,6 +41,9 @@ class RecordError(ValueError):
 class RecordNotFound(RecordError, KeyError):
     """No record with that id (the daemon answers 404)."""
 
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
 
 # ---- the ladder
 
@@ -199,7 +202,7 @@ def verify_draw(v: Verification, seed: str, d: dict) -> None:
     for key in ("entry_draw", "entered", "winner_draw", "winner"):
         if d.get(key) != got[key]:
             diffs.append(f"{key} recorded {_num(d.get(key))}, recomputed {_num(got[key])}")
-    if "ladder" in d or "ladder" in got:
+    if "ladder" in d:  # records carry ladders; a decision from `assign` has none
         rec_l, new_l = d.get("ladder"), got.get("ladder")
         if rec_l != new_l:
             if not isinstance(rec_l, dict) or new_l is None:
@@ -210,7 +213,10 @@ def verify_draw(v: Verification, seed: str, d: dict) -> None:
                     + ("none" if new_l is None else "a ladder")
                 )
             else:
-                for key in ("rungs", "start", "end"):
+                rec_r = rec_l.get("rungs")
+                if rec_r != new_l["rungs"]:
+                    diffs.append(_rung_diff(rec_r, new_l["rungs"]))
+                for key in ("start", "end"):
                     if rec_l.get(key) != new_l[key]:
                         diffs.append(f"ladder.{key} recorded {_num(rec_l.get(key))}, recomputed {_num(new_l[key])}")
     if diffs:
@@ -219,6 +225,16 @@ def verify_draw(v: Verification, seed: str, d: dict) -> None:
         v.add(lead_id, "draw", True, f"entry {got['entry_draw']:.4f} < {ratio:.2f}; winner {got['winner']} from a pool of {len(pool)}")
     else:
         v.add(lead_id, "draw", True, f"entry {got['entry_draw']:.4f} >= {ratio:.2f} (not drawn by lottery)")
+
+
+def _rung_diff(recorded: Any, recomputed: list[int]) -> str:
+    if not isinstance(recorded, list) or len(recorded) != len(recomputed):
+        n = len(recorded) if isinstance(recorded, list) else 0
+        return f"ladder has {n} rungs recorded, {len(recomputed)} recomputed"
+    bad = [k for k, (a, b) in enumerate(zip(recorded, recomputed)) if a != b]
+    k = bad[0]
+    more = f" (and {len(bad) - 1} more rungs differ)" if len(bad) > 1 else ""
+    return f"ladder rung {k} recorded between legs {_num(recorded[k])} and {_num(recorded[k] + 1 if isinstance(recorded[k], int) else None)}, recomputed {recomputed[k]} and {recomputed[k] + 1}{more}"
 
 
 def verify_record(record: dict, seed: str, claimed_id: str | None = None) -> Verification:
@@ -359,21 +375,29 @@ def read_subject(path: str) -> tuple[str, dict, str | None, str | None]:
         raise RecordError(f"{path}: not a text file (expected JSON or a record page)") from None
     stem = Path(path).name.split(".")[0]
     claimed = stem if _ID.match(stem) else None
-    seed = None
     if text.lstrip().startswith("<"):
-        blocks = dict(_SCRIPT.findall(text))
-        if "lottery-record" not in blocks:
-            raise RecordError(f"{path}: no embedded lottery record (expected a page written by `policyd distribute`)")
-        data = _json(blocks["lottery-record"], path)
-        m = re.search(r'<meta name="policyd-record-id" content="([0-9a-f]{64})">', text)
-        claimed = m.group(1) if m else claimed
-        if "lottery-seed" in blocks:
-            seed = _json(blocks["lottery-seed"], path).get("seed")
-        return "record", data, claimed, seed
+        data, page_id, seed = parse_page(text, path)
+        return "record", data, page_id or claimed, seed
     data = _json(text, path)
     if not isinstance(data, dict):
         raise RecordError(f"{path}: expected a JSON object (a decision or a lottery record)")
-    return ("record" if data.get("format") == RECORD_FORMAT else "decision"), data, claimed, seed
+    return ("record" if data.get("format") == RECORD_FORMAT else "decision"), data, claimed, None
+
+
+def parse_page(text: str, where: str) -> tuple[dict, str | None, str | None]:
+    """A record page's embedded (record, id, revealed seed or None): all a verifier needs."""
+    blocks = dict(_SCRIPT.findall(text))
+    if "lottery-record" not in blocks:
+        raise RecordError(f"{where}: no embedded lottery record (expected a page written by `policyd distribute`)")
+    data = _json(blocks["lottery-record"], where)
+    if not isinstance(data, dict):
+        raise RecordError(f"{where}: the embedded record is not a JSON object")
+    m = re.search(r'<meta name="policyd-record-id" content="([0-9a-f]{64})">', text)
+    seed = None
+    if "lottery-seed" in blocks:
+        block = _json(blocks["lottery-seed"], where)
+        seed = block.get("seed") if isinstance(block, dict) else None
+    return data, (m.group(1) if m else None), seed
 
 
 def _json(text: str, path: str) -> Any:
