@@ -16,7 +16,7 @@ import re
 import secrets
 import time
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 
 from .store import Store, default_db_path
 
@@ -66,6 +66,12 @@ def check_period(period: str) -> str:
     if not 1 <= week <= weeks:
         raise SeedError(f"period {period!r}: week {week} does not exist; {year} has weeks 01 to {weeks}")
     return period
+
+
+def period_of(ts: float) -> str:
+    """The ISO week (UTC) a timestamp falls in: the period whose seed the daemon draws with."""
+    y, w, _ = datetime.fromtimestamp(ts, tz=UTC).isocalendar()
+    return f"{y}-W{w:02d}"
 
 
 def _db(db_path: str | None):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
+from datetime import UTC
 
 import pytest
 from click.testing import CliRunner
@@ -131,3 +132,11 @@ def test_cli_refuses_a_tampered_seed_and_a_bad_period(db):
     assert r.stderr == "policyd: period '2026-48': expected an ISO week like 2026-W48 (year, -W, two-digit week)\n"
     r = runner.invoke(main, ["seed", "list", "--db", db])
     assert r.stdout.endswith("TAMPERED\n")
+
+
+def test_period_of_a_timestamp_is_its_utc_iso_week():
+    from datetime import datetime
+
+    assert seeds.period_of(datetime(2026, 11, 24, 3, 0, tzinfo=UTC).timestamp()) == "2026-W48"
+    assert seeds.period_of(datetime(2027, 1, 1, tzinfo=UTC).timestamp()) == "2026-W53"
+    assert seeds.period_of(datetime(2025, 12, 29, tzinfo=UTC).timestamp()) == "2026-W01"
