@@ -319,8 +319,14 @@ def _decision_draws(data: dict) -> list[dict]:
 
 
 def canonical(record: dict) -> bytes:
-    """The bytes the id is computed from: sorted keys, no spaces, UTF-8."""
-    return json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode("utf-8")
+    """The bytes the id is computed from: sorted keys, no spaces, UTF-8, and `<`, `>`, `&` as \\u escapes.
+
+    The escapes (legal only inside JSON strings, and parsed back to the same
+    characters) let the page embed these exact bytes in a <script> element, so a
+    browser can hash the embedded text and compare it with the id.
+    """
+    text = json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026").encode("utf-8")
 
 
 def record_id(record: dict) -> str:
@@ -347,7 +353,7 @@ def page_data(record: dict, seed: str | None) -> dict:
         "record": record,
         "ladders": ladders,
         "seed": seed,
-        "record_json": _embed(record),
+        "record_json": canonical(record).decode("utf-8"),
         "seed_json": _embed({"period": record["period"], "seed": seed, "commitment": record["commitment"]}) if seed else None,
     }
 

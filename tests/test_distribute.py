@@ -184,6 +184,20 @@ def test_commit_distribute_reveal_verify(tmp_path):
     )
 
 
+def _give_away(html: str, record: dict) -> str:
+    """The page with the first lottery lead given to another rep of its pool, in its draw and its outcome."""
+    import copy
+
+    changed = copy.deepcopy(record)
+    lead = next(x for x in changed["leads"] if x["outcome"]["by"] == "lottery")
+    winner = lead["outcome"]["rep"]
+    other = next(p for p in lead["draws"][-1]["pool"] if p != winner)
+    lead["outcome"]["rep"] = lead["draws"][-1]["winner"] = other
+    embedded = lottery.canonical(record).decode()
+    assert html.count(embedded) == 1
+    return html.replace(embedded, lottery.canonical(changed).decode())
+
+
 def test_a_tampered_page_fails_verification(tmp_path):
     db, out = str(tmp_path / "p.db"), str(tmp_path / "out")
     _run(["seed", "commit", "--period", PERIOD], db)
@@ -191,20 +205,16 @@ def test_a_tampered_page_fails_verification(tmp_path):
     _run(["seed", "reveal", "--period", PERIOD, "--records", out], db)
     page = Path(out) / f"{rid}.html"
     record = json.loads((Path(out) / f"{rid}.json").read_text())
-    lead = next(x for x in record["leads"] if x["outcome"]["by"] == "lottery")
-    winner = lead["outcome"]["rep"]
-    other = next(p for p in lead["draws"][-1]["pool"] if p != winner)
-    text = page.read_text()
     bad = tmp_path / "bad.html"
-    # give the lead to someone else, in the draw and the outcome
-    head, tail = text.split(f'"lead_id": "{lead["lead_id"]}"', 1)
-    tail = tail.replace(f'"rep": "{winner}"', f'"rep": "{other}"', 1).replace(f'"winner": "{winner}"', f'"winner": "{other}"', 1)
-    bad.write_text(head + f'"lead_id": "{lead["lead_id"]}"' + tail)
+    bad.write_text(_give_away(page.read_text(), record))
     r = _run(["lottery", "verify", str(bad)], db)
     assert r.exit_code == 1
     lines = [line for line in r.stdout.splitlines() if line.startswith("MISMATCH")]
     assert lines[0].startswith("MISMATCH  record  id: content hashes to ")
-    assert any(f'winner recorded "{other}", recomputed "{winner}"' in line for line in lines)
+    lead = next(x for x in record["leads"] if x["outcome"]["by"] == "lottery")
+    winner = lead["outcome"]["rep"]
+    other = next(p for p in lead["draws"][-1]["pool"] if p != winner)
+    assert f'MISMATCH  {lead["lead_id"]}  draw: winner recorded "{other}", recomputed "{winner}"' in lines
     assert r.stdout.splitlines()[-1].startswith("mismatch: ")
 
 
@@ -315,4 +325,36 @@ def test_the_record_page_renders_in_chromium_with_its_ladders(tmp_path):
         assert page.locator("#seed").inner_text() == seeds.revealed_seed(db, PERIOD)
         embedded = json.loads(page.locator("#lottery-record").text_content())
         assert lottery.record_id(embedded) == rid
+        # the page checks itself with WebCrypto: id, commitment, every draw and ladder
+        page.wait_for_selector('#verify:not([data-state="running"])')
+        n = sum(len(x["draws"]) for x in record["leads"])
+        assert page.locator("#verify").get_attribute("data-state") == "match"
+        assert page.locator("#verify").text_content() == (
+            "Verified in this browser: the record matches its id, the seed matches the commitment, "
+            f"and all {n} draws and their ladders were recomputed."
+        )
     assert shot.stat().st_size > 10_000
+
+
+def test_the_page_finds_its_own_tampering_in_chromium(tmp_path):
+    from browser import open_page
+
+    db, out = str(tmp_path / "p.db"), str(tmp_path / "out")
+    _run(["seed", "commit", "--period", PERIOD], db)
+    rid = _run(["distribute", POLICY, "--leads", WEEK, "--period", PERIOD, "--out", out], db).stdout.splitlines()[-1][7:]
+    page_path = Path(out) / f"{rid}.html"
+    with open_page(page_path) as visit:
+        visit.page.wait_for_selector('#verify:not([data-state="running"])')
+        assert visit.page.locator("#verify").get_attribute("data-state") == "secret"
+        assert visit.errors == []
+    _run(["seed", "reveal", "--period", PERIOD, "--records", out], db)
+    record = json.loads((Path(out) / f"{rid}.json").read_text())
+    lead = next(x for x in record["leads"] if x["outcome"]["by"] == "lottery")
+    bad = tmp_path / "bad.html"
+    bad.write_text(_give_away(page_path.read_text(), record))
+    with open_page(bad) as visit:
+        visit.page.wait_for_selector('#verify:not([data-state="running"])')
+        assert visit.page.locator("#verify").get_attribute("data-state") == "mismatch"
+        assert visit.page.locator("#verify").text_content() == (
+            f"Mismatch: record id: the embedded record does not hash to its id; {lead['lead_id']}: winner differs"
+        )

@@ -251,3 +251,94 @@ def test_render_record_of_an_unknown_or_altered_record(record, tmp_path):
     with pytest.raises(lottery.RecordError) as err:
         lottery.render_record(rid, tmp_path)
     assert str(err.value) == f"record {rid} was altered: its content no longer hashes to its id"
+
+
+# ---- a lottery by weight
+
+WEIGHTED = """policy weighted_test "A weighted lottery" {
+  owner "sales-ops"
+  review every 3 months
+}
+
+lead {
+  id     text
+  size   int
+}
+
+score size {
+  2 when size >= 100
+  1 otherwise
+}
+
+tiers {
+  big    2..2
+  small  1..1
+}
+
+team {
+  capacity default 1000
+  rep ana mid weight 1
+  rep ben mid weight 2.5
+  rep cleo new weight 0.1
+  rep dev veteran weight 3
+}
+
+route big "Most by weighted lottery" {
+  lottery 80% among available reps by weight
+  pick least loaded
+}
+
+route small "Rotation" {
+  pick round robin
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def weighted_record(tmp_path_factory):
+    d = tmp_path_factory.mktemp("weighted")
+    (d / "weighted.policy").write_text(WEIGHTED)
+    (d / "leads.csv").write_text("id,size\n" + "".join(f"B-{i:02d},{150 if i % 4 else 20}\n" for i in range(40)))
+    c = load_path(str(d / "weighted.policy")).compiled
+    rec, _ = run_meeting(c, read_leads(str(d / "leads.csv"), c), State(), SEED, PERIOD, commit_hash(SEED))
+    return rec
+
+
+def test_a_weighted_lottery_records_its_weights_and_verifies(weighted_record):
+    won = _won(weighted_record)
+    assert len(won) > 10
+    assert all(d["weights"] == [1.0, 2.5, 0.1, 3.0] and d["pool"] == ["ana", "ben", "cleo", "dev"] for d in won)
+    assert lottery.verify_record(weighted_record, SEED).ok
+    # swapping ana's and dev's weights moves the winner of some draws: each such draw fails
+    swapped = [3.0, 2.5, 0.1, 1.0]
+    rec = copy.deepcopy(weighted_record)
+    moved = []
+    for dr in _won(rec):
+        got = lottery.recompute(SEED, dr["lead_id"], dr["ratio"], dr["pool"], swapped)["winner"]
+        dr["weights"] = swapped
+        if got != dr["winner"]:
+            moved.append((dr["lead_id"], dr["winner"], got))
+    assert moved
+    bad = _mismatches(lottery.verify_record(rec, SEED))
+    assert [b[0] for b in bad] == [m[0] for m in moved]
+    assert all(f'winner recorded "{w}", recomputed "{g}"' in b[2] for b, (_, w, g) in zip(bad, moved))
+
+
+def test_the_page_recomputes_a_weighted_lottery_in_chromium(weighted_record, tmp_path):
+    from browser import open_page
+
+    _, page = lottery.write_record(weighted_record, tmp_path, seed=SEED)
+    with open_page(page) as visit:
+        visit.page.wait_for_selector('#verify:not([data-state="running"])')
+        assert visit.errors == []
+        assert visit.page.locator("#verify").get_attribute("data-state") == "match", visit.page.locator("#verify").text_content()
+    # a page whose weights were swapped (and whose id was recomputed to hide it) still fails
+    rec = copy.deepcopy(weighted_record)
+    for dr in _won(rec):
+        dr["weights"] = [3.0, 2.5, 0.1, 1.0]
+    _, bad = lottery.write_record(rec, tmp_path / "bad", seed=SEED)
+    with open_page(bad) as visit:
+        visit.page.wait_for_selector('#verify:not([data-state="running"])')
+        text = visit.page.locator("#verify").text_content()
+        assert visit.page.locator("#verify").get_attribute("data-state") == "mismatch"
+        assert text.startswith("Mismatch: B-") and "winner, ladder marker differ" in text
