@@ -299,18 +299,22 @@ def lottery() -> None:
 @click.argument("subject", metavar="DECISION|RECORD")
 @click.option("--seed", "seed_value", metavar="SEED", help="The revealed seed (default: from the page, or from the db by period).")
 @click.option("--period", metavar="YYYY-Www", help="Verify a decision against this period's revealed seed from the db.")
+@click.option("--policy", "policy_ref", metavar="POLICY", help="Also replay a record's leads through POLICY from its starting state.")
 @_db_option
-def lottery_verify(subject: str, seed_value: str | None, period: str | None, db_path: str | None) -> None:
+def lottery_verify(subject: str, seed_value: str | None, period: str | None, policy_ref: str | None, db_path: str | None) -> None:
     """Recompute every draw of a decision or meeting record; exit 1 on a mismatch.
 
     A record (its .json or .html page) is checked whole: its id against its
     content, the seed against the commitment, then every entry draw, winner and
-    ladder. A decision (`policyd assign --format json`) has its lottery draws
-    recomputed from --seed, --period, or the seed it names.
+    ladder. With --policy, the record's leads are also replayed through the
+    policy from its starting state, which catches an edited pool. A decision
+    (`policyd assign --format json`) has its lottery draws recomputed from
+    --seed, --period, or the seed it names.
 
     \b
     Example:
       policyd lottery verify out/lottery/<id>.html
+      policyd lottery verify out/lottery/<id>.json --policy policies/inbound.policy
       policyd lottery verify decision.json --period 2026-W48
     """
     from . import seeds
@@ -329,6 +333,11 @@ def lottery_verify(subject: str, seed_value: str | None, period: str | None, db_
                     raise PolicydError(f"{subject}: the record names no period; give --seed")
                 seed_used, source = _seed_call(seeds.revealed_seed, db_path, rec_period), f"the db ({rec_period})"
             v = verify_record(data, seed_used, claimed)
+            if policy_ref is not None:
+                from .distribute import replay_record
+
+                for check in replay_record(data, load_policy(policy_ref).compiled, seed_used):
+                    v.add(*check)
         else:
             if seed_value is not None:
                 seed_used, source = seed_value, "--seed"

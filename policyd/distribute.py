@@ -217,3 +217,56 @@ def run_meeting(
         },
     }
     return record, state
+
+
+def replay_record(record: dict, c: Compiled, seed: str) -> list[tuple[str, str, bool, str]]:
+    """Re-run the record's leads through the policy from its starting state: (subject, what, ok, detail) checks.
+
+    This catches what recomputing draws alone cannot: a pool edited without moving
+    the winner, or a lead that should have reached the lottery and was recorded
+    as placed by the rules.
+    """
+    checks: list[tuple[str, str, bool, str]] = []
+    info = policy_info(c)
+    want = (record.get("policy") or {}).get("sha256")
+    checks.append(
+        (
+            "record",
+            "policy",
+            info["sha256"] == want,
+            "the same policy source"
+            if info["sha256"] == want
+            else f"the record was made with policy sha256 {str(want)[:16]}..., this one is {info['sha256'][:16]}...",
+        )
+    )
+    try:
+        state = State.from_json(record.get("state_before") or {})
+        rows = [Row(int(x["line"]), dict(x["lead"])) for x in record.get("leads", [])]
+    except (KeyError, TypeError, ValueError) as err:
+        checks.append(("record", "replay", False, f"the record's leads or state cannot be replayed: {err}"))
+        return checks
+    again, _ = run_meeting(c, rows, state, seed, record.get("period", ""), record.get("commitment", ""))
+    got = {x["line"]: x for x in again["leads"]}
+    for x in record.get("leads", []):
+        y = got.get(x["line"])
+        lid = str(x.get("lead_id"))
+        if y is None:
+            checks.append((lid, "replay", False, "the policy refuses this lead now"))
+            continue
+        diffs = [
+            f"{k} recorded {x['outcome'].get(k)}, replayed {y['outcome'][k]}"
+            for k in y["outcome"]
+            if x["outcome"].get(k) != y["outcome"][k]
+        ]
+        if x.get("draws") != y["draws"]:
+            rec_pools = [d.get("pool") for d in x.get("draws", [])]
+            new_pools = [d["pool"] for d in y["draws"]]
+            if rec_pools != new_pools:
+                diffs.append(f"lottery pool recorded {rec_pools}, replayed {new_pools}")
+            else:
+                diffs.append("lottery draws differ")
+        if diffs:
+            checks.append((lid, "replay", False, "; ".join(diffs)))
+    if all(ok for _, _, ok, _ in checks):
+        checks.append(("record", "replay", True, f"the policy places all {len(got)} leads the same way, with the same pools"))
+    return checks

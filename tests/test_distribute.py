@@ -358,3 +358,44 @@ def test_the_page_finds_its_own_tampering_in_chromium(tmp_path):
         assert visit.page.locator("#verify").text_content() == (
             f"Mismatch: record id: the embedded record does not hash to its id; {lead['lead_id']}: winner differs"
         )
+
+
+def test_replay_catches_a_pool_edit_that_leaves_the_winner_in_place(compiled):
+    from policyd.distribute import replay_record
+
+    rows = read_leads(WEEK, compiled)
+    seed = "replay-seed"
+    record, _ = run_meeting(compiled, rows, State.from_json({"away": ["uma"]}), seed, PERIOD, seeds.commit_hash(seed))
+    assert replay_record(record, compiled, seed) == [
+        ("record", "policy", True, "the same policy source"),
+        ("record", "replay", True, "the policy places all 30 leads the same way, with the same pools"),
+    ]
+    lead = next(x for x in record["leads"] if x["outcome"]["by"] == "lottery")
+    d = lead["draws"][-1]
+    # put uma (away) in the pool in place of a rep after the winner: the draws still match
+    i = len(d["pool"]) - 1 if d["pool"][-1] != d["winner"] else 0
+    removed = d["pool"][i]
+    d["pool"][i] = "uma"
+    assert lottery.verify_record(record, seed).ok
+    checks = replay_record(record, compiled, seed)
+    bad = [c for c in checks if not c[2]]
+    assert len(bad) == 1 and bad[0][:2] == (lead["lead_id"], "replay")
+    assert bad[0][3].startswith("lottery pool recorded [[")
+    assert "'uma'" in bad[0][3].split("replayed")[0] and f"'{removed}'" in bad[0][3].split("replayed")[1]
+
+
+def test_verify_with_policy_on_the_cli(tmp_path):
+    db, out = str(tmp_path / "p.db"), str(tmp_path / "out")
+    _run(["seed", "commit", "--period", PERIOD], db)
+    rid = _run(["distribute", POLICY, "--leads", WEEK, "--period", PERIOD, "--out", out], db).stdout.splitlines()[-1][7:]
+    _run(["seed", "reveal", "--period", PERIOD], db)
+    path = Path(out) / f"{rid}.json"
+    r = _run(["lottery", "verify", str(path), "--policy", POLICY], db)
+    assert r.exit_code == 0
+    assert "match     record  replay: the policy places all 30 leads the same way, with the same pools" in r.stdout
+    record = json.loads(path.read_text())
+    record["leads"][0]["outcome"]["tier"] = "low"
+    path.write_text(json.dumps(record))
+    r = _run(["lottery", "verify", str(path), "--policy", POLICY], db)
+    assert r.exit_code == 1
+    assert f"MISMATCH  {record['leads'][0]['lead_id']}  replay: tier recorded low, replayed high" in r.stdout
