@@ -88,7 +88,9 @@ def read_leads(path: str, c: Compiled, mapping: Mapping[str, str] | None = None)
             header = next(reader)
         except StopIteration:
             raise LeadsFileError(f"{path}: empty file; expected a header row of lead fields") from None
-        except (csv.Error, UnicodeDecodeError) as err:
+        except UnicodeDecodeError as err:
+            raise LeadsFileError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start}); export the CSV as UTF-8") from None
+        except csv.Error as err:
             raise LeadsFileError(f"{path}:1: cannot read the header: {err}") from None
         header = [h.strip() for h in header]
         fields = c.fields
@@ -121,7 +123,9 @@ def read_leads(path: str, c: Compiled, mapping: Mapping[str, str] | None = None)
                 cells = next(reader)
             except StopIteration:
                 break
-            except (csv.Error, UnicodeDecodeError) as err:
+            except UnicodeDecodeError as err:
+                raise LeadsFileError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start}); export the CSV as UTF-8") from None
+            except csv.Error as err:
                 rows.append(Row(reader.line_num, None, [f"cannot read the row: {err}"]))
                 continue
             line = reader.line_num

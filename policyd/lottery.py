@@ -243,6 +243,7 @@ def verify_record(record: dict, seed: str, claimed_id: str | None = None) -> Ver
     if record.get("format") != RECORD_FORMAT:
         v.add("record", "format", False, f"not a lottery record (format {record.get('format')!r}, expected {RECORD_FORMAT!r})")
         return v
+    _check_shape(record)
     rid = record_id(record)
     if claimed_id is not None:
         v.add(
@@ -277,6 +278,25 @@ def verify_record(record: dict, seed: str, claimed_id: str | None = None) -> Ver
     return v
 
 
+def _check_shape(record: dict) -> None:
+    """Refuse a record whose structure is not what `distribute` writes, naming the place."""
+    leads = record.get("leads")
+    if not isinstance(leads, list):
+        raise RecordError("record: `leads` must be a list")
+    for i, lead in enumerate(leads):
+        if not isinstance(lead, dict):
+            raise RecordError(f"record: leads[{i}] must be an object")
+        if not isinstance(lead.get("outcome"), dict):
+            raise RecordError(f"record: leads[{i}].outcome must be an object")
+        draws = lead.get("draws")
+        if not isinstance(draws, list) or not all(isinstance(d, dict) for d in draws):
+            raise RecordError(f"record: leads[{i}].draws must be a list of objects")
+    try:
+        canonical(record)
+    except ValueError:
+        raise RecordError("record: cannot be hashed: it holds NaN or infinity, which JSON does not allow") from None
+
+
 def verify_decision(data: dict, seed: str | None) -> Verification:
     """Check the lottery draws of one decision (a `policyd assign --format json` explanation or a LotteryDraw)."""
     draws = _decision_draws(data)
@@ -305,9 +325,11 @@ def _decision_draws(data: dict) -> list[dict]:
     if "entry_draw" in data:
         return [data]
     found: list[dict] = []
-    for st in data.get("stages", []) or []:
-        for step in st.get("steps", []):
-            if step.get("kind") == "lottery" and isinstance(step.get("draw"), dict):
+    stages = data.get("stages")
+    for st in stages if isinstance(stages, list) else []:
+        steps = st.get("steps") if isinstance(st, dict) else None
+        for step in steps if isinstance(steps, list) else []:
+            if isinstance(step, dict) and step.get("kind") == "lottery" and isinstance(step.get("draw"), dict):
                 found.append(step["draw"])
     lot = data.get("lottery")
     if isinstance(lot, dict) and lot not in found:

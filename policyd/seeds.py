@@ -146,9 +146,16 @@ def get(db_path: str | None, period: str) -> SeedRecord | None:
     return _checked(rec) if rec is not None else None
 
 
-def seed_for_period(db_path: str | None, period: str) -> str:
-    """The seed to draw with in `period` (secret until revealed: never show it)."""
-    return _checked(_require(db_path, period)).seed
+def seed_for_period(db_path: str | None, period: str, *, allow_revealed: bool = False) -> str:
+    """The seed to draw with in `period` (secret until revealed: never show it).
+
+    A revealed seed is refused unless `allow_revealed` (replays): anyone who knows
+    it could pick lead ids that win, so new draws with it would prove nothing.
+    """
+    rec = _checked(_require(db_path, period))
+    if rec.revealed and not allow_revealed:
+        raise SeedError(f"the seed for {period} is already revealed, so its draws could be steered; commit a seed for a new period")
+    return rec.seed
 
 
 def revealed_seed(db_path: str | None, period: str) -> str:

@@ -91,6 +91,11 @@ def test_an_unknown_column_stops_before_any_row(compiled, tmp_path):
     with pytest.raises(LeadsFileError) as err:
         read_leads(path, compiled)
     assert str(err.value) == f"{path}:1: column 'employes' is not a lead field; did you mean employees? (or give --map)"
+    binary = tmp_path / "binary.csv"
+    binary.write_bytes(b"id,company\n\xff\xfe,x\n")
+    with pytest.raises(LeadsFileError) as err:
+        read_leads(str(binary), compiled)
+    assert str(err.value) == f"{binary}: not UTF-8 text (invalid start byte at byte 11); export the CSV as UTF-8"
     empty = tmp_path / "empty.csv"
     empty.write_text("")
     with pytest.raises(LeadsFileError) as err:

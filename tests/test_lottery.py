@@ -342,3 +342,29 @@ def test_the_page_recomputes_a_weighted_lottery_in_chromium(weighted_record, tmp
         text = visit.page.locator("#verify").text_content()
         assert visit.page.locator("#verify").get_attribute("data-state") == "mismatch"
         assert text.startswith("Mismatch: B-") and "winner, ladder marker differ" in text
+
+
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (lambda r: r.update(leads="x"), "record: `leads` must be a list"),
+        (lambda r: r["leads"].__setitem__(2, 7), "record: leads[2] must be an object"),
+        (lambda r: r["leads"][0].update(outcome=None), "record: leads[0].outcome must be an object"),
+        (lambda r: r["leads"][1].update(draws=[1]), "record: leads[1].draws must be a list of objects"),
+        (lambda r: r.update(extra=float("nan")), "record: cannot be hashed: it holds NaN or infinity, which JSON does not allow"),
+    ],
+)
+def test_a_malformed_record_is_refused_with_its_place(record, edit, message):
+    rec = copy.deepcopy(record)
+    edit(rec)
+    with pytest.raises(lottery.RecordError) as err:
+        lottery.verify_record(rec, SEED)
+    assert str(err.value) == message
+
+
+def test_a_malformed_decision_is_refused_or_checked_without_crashing():
+    with pytest.raises(lottery.RecordError):
+        lottery.verify_decision({"stages": "x", "lottery": 5}, "s")
+    v = lottery.verify_decision({"entry_draw": 0.5, "lead_id": "L-1", "ratio": "x", "pool": []}, "s")
+    assert [(c.what, c.ok) for c in v.checks] == [("draw", False)]
+    assert v.checks[0].detail.startswith("the recorded draw is incomplete (")

@@ -49,6 +49,11 @@ def test_the_seed_is_not_public_before_reveal(db):
             "intact": True,
         }
     ]
+    # no new draws with a revealed seed, unless replaying
+    with pytest.raises(seeds.SeedError) as err:
+        seeds.seed_for_period(db, "2026-W48")
+    assert str(err.value) == "the seed for 2026-W48 is already revealed, so its draws could be steered; commit a seed for a new period"
+    assert seeds.seed_for_period(db, "2026-W48", allow_revealed=True) == rec.seed
     # revealing again keeps the first reveal time
     assert seeds.reveal(db, "2026-W48", now=300.0).revealed_at == 200.0
 
