@@ -381,7 +381,7 @@ def distribute(
       policyd distribute policies/inbound.policy --leads policies/leads/week-2026-W48.csv --period 2026-W48
     """
     from . import seeds
-    from .distribute import LeadsFileError, file_info, load_map, read_leads, run_meeting
+    from .distribute import LeadsFileError, file_info, load_map, read_leads, run_meeting, summary_lines
     from .lottery import store_record, write_record
 
     loaded = load_policy(policy)
@@ -404,10 +404,8 @@ def distribute(
     record, _ = run_meeting(loaded.compiled, rows, state, rec.seed, period, rec.commitment, file_info(leads_file))
     for r in record["refused"]:
         click.echo(f"{leads_file}:{r['line']}: refused: {'; '.join(r['errors'])}", err=True)
-    for lead in record["leads"]:
-        o = lead["outcome"]
-        how = {"lottery": "lottery", "exception": f"exception {o['exception']}", "route": f"route {o['route']}"}.get(o["by"], "queued")
-        click.echo(f"{lead['line']:>4}  {lead['lead_id']:<10} {o['tier'] or '-':<7} {o['rep'] or 'queue ' + str(o['queue']):<12} {how}")
+    for line in summary_lines(record):
+        click.echo(line)
     rid, page = write_record(record, out_dir)
     store_record(db_path, record)
     t = record["totals"]

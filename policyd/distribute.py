@@ -274,3 +274,29 @@ def replay_record(record: dict, c: Compiled, seed: str) -> list[tuple[str, str, 
     if all(ok for _, _, ok, _ in checks):
         checks.append(("record", "replay", True, f"the policy places all {len(got)} leads the same way, with the same pools"))
     return checks
+
+
+def summary_lines(record: dict) -> list[str]:
+    """One line per decided lead, as the meeting reads them out: line, lead, tier, who, how."""
+    out = []
+    for lead in record["leads"]:
+        o = lead["outcome"]
+        how = {"lottery": "lottery", "exception": f"exception {o['exception']}", "route": f"route {o['route']}"}.get(o["by"], "queued")
+        out.append(f"{lead['line']:>4}  {lead['lead_id']:<10} {o['tier'] or '-':<7} {o['rep'] or 'queue ' + str(o['queue']):<12} {how}")
+    return out
+
+
+def draw_lines(record: dict) -> list[str]:
+    """One line per lottery step: the entry draw against the ratio, then the winner and the ladder's end."""
+    out = []
+    for lead in record["leads"]:
+        for d in lead["draws"]:
+            head = f"{lead['lead_id']:<10} entry {d['entry_draw']:.6f} {'<' if d['entered'] else '>='} {d['ratio']:.2f}"
+            if d["entered"]:
+                lad = d["ladder"]
+                head += (
+                    f"  winner {d['winner_draw']:.6f} -> {d['winner']} (position {lad['start'] + 1} of {len(d['pool'])}),"
+                    f" {len(lad['rungs'])} rungs, marker under leg {lad['end'] + 1}"
+                )
+            out.append(head)
+    return out

@@ -146,6 +146,18 @@ def test_a_high_lead_that_falls_through_keeps_its_draw(compiled):
         assert len(x["draws"]) == expected, x["lead_id"]
 
 
+def test_the_meeting_with_a_fixed_seed(compiled, snapshot):
+    from policyd.distribute import draw_lines, summary_lines
+
+    seed = "0f3b5c7d9e1a2b4c6d8e0f1a3b5c7d9e1f2a4b6c8d0e2f4a6b8c0d2e4f6a8b0c"
+    start = State.from_json({"open": {"alice": 12, "carol": 20, "farah": 6}, "away": ["uma"]})
+    record, _ = run_meeting(compiled, read_leads(WEEK, compiled), start, seed, PERIOD, seeds.commit_hash(seed))
+    report = "\n".join(
+        ["# assignments", *summary_lines(record), "", "# lottery draws", *draw_lines(record), "", json.dumps(record["totals"])]
+    )
+    assert report == snapshot
+
+
 # ---- the CLI end to end
 
 
