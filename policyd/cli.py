@@ -263,8 +263,14 @@ def seed_reveal(period: str, db_path: str | None, records_dir: str | None) -> No
     click.echo(rec.seed)
     click.echo(f"revealed {period}: sha256(seed) = {rec.commitment}", err=True)
     if records_dir:
-        for page in republish(records_dir, period, rec.seed):
+        try:
+            pages = republish(records_dir, period, rec.seed)
+        except OSError as err:
+            raise PolicydError(f"cannot update the record pages in {records_dir}: {err.strerror}") from None
+        for page in pages:
             click.echo(f"updated {page}", err=True)
+        if not pages:
+            click.echo(f"no record of {period} in {records_dir}", err=True)
 
 
 @seed.command("list")
@@ -382,7 +388,7 @@ def distribute(
     """
     from . import seeds
     from .distribute import LeadsFileError, file_info, load_map, read_leads, run_meeting, summary_lines
-    from .lottery import store_record, write_record
+    from .lottery import RecordError, store_record, write_record
 
     loaded = load_policy(policy)
     rec = _seed_call(seeds.get, db_path, period)
@@ -406,8 +412,13 @@ def distribute(
         click.echo(f"{leads_file}:{r['line']}: refused: {'; '.join(r['errors'])}", err=True)
     for line in summary_lines(record):
         click.echo(line)
-    rid, page = write_record(record, out_dir)
-    store_record(db_path, record)
+    try:
+        rid, page = write_record(record, out_dir)
+        store_record(db_path, record)
+    except OSError as err:
+        raise PolicydError(f"cannot write the record to {out_dir}: {err.strerror}") from None
+    except RecordError as err:
+        raise PolicydError(str(err)) from None
     t = record["totals"]
     click.echo(f"{t['by_rules']} by rules, {t['by_lottery']} by lottery, {t['queued']} queued, {t['refused']} refused", err=True)
     click.echo(f"record {rid}")

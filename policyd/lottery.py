@@ -446,13 +446,20 @@ def write_record(record: dict, out_dir: str | Path, seed: str | None = None) -> 
     return rid, page
 
 
+def _open(db_path: str | None):
+    from .seeds import SeedError, open_db
+
+    try:
+        return open_db(db_path)
+    except SeedError as err:
+        raise RecordError(str(err)) from None
+
+
 def store_record(db_path: str | None, record: dict, now: float | None = None) -> str:
     """Keep the record in the store's db so the daemon can serve it at /lottery/<id>."""
     import time
 
-    from .store import Store, default_db_path
-
-    db = Store(db_path or default_db_path()).db
+    db = _open(db_path)
     rid = record_id(record)
     with db.atomic():
         db[RECORDS_TABLE].insert(
@@ -474,9 +481,7 @@ def load_record(record_id_: str, db_or_dir: str | Path) -> dict:
             raise RecordNotFound(f"no record {record_id_} in {where}")
         record = _json(path.read_text(encoding="utf-8"), str(path))
     else:
-        from .store import Store
-
-        db = Store(str(where)).db
+        db = _open(str(where))
         if RECORDS_TABLE not in db.table_names():
             raise RecordNotFound(f"no record {record_id_} in {where}")
         rows = list(db.query(f"select record from {RECORDS_TABLE} where id = ?", [record_id_]))

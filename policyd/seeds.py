@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+import sqlite3
 import time
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -74,8 +75,17 @@ def period_of(ts: float) -> str:
     return f"{y}-W{w:02d}"
 
 
+def open_db(db_path: str | None):
+    """The store's database (sqlite-utils, through Store); SeedError when it cannot be used."""
+    path = db_path or default_db_path()
+    try:
+        return Store(path).db
+    except sqlite3.Error as err:
+        raise SeedError(f"cannot use the database {path}: {err}") from None
+
+
 def _db(db_path: str | None):
-    db = Store(db_path or default_db_path()).db
+    db = open_db(db_path)
     if TABLE not in db.table_names():
         db[TABLE].create(
             {"period": str, "seed": str, "commitment": str, "committed_at": float, "revealed_at": float},
@@ -112,10 +122,13 @@ def commit(db_path: str | None, period: str, now: float | None = None) -> SeedRe
         raise SeedError(f"{period} is already committed (commitment {existing.commitment}); a period has one seed")
     seed = secrets.token_hex(32)
     rec = SeedRecord(period, commit_hash(seed), now if now is not None else time.time(), None, seed)
-    with db.atomic():
-        db[TABLE].insert(
-            {"period": period, "seed": seed, "commitment": rec.commitment, "committed_at": rec.committed_at, "revealed_at": None}
-        )
+    try:
+        with db.atomic():
+            db[TABLE].insert(
+                {"period": period, "seed": seed, "commitment": rec.commitment, "committed_at": rec.committed_at, "revealed_at": None}
+            )
+    except sqlite3.IntegrityError:  # another commit of the same period won the race
+        raise SeedError(f"{period} is already committed (commitment {commitment_for(db_path, period)}); a period has one seed") from None
     return rec
 
 

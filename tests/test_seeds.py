@@ -145,3 +145,15 @@ def test_period_of_a_timestamp_is_its_utc_iso_week():
     assert seeds.period_of(datetime(2026, 11, 24, 3, 0, tzinfo=UTC).timestamp()) == "2026-W48"
     assert seeds.period_of(datetime(2027, 1, 1, tzinfo=UTC).timestamp()) == "2026-W53"
     assert seeds.period_of(datetime(2025, 12, 29, tzinfo=UTC).timestamp()) == "2026-W01"
+
+
+def test_an_unusable_database_is_a_clear_error(tmp_path):
+    not_db = tmp_path / "notes.txt"
+    not_db.write_text("hello\n")
+    runner = CliRunner()
+    r = runner.invoke(main, ["seed", "list", "--db", str(not_db)])
+    assert r.exit_code == 1 and r.stderr == f"policyd: cannot use the database {not_db}: file is not a database\n"
+    missing = tmp_path / "no" / "such" / "dir.db"
+    r = runner.invoke(main, ["seed", "commit", "--period", "2026-W48", "--db", str(missing)])
+    assert r.exit_code == 1 and r.stderr == f"policyd: cannot use the database {missing}: unable to open database file\n"
+    assert not_db.read_text() == "hello\n"
