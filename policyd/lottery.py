@@ -463,11 +463,27 @@ def store_record(db_path: str | None, record: dict, now: float | None = None) ->
     rid = record_id(record)
     with db.atomic():
         db[RECORDS_TABLE].insert(
-            {"id": rid, "period": record["period"], "record": canonical(record).decode("utf-8"), "created_at": now or time.time()},
+            {"id": rid, "period": record["period"], "record": canonical(record).decode("utf-8"), "created_at": now if now is not None else time.time()},
             pk="id",
             ignore=True,
         )
     return rid
+
+
+def list_records(db_path: str | None, period: str | None = None) -> list[dict]:
+    """Records kept in the db, newest first: id, period, created_at and totals (for the dashboard's links)."""
+    db = _open(db_path)
+    if RECORDS_TABLE not in db.table_names():
+        return []
+    sql = f"select id, period, created_at, record from {RECORDS_TABLE}"
+    rows = (
+        db.query(sql + " where period = ? order by created_at desc, id", [period])
+        if period
+        else db.query(sql + " order by created_at desc, id")
+    )
+    return [
+        {"id": r["id"], "period": r["period"], "created_at": r["created_at"], "totals": json.loads(r["record"])["totals"]} for r in rows
+    ]
 
 
 def load_record(record_id_: str, db_or_dir: str | Path) -> dict:

@@ -222,8 +222,11 @@ def test_render_record_reads_from_a_directory_or_the_db(record, tmp_path):
     db = str(tmp_path / "p.db")
     seeds_rec = seeds.commit(db, PERIOD)
     rec = dict(record, commitment=seeds_rec.commitment)
-    rid = lottery.store_record(db, rec)
-    assert lottery.store_record(db, rec) == rid  # same content, same id, stored once
+    assert lottery.list_records(db) == []
+    rid = lottery.store_record(db, rec, now=50.0)
+    assert lottery.store_record(db, rec, now=60.0) == rid  # same content, same id, stored once
+    assert lottery.list_records(db) == [{"id": rid, "period": PERIOD, "created_at": 50.0, "totals": rec["totals"]}]
+    assert lottery.list_records(db, PERIOD) == lottery.list_records(db) and lottery.list_records(db, "2026-W47") == []
     html = lottery.render_record(rid, db)
     assert f'<meta name="policyd-record-id" content="{rid}">' in html
     assert seeds_rec.seed not in html
