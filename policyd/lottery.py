@@ -463,7 +463,12 @@ def store_record(db_path: str | None, record: dict, now: float | None = None) ->
     rid = record_id(record)
     with db.atomic():
         db[RECORDS_TABLE].insert(
-            {"id": rid, "period": record["period"], "record": canonical(record).decode("utf-8"), "created_at": now if now is not None else time.time()},
+            {
+                "id": rid,
+                "period": record["period"],
+                "record": canonical(record).decode("utf-8"),
+                "created_at": now if now is not None else time.time(),
+            },
             pk="id",
             ignore=True,
         )
