@@ -324,7 +324,7 @@ def lottery_verify(subject: str, seed_value: str | None, period: str | None, pol
       policyd lottery verify decision.json --period 2026-W48
     """
     from . import seeds
-    from .lottery import RecordError, read_subject, verify_decision, verify_record
+    from .lottery import RecordError, decision_seed_id, is_period, read_subject, verify_decision, verify_record
 
     try:
         kind, data, claimed, embedded = read_subject(subject)
@@ -345,6 +345,9 @@ def lottery_verify(subject: str, seed_value: str | None, period: str | None, pol
                 for check in replay_record(data, load_policy(policy_ref).compiled, seed_used):
                     v.add(*check)
         else:
+            named = decision_seed_id(data)
+            if seed_value is None and period is None and named is not None and is_period(named):
+                period = named  # a draw that names its period: the revealed seed is in the db
             if seed_value is not None:
                 seed_used, source = seed_value, "--seed"
             elif period is not None:

@@ -305,7 +305,7 @@ def verify_decision(data: dict, seed: str | None) -> Verification:
         raise RecordError("this decision has no lottery draw to verify (its route had no lottery step, or the lottery was off)")
     for d in draws:
         s = seed if seed is not None else d.get("seed_id")
-        if seed is not None and d.get("seed_id") is not None and d.get("seed_id") != seed and not _is_period(d.get("seed_id")):
+        if seed is not None and d.get("seed_id") is not None and d.get("seed_id") != seed and not is_period(d.get("seed_id")):
             v.add(str(d.get("lead_id")), "seed", False, "the decision was drawn with a different seed than the revealed one")
         if not isinstance(s, str):
             raise RecordError("the decision names no seed; give --seed or --period")
@@ -313,7 +313,14 @@ def verify_decision(data: dict, seed: str | None) -> Verification:
     return v
 
 
-def _is_period(s: Any) -> bool:
+def decision_seed_id(data: dict) -> str | None:
+    """The seed id the decision's first lottery draw names (a seed, or a period in records)."""
+    draws = _decision_draws(data)
+    sid = draws[0].get("seed_id") if draws else None
+    return sid if isinstance(sid, str) else None
+
+
+def is_period(s: Any) -> bool:
     try:
         check_period(s)
         return True

@@ -416,3 +416,20 @@ def test_verify_with_policy_on_the_cli(tmp_path):
     r = _run(["lottery", "verify", str(path), "--policy", POLICY], db)
     assert r.exit_code == 1
     assert f"MISMATCH  {record['leads'][0]['lead_id']}  replay: tier recorded low, replayed high" in r.stdout
+
+
+def test_verify_a_draw_that_names_its_period_uses_the_revealed_seed(tmp_path):
+    db, out = str(tmp_path / "p.db"), str(tmp_path / "out")
+    _run(["seed", "commit", "--period", PERIOD], db)
+    rid = _run(["distribute", POLICY, "--leads", WEEK, "--period", PERIOD, "--out", out], db).stdout.splitlines()[-1][7:]
+    record = json.loads((Path(out) / f"{rid}.json").read_text())
+    won = next(d for x in record["leads"] for d in x["draws"] if d["entered"])
+    one = tmp_path / "draw.json"
+    one.write_text(json.dumps(won))
+    r = _run(["lottery", "verify", str(one)], db)
+    assert r.exit_code == 1
+    assert r.stderr == f"policyd: the seed for {PERIOD} is not revealed yet; run `policyd seed reveal --period {PERIOD}` after the period\n"
+    _run(["seed", "reveal", "--period", PERIOD], db)
+    r = _run(["lottery", "verify", str(one)], db)
+    assert r.exit_code == 0, r.output
+    assert r.stdout.splitlines()[-1] == f"match: 1 draw recomputed with the seed from the db ({PERIOD})"
