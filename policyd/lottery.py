@@ -107,9 +107,8 @@ def ladder_svg(names: list[str], lad: dict, label: str) -> str:
         f'viewBox="0 0 {width} {height}" role="img" aria-label="Amida ladder for {esc(label)}">'
     ]
     for i, name in enumerate(names):
-        cls = "leg win" if i == lad["start"] else "leg"
         parts.append(f'<text x="{x(i)}" y="{top - 12}" class="name{" win" if i == lad["start"] else ""}">{esc(name)}</text>')
-        parts.append(f'<line x1="{x(i)}" y1="{top}" x2="{x(i)}" y2="{bottom}" class="{cls.split()[0]}"/>')
+        parts.append(f'<line x1="{x(i)}" y1="{top}" x2="{x(i)}" y2="{bottom}" class="leg"/>')
     for g, r in zip(rungs, rows):
         parts.append(f'<line x1="{x(g)}" y1="{y(r)}" x2="{x(g + 1)}" y2="{y(r)}" class="rung"/>')
     # the winner's path, in rung order
@@ -208,7 +207,7 @@ def verify_draw(v: Verification, seed: str, d: dict) -> None:
             if not isinstance(rec_l, dict) or new_l is None:
                 diffs.append(
                     "ladder recorded "
-                    + ("none" if rec_l is None else "a ladder")
+                    + ("none" if rec_l is None else "a ladder" if isinstance(rec_l, dict) else f"{_num(rec_l)}, not a ladder")
                     + ", recomputed "
                     + ("none" if new_l is None else "a ladder")
                 )
@@ -368,13 +367,24 @@ def _embed(data: Any) -> str:
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
+def _drawable(d: dict) -> bool:
+    """A ladder whose numbers fit its pool (a hand-made record may hold anything)."""
+    lad, pool = d.get("ladder"), d.get("pool")
+    if not isinstance(lad, dict) or not isinstance(pool, list) or not pool:
+        return False
+    n = len(pool)
+    rungs = lad.get("rungs")
+    ints = isinstance(rungs, list) and all(isinstance(g, int) and 0 <= g < n - 1 for g in rungs)
+    return ints and all(isinstance(lad.get(k), int) and 0 <= lad[k] < n for k in ("start", "end"))
+
+
 def page_data(record: dict, seed: str | None) -> dict:
     """What the record template shows; the seed only once revealed."""
     rid = record_id(record)
     ladders = []
     for lead in record["leads"]:
         for d in lead.get("draws", []):
-            if d.get("entered") and d.get("ladder"):
+            if d.get("entered") and _drawable(d):
                 label = f"{lead['lead_id']}"
                 ladders.append({"lead_id": lead["lead_id"], "draw": d, "svg": ladder_svg(d["pool"], d["ladder"], label)})
     return {

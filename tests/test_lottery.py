@@ -371,3 +371,15 @@ def test_a_malformed_decision_is_refused_or_checked_without_crashing():
     v = lottery.verify_decision({"entry_draw": 0.5, "lead_id": "L-1", "ratio": "x", "pool": []}, "s")
     assert [(c.what, c.ok) for c in v.checks] == [("draw", False)]
     assert v.checks[0].detail.startswith("the recorded draw is incomplete (")
+
+
+def test_a_page_of_a_record_with_an_impossible_ladder_still_renders(record):
+    rec = copy.deepcopy(record)
+    dr = _won(rec)[0]
+    dr["ladder"]["rungs"][0] = 99
+    _won(rec)[1]["ladder"] = "x"
+    html = lottery.render_page(rec)
+    assert html.count('<svg xmlns="http://www.w3.org/2000/svg" class="ladder"') == len(_won(record)) - 2
+    details = [c.detail for c in lottery.verify_record(rec, SEED).mismatches]
+    assert details[0].startswith("ladder rung 0 recorded between legs 99 and 100, recomputed ")
+    assert details[1] == 'ladder recorded "x", not a ladder, recomputed a ladder'
