@@ -163,7 +163,6 @@ class Check:
 class Verification:
     checks: list[Check] = field(default_factory=list)
     draws: int = 0
-    seed_source: str = ""
 
     @property
     def ok(self) -> bool:
@@ -178,7 +177,8 @@ class Verification:
 
 
 def _num(v: Any) -> str:
-    return "none" if v is None else (f"{v:.6f}" if isinstance(v, float) else json.dumps(v))
+    """A recorded or recomputed value in a message: floats in full, so a difference always shows."""
+    return "none" if v is None else (repr(v) if isinstance(v, float) else json.dumps(v))
 
 
 def verify_draw(v: Verification, seed: str, d: dict) -> None:
@@ -186,6 +186,8 @@ def verify_draw(v: Verification, seed: str, d: dict) -> None:
     lead_id = str(d.get("lead_id", ""))
     try:
         ratio = float(d["ratio"])
+        if not isinstance(d["pool"], list):
+            raise TypeError("pool is not a list")
         pool = [str(p) for p in d["pool"]]
         weights = d.get("weights")
         weights = [float(w) for w in weights] if weights is not None else None
