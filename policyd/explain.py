@@ -257,39 +257,28 @@ def explain(c: Compiled, d: Decision, why_not: str | None = None) -> dict:
 
     for entry in d.trace:
         kind = entry[0]
-        if kind == "exception_skip":
+        if kind in ("exception_skip", "exception_try"):
             e = p.exceptions[entry[1]]
-            vals = _lead_values(c, e.when, lead)
-            shown = ", ".join(f"{v['field']} = {v['value']}" for v in vals)
+            holds = kind == "exception_try"
+            shown = ", ".join(f"{v['field']} = {v['value']}" for v in _lead_values(c, e.when, lead))
             exceptions.append(
                 {
                     "name": e.name,
                     "line": e.span.line,
                     "when": _src(p, e.when.span),
-                    "applied": False,
-                    "reason": f"`when {_src(p, e.when.span)}` is false" + (f" ({shown})" if shown else ""),
-                }
-            )
-        elif kind == "exception_try":
-            e = p.exceptions[entry[1]]
-            vals = _lead_values(c, e.when, lead)
-            shown = ", ".join(f"{v['field']} = {v['value']}" for v in vals)
-            exceptions.append(
-                {
-                    "name": e.name,
-                    "line": e.span.line,
-                    "when": _src(p, e.when.span),
-                    "applied": True,
-                    "reason": f"`when {_src(p, e.when.span)}` holds" + (f" ({shown})" if shown else ""),
+                    "applied": holds,
+                    "status": "applies" if holds else "does not apply",
+                    "reason": f"`when {_src(p, e.when.span)}` {'holds' if holds else 'is false'}" + (f" ({shown})" if shown else ""),
                 }
             )
         elif kind == "exception_fallthrough":
             exceptions[-1]["applied"] = False
-            exceptions[-1]["reason"] += "; it placed no one, so the next rule was tried"
+            exceptions[-1]["status"] = "passed over"
+            exceptions[-1]["reason"] += ", but it placed no one (see below), so the next rule was tried"
         elif kind == "start":
             st = stage_for(entry[1])
             avail = set(entry[2])
-            step = {"kind": "start", "line": st["line"], "text": "start: every available rep", "where": f"{st['kind']} {st['name']}"}
+            step = {"kind": "start", "line": st["line"], "text": "available reps", "where": f"{st['kind']} {st['name']}"}
             gone = [i for i in range(len(names)) if i not in avail]
 
             def why_start(i):
@@ -373,10 +362,14 @@ def explain(c: Compiled, d: Decision, why_not: str | None = None) -> dict:
             if pick_kind == "round_robin":
                 step["summary"] = f"{names[chosen]}: next in rotation after {d.state.cursors.get(key, 'the start of the team')}"
             elif pick_kind == "random":
-                step["summary"] = f"{names[chosen]}: drawn at random from {len(cands)} candidates"
+                step["summary"] = f"{names[chosen]}: drawn at random from {len(cands)} candidate{'s' if len(cands) != 1 else ''}"
             elif pick_kind == "weighted":
                 step["summary"] = f"{names[chosen]}: next by smooth weighted rotation ({view.pick_value(pick_kind, chosen)})"
             step["removed"] = mark_removed(others, step, lambda i: f"not picked: {view.not_picked(pick_kind, i, chosen)}")
+            if pick_kind in ("round_robin", "weighted", "random") and len(others) > 1:
+                # the same reason for every other candidate: say it once
+                step["removed"] = []
+                step["summary"] += f"; the other {len(others)} candidates ({', '.join(names[i] for i in others)}) wait their turn"
             lines_used.append(line)
             current["steps"].append(step)
         elif kind == "assign":

@@ -146,9 +146,10 @@ class LeadSchema:
         if ok:
             return None
         expected = self.expected(f)
-        if kind in ("enum", "rep") and isinstance(value, str):
-            what = "not a rep of the team" if kind == "rep" else "not one of its words"
-            msg = f"field {f.name}: {_show(value)} is {what}; expected {expected}{extra}"
+        if kind == "enum" and isinstance(value, str):
+            msg = f"field {f.name}: {_show(value)} is not one of its words; expected {expected}{extra}"
+        elif kind == "rep" and isinstance(value, str):
+            msg = f"field {f.name}: {_show(value)} is not a rep of the team{extra or '; the team has ' + ', '.join(self._rep_list[:8]) + (', ...' if len(self._rep_list) > 8 else '')}"
         else:
             msg = f"field {f.name}: expected {expected}, got {_type_of(value)} {_show(value)}"
         return FieldError(f.name, value, expected, msg)

@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from .store import Store, default_db_path
+from .store import Store, StoreError, default_db_path
 
 TABLE = "lottery_seeds"
 _PERIOD = re.compile(r"^(\d{4})-W(\d{2})$")
@@ -80,6 +80,8 @@ def open_db(db_path: str | None):
     path = db_path or default_db_path()
     try:
         return Store(path).db
+    except StoreError as err:
+        raise SeedError(str(err)) from None
     except sqlite3.Error as err:
         raise SeedError(f"cannot use the database {path}: {err}") from None
 

@@ -328,7 +328,7 @@ def test_a_weighted_lottery_records_its_weights_and_verifies(weighted_record):
 
 
 def test_the_page_recomputes_a_weighted_lottery_in_chromium(weighted_record, tmp_path):
-    from browser import open_page
+    from tests.browser import open_page
 
     _, page = lottery.write_record(weighted_record, tmp_path, seed=SEED)
     with open_page(page) as visit:
