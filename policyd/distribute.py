@@ -150,10 +150,16 @@ def read_leads(path: str, c: Compiled, mapping: Mapping[str, str] | None = None)
 
 
 def policy_info(c: Compiled) -> dict:
-    """The policy as the record names it: name, file name and the hash of its source."""
+    """The policy as the record names it: name, file and the SHA-256 of each source file.
+
+    Plain file hashes (`sha256sum inbound.policy`), the main file first and then a
+    `team from` file, so anyone can check which policy ran without policyd.
+    """
     p = c.policy
-    text = p.source_text(p.file) or ""
-    return {"name": p.name, "file": Path(p.file).name, "sha256": hashlib.sha256(text.encode("utf-8")).hexdigest()}
+    sources = [{"file": Path(name).name, "sha256": hashlib.sha256(text.encode("utf-8")).hexdigest()} for name, text in p.sources]
+    if not sources:
+        sources = [{"file": Path(p.file).name, "sha256": hashlib.sha256((p.source_text(p.file) or "").encode("utf-8")).hexdigest()}]
+    return {"name": p.name, "file": sources[0]["file"], "sha256": sources[0]["sha256"], "sources": sources}
 
 
 def file_info(path: str) -> dict:
@@ -232,15 +238,21 @@ def replay_record(record: dict, c: Compiled, seed: str) -> list[tuple[str, str, 
     """
     checks: list[tuple[str, str, bool, str]] = []
     info = policy_info(c)
-    want = (record.get("policy") or {}).get("sha256")
+    recorded = (record.get("policy") or {}).get("sources")
+    want = [x.get("sha256") for x in recorded] if isinstance(recorded, list) and all(isinstance(x, dict) for x in recorded) else None
+    have = [x["sha256"] for x in info["sources"]]
+    same = want == have
     checks.append(
         (
             "record",
             "policy",
-            info["sha256"] == want,
+            same,
             "the same policy source"
-            if info["sha256"] == want
-            else f"the record was made with policy sha256 {str(want)[:16]}..., this one is {info['sha256'][:16]}...",
+            if same
+            else "the record was made with policy files sha256 "
+            + (", ".join(f"{h[:16]}..." for h in want) if want else "(not recorded)")
+            + ", this policy's are "
+            + ", ".join(f"{h[:16]}..." for h in have),
         )
     )
     try:

@@ -438,3 +438,34 @@ def test_verify_a_draw_that_names_its_period_uses_the_revealed_seed(tmp_path):
     r = _run(["lottery", "verify", str(one)], db)
     assert r.exit_code == 0, r.output
     assert r.stdout.splitlines()[-1] == f"match: 1 draw recomputed with the seed from the db ({PERIOD})"
+
+
+def test_the_record_names_every_policy_file_by_its_sha256(compiled):
+    import hashlib
+
+    from policyd.distribute import policy_info
+
+    text = (ROOT / "policies/inbound.policy").read_bytes()
+    assert policy_info(compiled) == {
+        "name": "inbound_b2b",
+        "file": "inbound.policy",
+        "sha256": hashlib.sha256(text).hexdigest(),
+        "sources": [{"file": "inbound.policy", "sha256": hashlib.sha256(text).hexdigest()}],
+    }
+    emea = policy_info(load_path(str(ROOT / "policies/emea.policy")).compiled)
+    assert [s["file"] for s in emea["sources"]] == ["emea.policy", "emea-team.policy"]
+    assert emea["sources"][1]["sha256"] == hashlib.sha256((ROOT / "policies/emea-team.policy").read_bytes()).hexdigest()
+
+
+def test_replay_with_another_policy_says_so(compiled, tmp_path):
+    from policyd.distribute import replay_record
+
+    seed = "replay-seed"
+    record, _ = run_meeting(compiled, read_leads(WEEK, compiled), State(), seed, PERIOD, seeds.commit_hash(seed))
+    other = tmp_path / "inbound.policy"
+    other.write_text((ROOT / "policies/inbound.policy").read_text().replace("lottery 30% among", "lottery 60% among"))
+    checks = replay_record(record, load_path(str(other)).compiled, seed)
+    assert checks[0][:3] == ("record", "policy", False)
+    assert checks[0][3].startswith("the record was made with policy files sha256 67dcce999a974cf4..., this policy's are ")
+    moved = [c for c in checks[1:] if not c[2]]
+    assert moved and all(c[1] == "replay" for c in moved)
