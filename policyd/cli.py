@@ -685,3 +685,25 @@ def distribute(policy: str, leads_file: str, map_file: str | None, state_file: s
     click.echo(f"{t['by_rules']} by rules, {t['by_lottery']} by lottery, {t['queued']} queued, {t['refused']} refused", err=True)
     click.echo(f"record {rid}")
     click.echo(f"wrote {page} and {page.with_suffix('.json')}", err=True)
+
+
+@lottery.command("page")
+@click.argument("record_id", metavar="ID")
+@click.option("--dir", "records_dir", metavar="DIR", help="Read the record from DIR/<ID>.json instead of the db.")
+@db_option
+def lottery_page(record_id: str, records_dir: str | None) -> None:
+    """Print the HTML page of a meeting record, as the daemon serves it at /lottery/ID.
+
+    The seed appears once its period is revealed in the db.
+
+    \b
+    Example:
+      policyd lottery page 3d958c4988084a5148ece6bead4badd4f1fdcaa19290045d997d28a5855b17d8 > record.html
+    """
+    from .lottery import RecordError, render_record
+
+    try:
+        html = render_record(record_id, records_dir or _db_path(), seed_db=_db_path() if records_dir else None)
+    except RecordError as err:
+        raise PolicydError(str(err)) from None
+    click.echo(html, nl=False)

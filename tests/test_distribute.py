@@ -316,7 +316,16 @@ def test_verify_reports_unreadable_input(tmp_path):
 
 
 def test_every_lottery_command_has_help_with_an_example():
-    for args in (["seed"], ["seed", "commit"], ["seed", "reveal"], ["seed", "list"], ["lottery"], ["lottery", "verify"], ["distribute"]):
+    for args in (
+        ["seed"],
+        ["seed", "commit"],
+        ["seed", "reveal"],
+        ["seed", "list"],
+        ["lottery"],
+        ["lottery", "verify"],
+        ["lottery", "page"],
+        ["distribute"],
+    ):
         r = CliRunner().invoke(main, [*args, "--help"])
         assert r.exit_code == 0 and "Example:" in r.stdout, args
 
@@ -469,3 +478,19 @@ def test_replay_with_another_policy_says_so(compiled, tmp_path):
     assert checks[0][3].startswith("the record was made with policy files sha256 67dcce999a974cf4..., this policy's are ")
     moved = [c for c in checks[1:] if not c[2]]
     assert moved and all(c[1] == "replay" for c in moved)
+
+
+def test_lottery_page_prints_what_the_daemon_would_serve(tmp_path):
+    db, out = str(tmp_path / "p.db"), str(tmp_path / "out")
+    _run(["seed", "commit", "--period", PERIOD], db)
+    rid = _run(["distribute", POLICY, "--leads", WEEK, "--period", PERIOD, "--out", out], db).stdout.splitlines()[-1][7:]
+    r = _run(["lottery", "page", rid], db)
+    assert r.exit_code == 0 and r.stdout == (Path(out) / f"{rid}.html").read_text()
+    _run(["seed", "reveal", "--period", PERIOD], db)
+    seed = seeds.revealed_seed(db, PERIOD)
+    assert seed in _run(["lottery", "page", rid], db).stdout
+    assert seed in _run(["lottery", "page", rid, "--dir", out], db).stdout
+    r = _run(["lottery", "page", "0" * 64], db)
+    assert r.exit_code == 1 and r.stderr == f"policyd: no record {'0' * 64} in {db}\n"
+    r = _run(["lottery", "page", "nope"], db)
+    assert r.exit_code == 1 and r.stderr == "policyd: not a record id: 'nope' (expected 64 lowercase hex digits)\n"
