@@ -92,7 +92,7 @@ class Tally:
         self.conv_tier: dict[str, list[int]] = {}
         self.conv_score: dict[int, list[int]] = {}
         self.outcomes = 0
-        self.load: list[tuple[int, int, int]] = []  # (day, open in total, most open of one rep) at each day's end
+        self.load: list[tuple[int, int, int, int]] = []  # (day, open in total, most and fewest open of one rep) at each day's end
         self._day: int | None = None
         self._state: State | None = None
 
@@ -159,8 +159,9 @@ class Tally:
             cs[1] += won
 
     def _sample(self, day: int, state: State | None) -> None:
-        opens = state.open.values() if state is not None else ()
-        self.load.append((day, sum(opens), max(opens, default=0)))
+        o = state.open if state is not None else {}
+        opens = [o.get(n, 0) for n in self.c.rep_names]
+        self.load.append((day, sum(opens), max(opens, default=0), min(opens, default=0)))
 
     def finish(self) -> None:
         if self._day is not None:
@@ -234,5 +235,5 @@ def figures(t: Tally) -> dict[str, Any]:
             "unknown": dict(sorted(t.unknown.items())),
         },
         "conversion": conv,
-        "load": [{"day": day_label(d * DAY), "open": o, "max": m} for d, o, m in t.load],
+        "load": [{"day": day_label(d * DAY), "open": o, "max": hi, "min": lo} for d, o, hi, lo in t.load],
     }

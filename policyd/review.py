@@ -164,10 +164,10 @@ def _ticks(peak: float, n: int = 4) -> list[float]:
     raw = peak / n
     mag = 10 ** (len(str(int(raw))) - 1) if raw >= 1 else 1
     step = next(s * mag for s in (1, 2, 2.5, 5, 10) if s * mag >= raw)
-    out, v = [], 0.0
-    while v <= peak + 1e-9:
-        out.append(v)
+    out, v = [0.0], 0.0
+    while v < peak - 1e-9:
         v += step
+        out.append(v)
     return out
 
 
@@ -177,8 +177,8 @@ def _num(v: float) -> str:
 
 def _bars_chart(key: str, title: str, labels: list[str], series: list[dict], stacked: bool = False) -> dict[str, Any]:
     """Grouped (or stacked) vertical bars, one group per label; geometry in SVG units."""
-    width, height = 1160, 300
-    left, right, top, bottom = 48, 10, 28, 110
+    width, height = 1160, 320
+    left, right, top, bottom = 48, 10, 48, 110
     plot_w, plot_h = width - left - right, height - top - bottom
     n = max(len(labels), 1)
     if stacked:
@@ -230,8 +230,8 @@ def _bars_chart(key: str, title: str, labels: list[str], series: list[dict], sta
 
 def _lines_chart(key: str, title: str, series: list[dict]) -> dict[str, Any]:
     """Lines over days (x: day index across the union of days)."""
-    width, height = 1160, 260
-    left, right, top, bottom = 48, 10, 28, 36
+    width, height = 1160, 280
+    left, right, top, bottom = 48, 40, 48, 36
     plot_w, plot_h = width - left - right, height - top - bottom
     days = sorted({p[0] for s in series for p in s["points"]})
     pos = {d: i for i, d in enumerate(days)}
@@ -305,18 +305,28 @@ def charts(report: dict) -> list[dict]:
     out.append(
         _lines_chart(
             "load",
-            "Open leads over time (end of each day): all reps (solid), the busiest rep (dashed)",
+            "Open leads of the busiest rep (solid) and the least busy rep (dashed), at the end of each day",
             [
-                {"name": f"{run['label']}: all reps", "color": colors[k], "points": [(p["day"], p["open"]) for p in run["load"]]}
+                {"name": f"{run['label']}: busiest", "color": colors[k], "points": [(p["day"], p["max"]) for p in run["load"]]}
                 for k, run in enumerate(runs)
             ]
             + [
                 {
-                    "name": f"{run['label']}: busiest rep",
+                    "name": f"{run['label']}: least busy",
                     "color": colors[k],
                     "dash": "5,4",
-                    "points": [(p["day"], p["max"]) for p in run["load"]],
+                    "points": [(p["day"], p["min"]) for p in run["load"]],
                 }
+                for k, run in enumerate(runs)
+            ],
+        )
+    )
+    out.append(
+        _lines_chart(
+            "open",
+            "Open leads of all reps together, at the end of each day",
+            [
+                {"name": f"{run['label']}: all reps", "color": colors[k], "points": [(p["day"], p["open"]) for p in run["load"]]}
                 for k, run in enumerate(runs)
             ],
         )
