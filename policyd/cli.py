@@ -217,55 +217,51 @@ def _replay_options(f):
     return f
 
 
-def _run_replay(refs, labels, o, sample: int | None = None) -> None:
-    from .history import History, HistoryError, MappingError, RejectWriter, default_mapping, load_mapping
-    from .replay import OrderError, Replay
-    from .review import Moves, build_report, render_report
+def _run_replay(refs, labels, o, sample: int = 0) -> None:
+    from .history import HistoryError, MappingError
+    from .replay import OrderError
+    from .review import render_report, run_report
 
-    policies = [(label, load_policy(ref).compiled) for label, ref in zip(labels, refs)]
+    policies = [(label, ref, load_policy(ref).compiled) for label, ref in zip(labels, refs)]
     state = None
     if o["state_file"]:
         try:
             state = State.load(o["state_file"])
         except StateError as err:
             raise PolicydError(str(err)) from None
-    writer = None
+
+    def progress(total):
+        """A progress bar on stderr for long runs (20,000 rows or more)."""
+        if o["quiet"] or total is None or total < 20000:
+            return None
+        bar = click.progressbar(length=total, label="replaying", file=sys.stderr)
+
+        class _Bar:
+            def __enter__(self):
+                return bar.__enter__().update
+
+            def __exit__(self, *exc):
+                return bar.__exit__(*exc)
+
+        return _Bar()
+
     try:
-        mapping = load_mapping(o["map_file"]) if o["map_file"] else default_mapping()
-        history = History(o["leads_file"], mapping, policies[0][1].schema, table=o["table"])
-        if o["rejects_file"]:
-            writer = RejectWriter(o["rejects_file"], history.columns)
-        moves = Moves([c for _, c in policies], sample=sample or 0) if len(policies) > 1 else None
-        replay = Replay(
+        report = run_report(
             policies,
+            o["leads_file"],
+            o["map_file"],
             seed=o["seed"],
             hold_days=o["hold_days"],
             state=state,
             lottery=not o["no_lottery"],
-            listener=moves,
-            on_reject=writer.write if writer else None,
+            sort=o["sort_rows"],
+            sample=sample,
+            table=o["table"],
+            rejects_file=o["rejects_file"],
+            progress=progress,
         )
-        total = None if o["quiet"] else history.size_hint()
-        if total is not None and total >= 20000:
-            with click.progressbar(length=total, label="replaying", file=sys.stderr) as bar:
-                intake = replay.run(history, sort=o["sort_rows"], progress=bar.update)
-        else:
-            intake = replay.run(history, sort=o["sort_rows"])
     except (MappingError, HistoryError, OrderError) as err:
         raise PolicydError(str(err)) from None
-    finally:
-        if writer is not None:
-            writer.close()
-    report = build_report(
-        replay,
-        intake,
-        refs=refs,
-        leads_file=o["leads_file"],
-        mapping_file=o["map_file"],
-        notes=history.notes,
-        moves=moves,
-        sorted_input=o["sort_rows"],
-    )
     click.echo(render_report(report, o["fmt"]), nl=False)
     if o["html_file"]:
         try:
@@ -274,8 +270,9 @@ def _run_replay(refs, labels, o, sample: int | None = None) -> None:
         except OSError as err:
             raise PolicydError(f"cannot write {o['html_file']}: {err.strerror}") from None
         click.echo(f"wrote {o['html_file']}", err=True)
-    msg = f"{intake.read} rows read, {intake.replayed} replayed, {intake.rejected} rejected"
-    if writer is not None:
+    i = report["input"]
+    msg = f"{i['read']} rows read, {i['replayed']} replayed, {i['rejected']} rejected"
+    if o["rejects_file"]:
         msg += f" (written to {o['rejects_file']})"
     click.echo(msg, err=True)
 

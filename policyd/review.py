@@ -372,3 +372,65 @@ def side_by_side(left: str, right: str, width: int = 78) -> str:
     a += [""] * (rows - len(a))
     b += [""] * (rows - len(b))
     return "\n".join(f"{x[:width]:<{width}} | {y}".rstrip() for x, y in zip(a, b))
+
+
+# ---------------------------------------------------------------- one call for the CLI and tests
+
+
+def run_report(
+    policies: Sequence[tuple[str, str, Any]],
+    leads_file: str,
+    map_file: str | None = None,
+    *,
+    seed: str = "policyd",
+    hold_days: float | None = None,
+    state=None,
+    lottery: bool = True,
+    sort: bool = False,
+    sample: int = 2,
+    table: str | None = None,
+    rejects_file: str | None = None,
+    progress=None,
+) -> dict[str, Any]:
+    """Replay (label, ref, compiled) policies over a history and build the report.
+
+    `progress(total)` may return a context manager yielding an `update(n)` callable
+    (a progress bar); it is asked for only when the history's size is known.
+    Raises MappingError, HistoryError or OrderError for input that cannot be used.
+    """
+    from .history import History, RejectWriter, default_mapping, load_mapping
+
+    compiled = [c for _, _, c in policies]
+    mapping = load_mapping(map_file) if map_file else default_mapping()
+    history = History(leads_file, mapping, compiled[0].schema, table=table)
+    writer = RejectWriter(rejects_file, history.columns) if rejects_file else None
+    try:
+        moves = Moves(compiled, sample=sample) if len(compiled) > 1 else None
+        replay = Replay(
+            [(label, c) for label, _, c in policies],
+            seed=seed,
+            hold_days=hold_days,
+            state=state,
+            lottery=lottery,
+            listener=moves,
+            on_reject=writer.write if writer else None,
+        )
+        bar = progress(history.size_hint()) if progress is not None else None
+        if bar is not None:
+            with bar as update:
+                intake = replay.run(history, sort=sort, progress=update)
+        else:
+            intake = replay.run(history, sort=sort)
+    finally:
+        if writer is not None:
+            writer.close()
+    return build_report(
+        replay,
+        intake,
+        refs=[ref for _, ref, _ in policies],
+        leads_file=leads_file,
+        mapping_file=map_file,
+        notes=history.notes,
+        moves=moves,
+        sorted_input=sort,
+    )
