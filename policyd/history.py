@@ -518,7 +518,7 @@ class _Source:
                     continue
                 n += 1
                 try:
-                    obj = json.loads(line)
+                    obj = json.loads(line.rstrip("\r\n"))
                 except json.JSONDecodeError as err:
                     yield n, f"line {lineno}", f"not valid JSON: {err.msg} (column {err.colno})"
                     continue
@@ -598,8 +598,8 @@ class History:
                     f"{m.file}: fields.{name}: not a field of the policy's lead schema; expected one of {', '.join(schema.names)}"
                 )
         for f in schema.fields:
-            if f.name in m.fields or f.optional or f.has_default:
-                continue
+            if f.name in m.fields or f.optional or f.has_default or (f.name == "id" and m.id):
+                continue  # `id` is filled from [history] id
             if m.file.startswith("("):
                 continue  # no mapping: columns named as the fields, checked row by row
             raise MappingError(
