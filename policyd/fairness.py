@@ -23,6 +23,7 @@ from .compile import Compiled
 from .state import State
 
 DAY = 86400.0
+LOAD_POINTS = 1000  # load-over-time points kept: between 1,000 and 2,000 whatever the span
 
 
 def cv(xs: Sequence[float]) -> float:
@@ -95,6 +96,9 @@ class Tally:
         self.load: list[tuple[int, int, int, int]] = []  # (day, open in total, most and fewest open of one rep) at each day's end
         self._day: int | None = None
         self._state: State | None = None
+        self._bucket: tuple | None = None
+        self._in_bucket = 0
+        self._stride = 1  # days per load point
 
     def add(self, row, d, state: State) -> None:
         """Count one decision; `state` is the state after it was applied."""
@@ -159,14 +163,33 @@ class Tally:
             cs[1] += won
 
     def _sample(self, day: int, state: State | None) -> None:
+        """One point per day; past LOAD_POINTS points, days are merged in pairs (memory stays bounded)."""
         o = state.open if state is not None else {}
         opens = [o.get(n, 0) for n in self.c.rep_names]
-        self.load.append((day, sum(opens), max(opens, default=0), min(opens, default=0)))
+        point = (day, sum(opens), max(opens, default=0), min(opens, default=0))
+        b = self._bucket
+        self._bucket = point if b is None else _merge(b, point)
+        self._in_bucket += 1
+        if self._in_bucket >= self._stride:
+            self.load.append(self._bucket)
+            self._bucket, self._in_bucket = None, 0
+            if len(self.load) >= 2 * LOAD_POINTS:
+                ld = self.load
+                self.load = [_merge(ld[i], ld[i + 1]) for i in range(0, len(ld) - 1, 2)]
+                self._stride *= 2
 
     def finish(self) -> None:
         if self._day is not None:
             self._sample(self._day, self._state)
             self._day = None
+        if self._bucket is not None:
+            self.load.append(self._bucket)
+            self._bucket, self._in_bucket = None, 0
+
+
+def _merge(a: tuple, b: tuple) -> tuple:
+    """Two load points as one: the later day and total, the larger peak, the smaller low."""
+    return (b[0], b[1], max(a[2], b[2]), min(a[3], b[3]))
 
 
 def _rate(closed: int, won: int) -> float | None:

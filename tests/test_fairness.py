@@ -41,3 +41,23 @@ def test_max_min_ratio():
 
 def test_spread_bundles_the_three():
     assert spread([1, 3]) == {"cv": 0.5, "gini": 0.25, "max_min": 3.0, "max": 3, "min": 1}
+
+
+def test_load_series_stays_bounded_over_a_long_span():
+    from policyd.fairness import LOAD_POINTS
+    from policyd.history import HistoryRow
+    from policyd.load import load_path
+    from policyd.replay import Replay
+
+    c = load_path("tests/data/replay/tiny.policy").compiled
+    days = 5 * LOAD_POINTS  # one lead a day
+    rows = (HistoryRow(i + 1, "", {"id": f"D{i}", "size": 5, "kind": "a"}, f"D{i}", i * 86400.0) for i in range(days))
+    r = Replay([("p", c)], hold_days=0.5)
+    r.run(rows)
+    load = r.lanes[0].tally.load
+    assert LOAD_POINTS <= len(load) < 2 * LOAD_POINTS
+    # merged points keep the last day of their span, in order, and cover the whole span
+    assert [p[0] for p in load] == sorted(p[0] for p in load)
+    assert load[-1][0] == days - 1
+    # each lead closes half a day later, so at each day's last lead exactly one is open
+    assert {p[1:] for p in load} == {(1, 1, 0)}
