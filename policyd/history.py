@@ -768,6 +768,7 @@ class RejectWriter:
         self.columns = columns
         self.count = 0
         try:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
             self.fh = open(path, "w", encoding="utf-8", newline="")
         except OSError as err:
             raise HistoryError(f"cannot write rejects to {path}: {err.strerror}") from None

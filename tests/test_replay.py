@@ -281,3 +281,22 @@ def test_every_command_has_an_example_in_help():
         res = CliRunner().invoke(main, [cmd, "--help"])
         assert res.exit_code == 0
         assert "Example:" in res.stdout and f"policyd {cmd} policies/maven-crm" in res.stdout
+
+
+def test_leads_the_policy_schema_refuses_are_rejected_with_row_and_field(tmp_path):
+    src = tmp_path / "h.csv"
+    src.write_text("id,arrived,size,kind\nA,2024-01-01,5,a\nB,2024-01-02,5,c\nC,2024-01-03,5,b\n")
+    m = tmp_path / "m.toml"
+    m.write_text('[history]\nid = "id"\narrival = "arrived"\n[fields]\nid = "id"\nsize = "size"\nkind = "kind"\n')
+    old = load_path(DATA / "tiny.policy").compiled
+    report = run_report([("old", "tiny.policy", old)], str(src), str(m))
+    i = report["input"]
+    assert (i["read"], i["replayed"], i["rejected"]) == (3, 2, 1)
+    assert i["first_rejects"] == ['h.csv:3: kind: field kind: "c" is not one of its words; expected one of a, b']
+    # in a review, a lead either policy refuses is rejected for both, naming the policy
+    new = load_path(DATA / "tiny-v2.policy").compiled
+    report = run_report([("old", "tiny.policy", old), ("new", "tiny-v2.policy", new)], str(src), str(m))
+    assert report["input"]["first_rejects"] == [
+        'h.csv:3: kind: refused by old: field kind: "c" is not one of its words; expected one of a, b'
+    ]
+    assert [run["leads"] for run in report["runs"]] == [2, 2]
