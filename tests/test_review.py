@@ -175,8 +175,8 @@ def test_moves_flip_matrix_and_sample(report):
     assert [[c["count"] for c in row["cells"]] for row in m["matrix"]["rows"]] == [[1, 0], [0, 1]]
     (s,) = m["sample"]
     assert (s["lead_id"], s["old"], s["new"]) == ("L1", "ann", "cy")
-    assert s["old_text"].startswith("Lead L1 -> ann\ntier high (score 2), by route high")
-    assert s["new_text"].startswith("Lead L1 -> cy\ntier high (score 2), by route high")
+    assert s["old_text"].startswith("Lead L1 -> ann\n  tier high (score 2), by route high")
+    assert s["new_text"].startswith("Lead L1 -> cy\n  tier high (score 2), by route high")
 
 
 def test_load_over_time(report):

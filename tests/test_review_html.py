@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from browser import open_page
 
 from policyd.load import load_path
 from policyd.review import render_report, run_report
+
+from .browser import open_page
 
 ROOT = Path(__file__).parent.parent
 DATA = ROOT / "tests" / "data" / "replay"
