@@ -106,7 +106,7 @@ class FieldSpec:
 
 
 @dataclass(frozen=True)
-class Mapping_:
+class MappingSpec:
     """A parsed mapping file. Build with `load_mapping` or `mapping_from_dict`."""
 
     file: str
@@ -126,9 +126,8 @@ class Mapping_:
     closed_at_format: str | None = None
     lookups: Mapping[str, Lookup] = field(default_factory=dict)
     fields: Mapping[str, FieldSpec] = field(default_factory=dict)
+    by_name: bool = False  # no mapping file: every lead field is read from the column of its name
 
-
-MappingSpec = Mapping_
 
 _TOP = {"source", "history", "lookups", "fields"}
 _SOURCE = {"format", "table"}
@@ -165,7 +164,7 @@ def load_mapping(path: str | Path) -> MappingSpec:
 
 def default_mapping(file: str = "(no --map)") -> MappingSpec:
     """Without a mapping file: columns named as the lead fields, `arrival` for the arrival time."""
-    return Mapping_(file=file, id="id", arrival="arrival")
+    return MappingSpec(file=file, id="id", arrival="arrival", by_name=True)
 
 
 def _err(file: str, key: str, expected: str, got: Any = None, *, show: bool = True) -> MappingError:
@@ -288,7 +287,7 @@ def mapping_from_dict(data: dict, file: str = "<mapping>") -> MappingSpec:
             spec.get("default"),
             "default" in spec,
         )
-    return Mapping_(
+    return MappingSpec(
         file=file,
         format=fmt,
         table=_text(file, "source.table", src.get("table")),
@@ -600,7 +599,7 @@ class History:
         for f in schema.fields:
             if f.name in m.fields or f.optional or f.has_default or (f.name == "id" and m.id):
                 continue  # `id` is filled from [history] id
-            if m.file.startswith("("):
+            if m.by_name:
                 continue  # no mapping: columns named as the fields, checked row by row
             raise MappingError(
                 f"{m.file}: fields.{f.name}: missing; the policy requires field {f.name} ({schema.expected(f)}): map a column or give a default"
@@ -628,7 +627,7 @@ class History:
         m = self.mapping
         kinds = {f.name: f.type.kind for f in self.schema.fields}
         specs = list(m.fields.values())
-        if m.file.startswith("("):
+        if m.by_name:
             specs = [FieldSpec(n, n) for n in self.schema.names]
         for n, where, raw in self.source:
             self.read += 1

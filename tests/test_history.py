@@ -353,3 +353,18 @@ def test_mapping_checked_against_the_policy_and_the_source(tmp_path, tiny_schema
     assert history_error(tmp_path, joined_schema, lookup.format(file="accounts.csv", key="name"), DATA / "joined.csv") == (
         "bad.map.toml: lookups.accounts.key: 'name' is not a column of accounts.csv; expected one of account, sector, employees, country"
     )
+
+
+def test_without_a_mapping_columns_are_the_lead_fields(tmp_path, tiny_schema):
+    from policyd.history import default_mapping
+
+    src = write(
+        tmp_path,
+        "h.jsonl",
+        '{"id": "A", "arrival": "2024-01-01", "size": 150, "kind": "a", "note": "ignored"}\n{"id": "B", "arrival": 5}\n',
+    )
+    h = History(src, default_mapping(), tiny_schema)
+    a, b = list(h)
+    assert (a.lead, a.arrival) == ({"id": "A", "size": 150, "kind": "a"}, 1704067200.0)
+    # B lacks size and kind: mapped as far as it goes, the schema refuses it in the replay
+    assert (b.lead, b.arrival) == ({"id": "B"}, 5.0)
