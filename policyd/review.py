@@ -305,7 +305,7 @@ def charts(report: dict) -> list[dict]:
     out.append(
         _lines_chart(
             "load",
-            "Open leads of the busiest rep (solid) and the least busy rep (dashed), at the end of each day",
+            "Open leads of the busiest rep (solid) and the least busy rep (dashed), after each day's last lead",
             [
                 {"name": f"{run['label']}: busiest", "color": colors[k], "points": [(p["day"], p["max"]) for p in run["load"]]}
                 for k, run in enumerate(runs)
@@ -324,7 +324,7 @@ def charts(report: dict) -> list[dict]:
     out.append(
         _lines_chart(
             "open",
-            "Open leads of all reps together, at the end of each day",
+            "Open leads of all reps together, after each day's last lead",
             [
                 {"name": f"{run['label']}: all reps", "color": colors[k], "points": [(p["day"], p["open"]) for p in run["load"]]}
                 for k, run in enumerate(runs)
