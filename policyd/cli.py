@@ -78,40 +78,53 @@ def main() -> None:
 
 
 @main.command()
-@click.argument("policy")
+@click.argument("policies", metavar="POLICY...", nargs=-1, required=True)
 @click.option(
     "--format",
     "fmt",
     type=click.Choice(["text", "json"]),
     default="text",
     show_default=True,
-    help="Diagnostics as gcc-style text or JSON for editors and CI.",
+    help="Diagnostics as gcc-style text or JSON (one list, with counterexamples) for editors and CI.",
 )
 @click.option("--strict", is_flag=True, help="Fail (exit 1) on warnings too.")
-def check(policy: str, fmt: str, strict: bool) -> None:
-    """Check a policy for errors and warnings.
+def check(policies: tuple[str, ...], fmt: str, strict: bool) -> None:
+    """Check policies for errors, warnings and notes (see docs/diagnostics.md).
 
-    Exits 1 when there are errors (or warnings with --strict), 0 otherwise.
+    Exits 1 when there are errors (or warnings with --strict), 0 otherwise; notes
+    never fail. Several files can be checked at once (as pre-commit does).
 
     \b
     Example:
       policyd check policies/inbound.policy
       policyd check policies/inbound.policy --format json | jq '.[].code'
     """
-    try:
-        loaded = _resolve(policy)
-        diags, sources = loaded.diagnostics, loaded.sources
-    except PolicyError as err:
-        diags, sources = err.diagnostics, err.sources
-    if fmt == "json":
-        from .diagnostics import sort_key
+    from .diagnostics import sort_key
 
-        click.echo(json.dumps([d.to_json() for d in sorted(diags, key=sort_key)], indent=2))
-    else:
-        _print_diagnostics(diags, sources)
-        click.echo(f"{policy}: {summary(diags)}", err=True)
-    failing = any(d.is_error for d in diags) or (strict and any(d.severity == "warning" for d in diags))
+    everything = []
+    for policy in policies:
+        kind = ""
+        try:
+            loaded = _resolve(policy)
+            diags, sources = loaded.diagnostics, loaded.sources
+            if _is_team_file(loaded.policy):  # a `team from` file: its own checks, no missing-block errors
+                diags, kind = [d for d in diags if d.code != "S001"], "team file; "
+        except PolicyError as err:
+            diags, sources = err.diagnostics, err.sources
+        everything.extend(diags)
+        if fmt == "text":
+            _print_diagnostics(diags, sources)
+            click.echo(f"{policy}: {kind}{summary(diags)}", err=True)
+    if fmt == "json":
+        click.echo(json.dumps([d.to_json() for d in sorted(everything, key=sort_key)], indent=2))
+    failing = any(d.is_error for d in everything) or (strict and any(d.severity == "warning" for d in everything))
     sys.exit(1 if failing else 0)
+
+
+def _is_team_file(policy) -> bool:
+    """A file holding only a `team { ... }` block, as loaded by `team from`."""
+    p = policy
+    return p.team is not None and not (p.info or p.fields or p.scores or p.tiers or p.exceptions or p.routes or p.sla or p.examples)
 
 
 def _read_json(source: str, what: str):
@@ -448,6 +461,54 @@ def diff(old: str, new: str, fmt: str, exit_code: bool, no_impact: bool) -> None
     click.echo(render(data, fmt), nl=False)
     if exit_code and data["changes"]:
         sys.exit(3)
+
+
+# ---- analysis and formatting commands
+@main.command("fmt")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--check", "check_only", is_flag=True, help="Change nothing; exit 1 when a file is not in the canonical layout.")
+@click.option("--diff", "show_diff", is_flag=True, help="Change nothing; print a unified diff of what would change.")
+def fmt_cmd(files: tuple[str, ...], check_only: bool, show_diff: bool) -> None:
+    """Rewrite policy files in the one canonical layout (comments kept).
+
+    Only white space changes: aligned tier, lead, sla and team columns, one blank
+    line between blocks, statements in their order. A file that does not parse is
+    reported and left alone; the other files are still formatted.
+
+    \b
+    Example:
+      policyd fmt policies/*.policy
+      policyd fmt --check policies/inbound.policy   # exit 1 if it would change
+      policyd fmt --diff policies/inbound.policy
+    """
+    from .fmt import format_text, unified_diff
+
+    changed = failed = 0
+    for name in files:
+        try:
+            text = Path(name).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as err:
+            click.echo(f"policyd: cannot read {name}: {getattr(err, 'strerror', None) or err}", err=True)
+            failed += 1
+            continue
+        try:
+            out = format_text(text, name)
+        except PolicyError as err:
+            _print_diagnostics(err.diagnostics, err.sources)
+            failed += 1
+            continue
+        if out == text:
+            continue
+        changed += 1
+        if show_diff:
+            click.echo(unified_diff(text, out, name), nl=False)
+        if check_only:
+            click.echo(f"would reformat {name}", err=True)
+        elif not show_diff:
+            Path(name).write_text(out, encoding="utf-8")
+            click.echo(f"reformatted {name}", err=True)
+    if failed or (check_only and changed):
+        sys.exit(1)
 
 
 # ---- replay and review commands
