@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from .compile import Compiled
+from .evaluate import decide
 from .fairness import DAY, Tally
 from .history import History, HistoryRow, Reject
 from .leads import LeadError
@@ -152,7 +153,7 @@ class Replay:
                         lane.closed += 1
                     lane.state = st
                 try:
-                    decisions.append(lane.compiled.decide(item.lead, lane.state, seed, lottery=lottery))
+                    decisions.append(decide(lane.compiled, item.lead, lane.state, seed, lottery=lottery))
                 except LeadError as err:
                     refused = (lane, err)
                     break
