@@ -300,3 +300,43 @@ def test_leads_the_policy_schema_refuses_are_rejected_with_row_and_field(tmp_pat
         'h.csv:3: kind: refused by old: field kind: "c" is not one of its words; expected one of a, b'
     ]
     assert [run["leads"] for run in report["runs"]] == [2, 2]
+
+
+def test_cli_state_file_and_no_lottery(tmp_path):
+    state = tmp_path / "state.json"
+    state.write_text('{"open": {"ann": 2}}')
+    res = CliRunner().invoke(
+        main,
+        [
+            "replay",
+            str(DATA / "tiny.policy"),
+            "--leads",
+            str(DATA / "tiny.csv"),
+            "--map",
+            str(DATA / "tiny.map.toml"),
+            "--state",
+            str(state),
+            "--format",
+            "json",
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    counts = {r["rep"]: r["count"] for r in json.loads(res.stdout)["runs"][0]["reps"]}
+    # ann starts full (2 of 2) and her two open leads never close (no close time, no --hold):
+    # L1 high, least loaded: bob and cy tie at 0, bob first in team order; L2 low rotation: bob
+    # (ann full); L3 (d2, bob's L2 closed) exception: bob; L6 high: cy (0/1) beats bob (1/2);
+    # L7 low rotation after bob: ann and cy full, so round to bob again
+    assert counts == {"ann": 0, "bob": 4, "cy": 1}
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"open": {"ann": -1}}')
+    res = CliRunner().invoke(main, ["replay", str(DATA / "tiny.policy"), "--leads", str(DATA / "tiny.csv"), "--state", str(bad)])
+    assert (res.exit_code, res.stderr) == (1, "policyd: open.ann: open count must be 0 or more, got -1\n")
+
+
+def test_no_lottery_skips_every_draw():
+    c = load_text(LOTTERY_POLICY, "lot.policy").compiled
+    rows = [HistoryRow(i + 1, "", {"id": f"X{i}"}, f"X{i}", float(i)) for i in range(200)]
+    r = Replay([("p", c)], seed="2026-Q1", lottery=False)
+    r.run(rows)
+    assert r.lanes[0].tally.lottery == {}
+    assert r.lanes[0].tally.count == [200, 0, 0]  # `require veteran`: all to a
