@@ -3,6 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+DATA   ?= ../shared/data/maven-crm
 
 .PHONY: demo test lint fmt bench clean
 
@@ -12,12 +13,16 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-## demo: install, then check, test and assign on the bundled example policy
+## demo: install, then check, test and assign on the bundled example policy; replay and review the Maven CRM demo data
 demo: $(STAMP)
 	$(BIN)/policyd check policies/inbound.policy
 	$(BIN)/policyd test policies/inbound.policy
 	$(BIN)/policyd assign policies/inbound.policy --lead policies/leads/globex.json --why-not alice
 	$(BIN)/policyd assign policies/inbound.policy --lead policies/leads/initech.json
+	$(BIN)/policyd check policies/maven-crm.policy
+	$(BIN)/policyd test policies/maven-crm.policy
+	$(BIN)/policyd replay policies/maven-crm.policy --leads $(DATA)/sales_pipeline.csv --map policies/maven-crm.map.toml --hold 90 --rejects out/rejects.csv
+	$(BIN)/policyd review policies/maven-crm.policy policies/maven-crm-v2.policy --leads $(DATA)/sales_pipeline.csv --map policies/maven-crm.map.toml --hold 90 --sample 1 --html out/review.html
 
 ## test: install, lint, then the whole test suite
 test: $(STAMP)
@@ -32,6 +37,7 @@ lint: $(STAMP)
 ## bench: the benchmarks (on demand; figures go in the README)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_evaluator.py
+	$(BIN)/python benchmarks/bench_replay.py
 
 clean:
 	rm -rf $(VENV) dist build *.egg-info .pytest_cache .ruff_cache

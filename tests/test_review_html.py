@@ -1,0 +1,50 @@
+"""The HTML review report in a real headless Chromium: no console errors, every chart drawn."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from policyd.load import load_path
+from policyd.review import render_report, run_report
+
+from .browser import open_page
+
+ROOT = Path(__file__).parent.parent
+DATA = ROOT / "tests" / "data" / "replay"
+
+
+@pytest.mark.slow
+def test_review_html_in_chromium(tmp_path):
+    old = load_path(DATA / "tiny.policy").compiled
+    new = load_path(DATA / "tiny-v2.policy").compiled
+    report = run_report(
+        [("old", "tiny.policy", old), ("new", "tiny-v2.policy", new)],
+        str(DATA / "tiny.csv"),
+        str(DATA / "tiny.map.toml"),
+        hold_days=2,
+        sample=1,
+    )
+    html = tmp_path / "review.html"
+    html.write_text(render_report(report, "html"), encoding="utf-8")
+    text = html.read_text()
+    # self-contained: no scripts, no external resources
+    assert "<script" not in text and "http://" not in text and "https://" not in text
+    shot = tmp_path / "review.png"
+    with open_page(html, screenshot=shot) as visit:
+        page = visit.page
+        assert visit.errors == []
+        charts = page.eval_on_selector_all("svg[data-chart]", "els => els.map(e => e.getAttribute('data-chart'))")
+        assert charts == ["reps", "tiers-old", "tiers-new", "load", "open"]
+        # every chart is drawn: visible, with marks in it (bars or lines), and laid out with a size
+        for key in charts:
+            svg = page.locator(f'svg[data-chart="{key}"]')
+            assert svg.is_visible()
+            box = svg.bounding_box()
+            assert box["width"] > 500 and box["height"] > 150
+            assert svg.locator("rect, polyline").count() > 2
+        # 3 reps x 2 policies in the per-rep chart
+        assert page.locator('svg[data-chart="reps"] rect[height]:not([width="10"])').count() == 6
+        assert page.locator("h1").inner_text() == "Policy review: Tiny team → Tiny team, v2"
+    assert shot.stat().st_size > 10000
