@@ -146,6 +146,19 @@ class Policy:
     compiled: Compiled
 
 
+def _settle(fut: Future, result: Any, err: BaseException | None) -> None:
+    """Answer a caller; one who gave up (a client that went away) is skipped, the change stays committed."""
+    if fut.done():
+        return
+    try:
+        if err is None:
+            fut.set_result(result)
+        else:
+            fut.set_exception(err)
+    except Exception:  # cancelled between the check and the set
+        pass
+
+
 class Runtime:
     """Runtime state and the writer. `start()` opens it; `stop()` drains and closes."""
 
@@ -331,17 +344,13 @@ class Runtime:
                 pass
             self.away_until = away_before if "away_before" in locals() else self.away_until
             for op in ops:
-                if not op.future.done():
-                    op.future.set_exception(err)
+                _settle(op.future, None, err)
             return
         self.state = tx.state
         self.batches += 1
         self.batch_ops += len(ops)
         for op, r, err in results:
-            if err is None:
-                op.future.set_result(r)
-            else:
-                op.future.set_exception(err)
+            _settle(op.future, r, err)
 
     def count(self, name: str, n: float = 1) -> None:
         self.counters[name] = self.counters.get(name, 0) + n
@@ -359,7 +368,9 @@ class Runtime:
         c = self.compiled_for(row["version"])
         d = c.decide(json.loads(row["lead"]), State.from_json(json.loads(row["snapshot"])), row["seed"], lottery=bool(row["lottery"]))
         if d.rep != row["rep"] or d.queue != row["queue"]:
-            log.error("decision for %s does not replay: stored %s, replayed %s", row["lead_id"], row["rep"] or row["queue"], d.rep or d.queue)
+            log.error(
+                "decision for %s does not replay: stored %s, replayed %s", row["lead_id"], row["rep"] or row["queue"], d.rep or d.queue
+            )
         return c, d
 
     # ------------------------------------------------------------------ operations (run in the writer)

@@ -45,7 +45,12 @@ access_log = logging.getLogger("policyd.access")
 
 MAX_BODY = 64 * 1024
 COOKIE = "policyd_token"
-FORMATS = {"json": "application/json", "text": "text/plain; charset=utf-8", "md": "text/markdown; charset=utf-8", "html": "text/html; charset=utf-8"}
+FORMATS = {
+    "json": "application/json",
+    "text": "text/plain; charset=utf-8",
+    "md": "text/markdown; charset=utf-8",
+    "html": "text/html; charset=utf-8",
+}
 
 
 class ApiError(Exception):
@@ -102,7 +107,9 @@ def parse_time(value: Any, name: str) -> float:
             pass
         else:
             return (dt if dt.tzinfo else dt.replace(tzinfo=UTC)).timestamp()
-    raise ApiError(400, "bad_time", f"{name}: expected an ISO-8601 time (2026-11-24T09:00:00Z) or seconds since the epoch, got {json.dumps(value)}")
+    raise ApiError(
+        400, "bad_time", f"{name}: expected an ISO-8601 time (2026-11-24T09:00:00Z) or seconds since the epoch, got {json.dumps(value)}"
+    )
 
 
 def iso(t: float | None) -> str | None:
@@ -114,9 +121,9 @@ def _token_from(request: Request, page: bool) -> str | None:
     if auth:
         scheme, _, value = auth.partition(" ")
         return value.strip() if scheme.lower() == "bearer" else None
-    if page:
+    if page:  # browsers: ?token= once, then the cookie it sets; the API takes the header only (no CSRF by cookie)
         return request.query_params.get("token") or request.cookies.get(COOKIE)
-    return request.cookies.get(COOKIE)
+    return None
 
 
 def needs(role: str, page: bool = False):
@@ -302,7 +309,12 @@ async def close_lead(request: Request) -> Response:
     body = await read_object(request)
     outcome = body.get("outcome")
     if outcome not in ("won", "lost"):
-        raise ApiError(422, "invalid", f"outcome: expected won or lost, got {json.dumps(outcome)}", fields=[{"field": "outcome", "message": "expected won or lost"}])
+        raise ApiError(
+            422,
+            "invalid",
+            f"outcome: expected won or lost, got {json.dumps(outcome)}",
+            fields=[{"field": "outcome", "message": "expected won or lost"}],
+        )
     row = await asyncio.wrap_future(d.runtime.close_lead(request.path_params["lead_id"], outcome, request.state.who.name))
     return JSONResponse(decision_json(row))
 
@@ -386,7 +398,9 @@ def fairness(d: Daemon, since: float, until: float) -> dict:
         "select holder, count(*) from rt_decisions where at >= ? and at < ? and holder is not null group by holder", (since, until)
     ):
         counts[rep] = n
-    total, overridden = d.read.execute("select count(*), coalesce(sum(overridden), 0) from rt_decisions where at >= ? and at < ?", (since, until)).fetchone()
+    total, overridden = d.read.execute(
+        "select count(*), coalesce(sum(overridden), 0) from rt_decisions where at >= ? and at < ?", (since, until)
+    ).fetchone()
     xs = [counts[n] for n in counts]
     mean = statistics.fmean(xs) if xs else 0.0
     cv = statistics.pstdev(xs) / mean if xs and mean else None
@@ -461,7 +475,12 @@ async def activate(request: Request) -> Response:
     body = await read_object(request)
     ref = body.get("version")
     if not isinstance(ref, (int, str)) or isinstance(ref, bool):
-        raise ApiError(422, "invalid", "version: expected a version number or @N", fields=[{"field": "version", "message": "expected a version number"}])
+        raise ApiError(
+            422,
+            "invalid",
+            "version: expected a version number or @N",
+            fields=[{"field": "version", "message": "expected a version number"}],
+        )
     from .store import Store, StoreError
 
     def work() -> int:
@@ -541,7 +560,12 @@ async def decision_page(request: Request) -> Response:
         return HTMLResponse(_page_error("No such rep", err.message), err.status)
     html = render_template(
         "page_decision.html.j2",
-        {"d": decision_json(row), "x": explain(c, decision, why_not), "lead": json.loads(row["lead"]), "history": _history(d, row["lead_id"])},
+        {
+            "d": decision_json(row),
+            "x": explain(c, decision, why_not),
+            "lead": json.loads(row["lead"]),
+            "history": _history(d, row["lead_id"]),
+        },
     )
     return HTMLResponse(html)
 
@@ -561,12 +585,16 @@ async def runtime_error(request: Request, exc: RuntimeError_) -> Response:
 
 async def lead_error(request: Request, exc: LeadError) -> Response:
     n = len(exc.errors)
-    return error(422, "invalid_lead", f"the lead was refused ({n} problem{'s' if n != 1 else ''})", fields=[e.to_json() for e in exc.errors])
+    return error(
+        422, "invalid_lead", f"the lead was refused ({n} problem{'s' if n != 1 else ''})", fields=[e.to_json() for e in exc.errors]
+    )
 
 
 async def http_error(request: Request, exc: HTTPException) -> Response:
     code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-    msg = {404: f"no such endpoint: {request.url.path}", 405: f"{request.method} is not allowed on {request.url.path}"}.get(exc.status_code, str(exc.detail))
+    msg = {404: f"no such endpoint: {request.url.path}", 405: f"{request.method} is not allowed on {request.url.path}"}.get(
+        exc.status_code, str(exc.detail)
+    )
     return error(exc.status_code, code, msg)
 
 
@@ -705,7 +733,9 @@ def _op(summary: str, role: str | None, body: str | None = None, params: Sequenc
         op["security"] = []
     else:
         op["description"] = f"Needs a token with role `{role}` or higher."
-        op["responses"].update({"401": {"$ref": "#/components/responses/Unauthorized"}, "403": {"$ref": "#/components/responses/Forbidden"}})
+        op["responses"].update(
+            {"401": {"$ref": "#/components/responses/Unauthorized"}, "403": {"$ref": "#/components/responses/Forbidden"}}
+        )
     if body:
         op["requestBody"] = {"required": True, "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{body}"}}}}
         op["responses"].update({"400": {"$ref": "#/components/responses/Error"}, "413": {"$ref": "#/components/responses/Error"}})
@@ -749,11 +779,18 @@ OPENAPI: dict[str, Any] = {
             },
             "Close": {"type": "object", "required": ["outcome"], "properties": {"outcome": {"enum": ["won", "lost"]}}},
             "Accept": {"type": "object", "properties": {"rep": {"type": "string", "description": "optional: the rep who accepts"}}},
-            "Override": {"type": "object", "required": ["rep", "reason"], "properties": {"rep": {"type": "string"}, "reason": {"type": "string"}}},
+            "Override": {
+                "type": "object",
+                "required": ["rep", "reason"],
+                "properties": {"rep": {"type": "string"}, "reason": {"type": "string"}},
+            },
             "Away": {
                 "type": "object",
                 "required": ["until"],
-                "properties": {"until": {"type": ["string", "number"], "description": "ISO-8601 time or epoch seconds"}, "reason": {"type": "string"}},
+                "properties": {
+                    "until": {"type": ["string", "number"], "description": "ISO-8601 time or epoch seconds"},
+                    "reason": {"type": "string"},
+                },
             },
             "Activate": {"type": "object", "required": ["version"], "properties": {"version": {"type": ["integer", "string"]}}},
             "Error": {
@@ -777,21 +814,52 @@ OPENAPI: dict[str, Any] = {
                 "Decide who gets a lead (idempotent by lead id: a repeat answers 200 with the stored decision)",
                 "assign",
                 "Lead",
-                responses={"201": {"description": "Decided"}, "200": {"description": "Already decided (replayed)"}, "422": _ERR, "503": _ERR},
+                responses={
+                    "201": {"description": "Decided"},
+                    "200": {"description": "Already decided (replayed)"},
+                    "422": _ERR,
+                    "503": _ERR,
+                },
             )
         },
         "/v1/decisions/{lead_id}": {
             "get": _op(
                 "A decision and its explanation",
                 "read",
-                params=[_path("lead_id"), _query("format", "json (default), text, md or html", list(FORMATS)), _query("why_not", "also say why this rep did not get it")],
+                params=[
+                    _path("lead_id"),
+                    _query("format", "json (default), text, md or html", list(FORMATS)),
+                    _query("why_not", "also say why this rep did not get it"),
+                ],
                 responses={"200": {"description": "OK"}, "404": _ERR},
             )
         },
-        "/v1/decisions/{lead_id}/accept": {"post": _op("The rep accepted the lead (stops the SLA timer)", "assign", None, [_path("lead_id")], {"200": {"description": "OK"}, "409": _ERR})},
-        "/v1/decisions/{lead_id}/close": {"post": _op("Close a lead as won or lost (frees capacity)", "assign", "Close", [_path("lead_id")], {"200": {"description": "OK"}, "409": _ERR})},
+        "/v1/decisions/{lead_id}/accept": {
+            "post": _op(
+                "The rep accepted the lead (stops the SLA timer)",
+                "assign",
+                None,
+                [_path("lead_id")],
+                {"200": {"description": "OK"}, "409": _ERR},
+            )
+        },
+        "/v1/decisions/{lead_id}/close": {
+            "post": _op(
+                "Close a lead as won or lost (frees capacity)",
+                "assign",
+                "Close",
+                [_path("lead_id")],
+                {"200": {"description": "OK"}, "409": _ERR},
+            )
+        },
         "/v1/decisions/{lead_id}/override": {
-            "post": _op("Move a lead to another rep, with a reason", "admin", "Override", [_path("lead_id")], {"200": {"description": "OK"}, "409": _ERR})
+            "post": _op(
+                "Move a lead to another rep, with a reason",
+                "admin",
+                "Override",
+                [_path("lead_id")],
+                {"200": {"description": "OK"}, "409": _ERR},
+            )
         },
         "/v1/reps": {"get": _op("Reps with their load and availability", "read")},
         "/v1/reps/{rep}/away": {
@@ -799,11 +867,17 @@ OPENAPI: dict[str, Any] = {
             "delete": _op("A rep is back", "admin", None, [_path("rep")]),
         },
         "/v1/fairness": {
-            "get": _op("Assignments per rep over a window: counts, CV, Gini, max/min, rule compliance", "read", params=[_query("since", "ISO-8601 or epoch; default until - 7 days"), _query("until", "default now")])
+            "get": _op(
+                "Assignments per rep over a window: counts, CV, Gini, max/min, rule compliance",
+                "read",
+                params=[_query("since", "ISO-8601 or epoch; default until - 7 days"), _query("until", "default now")],
+            )
         },
         "/v1/metrics": {"get": _op("Prometheus text metrics", "read")},
         "/v1/activate": {"post": _op("Activate a stored version (takes effect for the next decision)", "admin", "Activate")},
         "/dashboard": {"get": _op("Team dashboard (HTML; browsers may pass ?token= once, it becomes a cookie)", "read")},
-        "/decisions/{lead_id}": {"get": _op("A decision's explanation page (HTML)", "read", params=[_path("lead_id"), _query("why_not", "rep")])},
+        "/decisions/{lead_id}": {
+            "get": _op("A decision's explanation page (HTML)", "read", params=[_path("lead_id"), _query("why_not", "rep")])
+        },
     },
 }
