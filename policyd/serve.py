@@ -268,7 +268,14 @@ def _history(d: Daemon, lead_id: str) -> list[dict]:
     rows = d.read.execute(
         "select seq, at, kind, actor, data from audit where json_extract(data, '$.lead_id') = ? order by seq", (lead_id,)
     ).fetchall()
-    return [{"seq": s, "at": iso(at), "kind": k, "actor": a, "data": json.loads(data)} for s, at, k, a, data in rows]
+    out = []
+    for s, at, k, a, data in rows:
+        d = json.loads(data)
+        for key in ("deadline", "until"):
+            if isinstance(d.get(key), (int, float)):
+                d[key] = iso(d[key])
+        out.append({"seq": s, "at": iso(at), "kind": k, "actor": a, "data": d})
+    return out
 
 
 @needs("read")
