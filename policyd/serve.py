@@ -708,8 +708,11 @@ def create_app(
 def bind(host: str, port: int) -> socket.socket:
     """Bind the listening socket ourselves, so port 0 gives a free port we can print."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # proto=TCP matters: asyncio sets TCP_NODELAY only on sockets whose proto says TCP, and without
+    # it a response written in two parts waits ~40 ms for the client's delayed ACK (Nagle)
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     sock.bind((host, port))
     sock.set_inheritable(True)
     return sock
