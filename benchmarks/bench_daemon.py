@@ -129,6 +129,16 @@ def decide_rate(policy_text: str, seconds: float = 1.0) -> float:
 
 
 # ---------------------------------------------------------------------- the driver
+def commits(port: int, token: str) -> tuple[int, int]:
+    """(durable transactions, operations in them) from the daemon's metrics."""
+    import urllib.request
+
+    req = urllib.request.Request(f"http://127.0.0.1:{port}/v1/metrics", headers={"Authorization": f"Bearer {token}"})
+    text = urllib.request.urlopen(req, timeout=10).read().decode()
+    got = dict(line.split() for line in text.splitlines() if line.startswith("policyd_commit_"))
+    return int(got["policyd_commit_batches_total"]), int(got["policyd_commit_operations_total"])
+
+
 def pct(xs: list[float], p: float) -> float:
     s = sorted(xs)
     return s[min(len(s) - 1, int(round(p / 100 * (len(s) - 1))))] if s else float("nan")
@@ -145,6 +155,7 @@ def main() -> None:
     ap.add_argument("--levels", default="1,16,64", help="concurrency levels (comma separated)")
     ap.add_argument("--count", type=int, default=4000, help="most assignments per level")
     ap.add_argument("--seconds", type=float, default=8.0, help="most seconds per level")
+    ap.add_argument("--repeat", type=int, default=3, help="runs per level; the medians are reported")
     ap.add_argument("--dir", help="directory for the databases (default: a temporary one under the repo, i.e. the project's disk)")
     args = ap.parse_args()
     if args.client:
@@ -190,43 +201,29 @@ def main() -> None:
                 raise SystemExit("the server did not start")
             results = []
             for level in [int(x) for x in args.levels.split(",")]:
-                out = subprocess.run(
-                    [
-                        sys.executable,
-                        __file__,
-                        "--client",
-                        "--port",
-                        str(port),
-                        "--token",
-                        token,
-                        "--run",
-                        f"c{level}",
-                        "--clients",
-                        str(level),
-                        "--count",
-                        str(args.count),
-                        "--seconds",
-                        str(args.seconds),
-                    ],
-                    capture_output=True,
-                    text=True,
-                    check=True,
-                )
-                r = json.loads(out.stdout)
-                lat = r["latencies"]
-                results.append(
-                    {
-                        "clients": level,
-                        "requests": r["requests"],
-                        "errors": r["error_count"],
-                        "per_second": r["requests"] / r["elapsed"],
-                        "p50_ms": pct(lat, 50) * 1000,
-                        "p99_ms": pct(lat, 99) * 1000,
-                        "median_ms": statistics.median(lat) * 1000 if lat else float("nan"),
-                    }
-                )
-                if r["errors"]:
-                    print("errors:", r["errors"], file=sys.stderr)
+                runs = []
+                for rep in range(args.repeat):
+                    b0, o0 = commits(port, token)
+                    cmd = [sys.executable, __file__, "--client", "--port", str(port), "--token", token, "--run", f"c{level}r{rep}"]
+                    cmd += ["--clients", str(level), "--count", str(args.count), "--seconds", str(args.seconds)]
+                    r = json.loads(subprocess.run(cmd, capture_output=True, text=True, check=True).stdout)
+                    b1, o1 = commits(port, token)
+                    lat = r["latencies"]
+                    runs.append(
+                        {
+                            "requests": r["requests"],
+                            "per_second": r["requests"] / r["elapsed"],
+                            "p50_ms": pct(lat, 50) * 1000,
+                            "p99_ms": pct(lat, 99) * 1000,
+                            "per_commit": (o1 - o0) / max(1, b1 - b0),
+                        }
+                    )
+                    if r["errors"]:
+                        print(f"{r['error_count']} errors, e.g.", r["errors"], file=sys.stderr)
+                med = {k: statistics.median(x[k] for x in runs) for k in runs[0]}
+                med["clients"] = level
+                med["range"] = (min(x["per_second"] for x in runs), max(x["per_second"] for x in runs))
+                results.append(med)
         finally:
             server.terminate()
             server.wait(timeout=30)
@@ -235,10 +232,16 @@ def main() -> None:
     print(f"raw durable SQLite commits (WAL, synchronous=FULL, 1 row each): {raw:,.0f}/s")
     print(f"in-process Compiled.decide + state.apply (no HTTP, no disk):     {decide:,.0f}/s")
     print()
-    print(f"{'clients':>7}  {'assignments':>11}  {'per second':>10}  {'p50 ms':>7}  {'p99 ms':>7}  {'vs raw commits':>14}")
+    print(f"medians of {args.repeat} runs per level (at most {args.count} assignments or {args.seconds:g} s each):")
+    head = (
+        f"{'clients':>7}  {'assignments/s':>13}  {'(range)':>13}  {'p50 ms':>7}  {'p99 ms':>7}  {'per commit':>10}  {'vs raw commits':>14}"
+    )
+    print(head)
     for r in results:
+        lo, hi = r["range"]
         print(
-            f"{r['clients']:>7}  {r['requests']:>11}  {r['per_second']:>10,.0f}  {r['p50_ms']:>7.2f}  {r['p99_ms']:>7.2f}  {r['per_second'] / raw:>13.2f}x"
+            f"{r['clients']:>7}  {r['per_second']:>13,.0f}  {f'{lo:,.0f}-{hi:,.0f}':>13}  {r['p50_ms']:>7.2f}  {r['p99_ms']:>7.2f}"
+            f"  {r['per_commit']:>10.1f}  {r['per_second'] / raw:>13.2f}x"
         )
     print(f"\ndecisions stored: {stored} (every answered assignment was committed before its answer)")
 

@@ -113,14 +113,14 @@ def verify(conn: sqlite3.Connection) -> tuple[int, list[Problem]]:
                 problems.append(Problem(seq, f"record {missing} deleted: record {seq} does not chain to record {prev_seq}"))
             elif r["prev"] in by_hash:
                 problems.append(
-                    Problem(seq, f"record {seq} is out of order: it was written after record {by_hash[r['prev']]}, not after record {prev_seq}")
+                    Problem(
+                        seq, f"record {seq} is out of order: it was written after record {by_hash[r['prev']]}, not after record {prev_seq}"
+                    )
                 )
             elif r["prev"] == GENESIS:
                 problems.append(Problem(seq, f"record {seq} is out of order: it was written first"))
             else:
-                problems.append(
-                    Problem(seq, f"record {seq} does not chain to record {prev_seq}: a record before it was deleted or edited")
-                )
+                problems.append(Problem(seq, f"record {seq} does not chain to record {prev_seq}: a record before it was deleted or edited"))
         prev_hash, prev_seq = r["hash"], seq
     head = conn.execute("select seq, hash from audit_head where id = 1").fetchone()
     if head is not None and (head[0], head[1]) != (prev_seq, prev_hash):

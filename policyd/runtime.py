@@ -230,23 +230,38 @@ class Runtime:
             raise NotReady(f"version {version} has errors and cannot be served; run `policyd check` on it")
         return loaded.compiled
 
-    def _check_activation(self, conn: sqlite3.Connection, tx_log: audit.Appender | None = None) -> bool:
-        """Switch to the newest activation if it changed (one indexed read per batch)."""
-        row = conn.execute("select id, number, by, at from activations order by id desc limit 1").fetchone()
-        if row is None:
-            return False
+    def _check_activation(self) -> None:
+        """Switch to the newest activation if another connection wrote since the last look.
+
+        `PRAGMA data_version` changes only when another connection commits, so the
+        common case (no activation) costs one pragma per batch; then the store's
+        public `activations()` says which version is active. A version that cannot
+        be loaded is logged and the one in force stays.
+        """
+        dv = self.conn.execute("PRAGMA data_version").fetchone()[0]
+        if dv == self._data_version and self.policy is not None:
+            return
+        self._data_version = dv
+        acts = self._store.activations()
+        if not acts:
+            return
+        latest = acts[0]
         current = self.policy
-        if current is not None and current.activation == row[0]:
-            return False
+        if current is not None and current.activation == latest["id"]:
+            return
         try:
-            compiled = self.compiled_for(row[1])
-        except Exception as err:  # a broken version must not stop the daemon: keep the one in force
-            log.error("cannot load version %s: %s; still serving %s", row[1], err, current.version if current else "nothing")
-            return False
-        self.policy = Policy(row[1], row[0], compiled)
-        self._pending_activation = {"version": row[1], "activation": row[0], "activated_by": row[2], "activated_at": row[3]}
-        log.info("serving version %s", row[1])
-        return True
+            compiled = self.compiled_for(latest["number"])
+        except Exception as err:
+            log.error("cannot load version %s: %s; still serving %s", latest["number"], err, current.version if current else "nothing")
+            return
+        self.policy = Policy(latest["number"], latest["id"], compiled)
+        self._pending_activation = {
+            "version": latest["number"],
+            "activation": latest["id"],
+            "activated_by": latest["by"],
+            "activated_at": latest["at"],
+        }
+        log.info("serving version %s", latest["number"])
 
     # ------------------------------------------------------------------ the writer
     def _run(self) -> None:
@@ -255,10 +270,11 @@ class Runtime:
             ensure_schema(self.conn)
             from .store import Store
 
-            Store(self.path)  # creates the versions and activations tables when the file is new
+            self._store = Store(self.path)  # also creates the versions and activations tables of a new file
             self._pending_activation = None
+            self._data_version = None
             self._load()
-            self._check_activation(self.conn)
+            self._check_activation()
         except BaseException as err:  # reported to start()
             self._start_error = err
             self._ready.set()
@@ -293,7 +309,7 @@ class Runtime:
         self.seed = meta["seed"]
         row = conn.execute("select state from rt_state where id = 1").fetchone()
         data = json.loads(row[0]) if row else {}
-        data["open"] = {
+        data["open"] = dict.fromkeys(data.get("open", {}), 0) | {
             r: n
             for r, n in conn.execute(
                 "select holder, count(*) from rt_decisions where holder is not null and status in ('assigned', 'accepted') group by holder"
@@ -307,9 +323,9 @@ class Runtime:
         conn = self.conn
         results: list[tuple[Op, Any, BaseException | None]] = []
         try:
+            self._check_activation()  # before BEGIN: loading a new version must not hold the write lock
             conn.execute("BEGIN IMMEDIATE")
             log_ = audit.Appender(conn)
-            self._check_activation(conn)
             now = self.clock()
             if self._pending_activation is not None:
                 log_.append(now, "activate", self._pending_activation["activated_by"] or "", self._pending_activation)

@@ -170,14 +170,20 @@ def _page_error(title: str, message: str) -> str:
 class Daemon:
     """What the endpoints share: the runtime, a read connection, the token cache, counters."""
 
-    def __init__(self, db: str, clock: Callable[[], float], sla_interval: float, dashboard_panels: Sequence[Callable] = ()):
+    def __init__(
+        self,
+        db: str,
+        clock: Callable[[], float],
+        sla_interval: float,
+        dashboard_panels: Sequence[Callable] = (),
+        seed_fn: Callable[[float], str] | None = None,
+    ):
         self.db = db
         self.clock = clock
         self.sla_interval = sla_interval
-        self.runtime = Runtime(db, clock=clock)
+        self.runtime = Runtime(db, clock=clock, seed_fn=seed_fn)
         self.dashboard_panels = list(dashboard_panels)
         self.requests: dict[str, int] = {}
-        self.assign_latency: list[float] = []
         self.assign_seconds = 0.0
         self.assign_count = 0
         self.started = time.time()
@@ -669,9 +675,15 @@ def create_app(
     dashboard_panels: Sequence[Callable] = (),
     log_access: bool = False,
     on_ready: Callable[[], None] | None = None,
+    seed_fn: Callable[[float], str] | None = None,
 ) -> Starlette:
-    """The daemon as an ASGI app over the SQLite file `db`."""
-    daemon = Daemon(db, clock, sla_interval, dashboard_panels)
+    """The daemon as an ASGI app over the SQLite file `db`.
+
+    `seed_fn(now)` gives the lottery seed for a decision made at `now` (default: one
+    random seed kept in the database); `extra_routes` and `dashboard_panels` let other
+    features (e.g. lottery records) add pages without editing this module.
+    """
+    daemon = Daemon(db, clock, sla_interval, dashboard_panels, seed_fn)
     daemon.on_ready = on_ready
 
     @contextlib.asynccontextmanager

@@ -53,7 +53,9 @@ def step(rt: Runtime, tx: Tx, lead_id: str) -> dict:
         rt.count("sla_reassignments")
         rt._update(tx, lead_id, holder=nxt, reassigned=attempt, tried=json.dumps(tried + [nxt]), deadline=deadline(c, row["tier"], tx.now))
         return {"kind": "reassign", "lead_id": lead_id, "from": old, "to": nxt, "attempt": attempt}
-    why = "no other candidate is available" if allowed else f"not accepted after {row['reassigned']} reassignment(s), the most the SLA allows"
+    why = (
+        "no other candidate is available" if allowed else f"not accepted after {row['reassigned']} reassignment(s), the most the SLA allows"
+    )
     tx.log.append(tx.now, "sla_escalate", "sla", {"lead_id": lead_id, "from": old, "tier": row["tier"], "why": why})
     rt.count("escalations")
     rt._update(tx, lead_id, holder=None, status="escalated", queue=ESCALATED, deadline=None)

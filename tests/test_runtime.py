@@ -1,0 +1,99 @@
+"""The runtime's single writer: group commit, one failing operation in a batch, rebuild on start."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import pytest
+from test_serve_support import Clock, db_rows, lead, publish
+
+from policyd import audit
+from policyd.leads import LeadError
+from policyd.runtime import Conflict, Runtime, connect
+from policyd.state import State
+
+
+@pytest.fixture
+def rt(tmp_path):
+    db = tmp_path / "rt.db"
+    publish(db)
+    r = Runtime(str(db), clock=Clock())
+    r.start()
+    yield r
+    r.stop()
+
+
+def test_concurrent_operations_share_commits(rt):
+    """Many callers at once: every decision lands, in fewer transactions than decisions."""
+    futures = []
+    lock = threading.Lock()
+
+    def burst(n: int):
+        for i in range(50):
+            f = rt.assign(lead(f"{n}-{i}"), "t")
+            with lock:
+                futures.append(f)
+
+    threads = [threading.Thread(target=burst, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    rows = [f.result(timeout=30) for f in futures]
+    assert len({row["lead_id"] for row, created in rows if created}) == 400
+    assert db_rows(rt.path, "select count(*) from rt_decisions") == [(400,)]
+    assert rt.batch_ops >= 400
+    assert rt.batches < rt.batch_ops  # group commit happened
+
+
+def test_a_refused_operation_does_not_spoil_its_batch(rt):
+    """Operations queued together: the bad one fails alone, the others commit."""
+    rt.call(lambda tx: None)  # the writer is idle now
+    gate = threading.Event()
+    blocker = rt.submit(lambda tx: gate.wait(10))  # holds the writer so the next three queue up together
+    good1 = rt.assign(lead("B-1"), "t")
+    bad = rt.assign(lead("B-2", employees="many"), "t")
+    accept_unknown = rt.accept("L-nobody", "t")
+    good2 = rt.assign(lead("B-3"), "t")
+    gate.set()
+    blocker.result(timeout=10)
+    assert good1.result(timeout=10)[1] is True
+    assert good2.result(timeout=10)[1] is True
+    with pytest.raises(LeadError):
+        bad.result(timeout=10)
+    with pytest.raises(Exception, match="no decision for lead 'L-nobody'"):
+        accept_unknown.result(timeout=10)
+    ids = [r[0] for r in db_rows(rt.path, "select lead_id from rt_decisions order by id")]
+    assert ids == ["L-B-1", "L-B-3"]
+    assert sum(rt.state.open.values()) == 2
+    n, problems = audit.verify(connect(rt.path))
+    assert problems == [] and n >= 2
+
+
+def test_state_is_rebuilt_from_the_database(tmp_path):
+    db = tmp_path / "rb.db"
+    publish(db)
+    clock = Clock()
+    a = Runtime(str(db), clock=clock)
+    a.start()
+    for i in range(30):
+        a.assign(lead(f"R-{i}"), "t").result()
+    a.close_lead("L-R-0", "won", "t").result()
+    a.set_away("quinn", clock() + 3600, "training", "t").result()
+    with pytest.raises(Conflict):
+        a.close_lead("L-R-0", "lost", "t").result()
+    before = a.state
+    a.stop()
+    b = Runtime(str(db), clock=clock)
+    b.start()
+    try:
+        after = b.state
+        assert {k: v for k, v in after.open.items() if v} == {k: v for k, v in before.open.items() if v}
+        assert after.away == before.away == frozenset({"quinn"})
+        assert after.cursors == before.cursors and after.last == before.last and after.wrr == before.wrr
+        assert b.away_until["quinn"] == (clock() + 3600, "training")
+        stored = State.from_json(json.loads(db_rows(db, "select state from rt_state")[0][0]))
+        assert stored.to_json() == after.to_json()
+    finally:
+        b.stop()
