@@ -45,10 +45,21 @@ def load_policy(ref: str, *, allow_errors: bool = False):
 
 
 def _resolve(ref: str):
-    """A policy by file path. (Stored versions and git revisions: see refs.py once it exists.)"""
-    from .load import load_path
+    """A policy by ref: a file path, a stored version (@3, @active) or a git revision (REV:PATH); see refs.py."""
+    from .refs import RefError, load_ref
 
-    return load_path(ref)
+    try:
+        return load_ref(ref, _db_path())
+    except RefError as err:
+        raise PolicydError(str(err)) from None
+
+
+def _db_path() -> str:
+    """The store named by --db on this command line, else POLICYD_DB, else ./policyd.db."""
+    from .store import default_db_path
+
+    ctx = click.get_current_context(silent=True)
+    return (ctx.meta.get("policyd.db") if ctx is not None else None) or default_db_path()
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -191,24 +202,262 @@ def test_cmd(policy: str, verbose: bool) -> None:
     sys.exit(1 if failed else 0)
 
 
-# ---- daemon commands (serve, token, audit)
-def _db_option(fn):
-    return click.option("--db", "db", default=None, metavar="FILE", help="The SQLite file (default: $POLICYD_DB or policyd.db).")(fn)
+# ---- store and diff commands
+def _remember_db(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value:
+        ctx.meta["policyd.db"] = value
+    return value
 
 
-def _db_path(db: str | None) -> str:
-    from .store import default_db_path
+def db_option(f):
+    """`--db FILE` (or POLICYD_DB): the policy store, for @N refs and the store commands."""
+    return click.option(
+        "--db",
+        metavar="FILE",
+        envvar="POLICYD_DB",
+        expose_value=False,
+        is_eager=True,
+        callback=_remember_db,
+        help="The policy store [default: ./policyd.db, or $POLICYD_DB].",
+    )(f)
 
-    return db or default_db_path()
+
+for _cmd in (check, assign, test_cmd):  # every command that takes a policy takes @N refs too
+    db_option(_cmd.callback)
+    _cmd.params.append(_cmd.callback.__click_params__.pop())
+
+
+def _store(create: bool = False):
+    """The store for this command; only `publish` may create the file."""
+    from .refs import RefError, open_store
+    from .store import Store, StoreError
+
+    path = _db_path()
+    try:
+        return Store(path) if create else open_store(path)
+    except (RefError, StoreError) as err:
+        raise PolicydError(str(err)) from None
+
+
+def _who(name: str | None) -> str:
+    if name:
+        return name
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def _when(ts: float) -> str:
+    import datetime as dt
+
+    return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _version_line(v, active: int | None) -> str:
+    mark = "  (active)" if v.number == active else ""
+    return f"@{v.number}  {_when(v.created_at)}  {v.short_hash}  {v.author}: {v.message}{mark}"
 
 
 @main.command()
-@_db_option
+@click.argument("policy")
+@click.option("-m", "--message", required=True, help="Why this version: shown in `policyd versions`.")
+@click.option("--author", help="Who publishes it [default: your login name].")
+@db_option
+def publish(policy: str, message: str, author: str | None) -> None:
+    """Store a policy (with its `team from` files) as the next version.
+
+    A policy with check errors is refused (the errors are printed). Content
+    identical to the latest version stores nothing. Publishing does not make the
+    version active: run `policyd activate @N`.
+
+    \b
+    Example:
+      policyd publish policies/inbound.policy -m "lottery 30% -> 25%" --author dana
+      policyd publish main:policies/inbound.policy -m "as merged"
+    """
+    from .refs import RefError, read_bundle
+    from .store import StoreError
+
+    loaded = load_policy(policy)
+    _print_diagnostics(loaded.warnings, loaded.sources)  # published anyway, but seen
+    try:
+        bundle = read_bundle(policy, _db_path())
+    except RefError as err:
+        raise PolicydError(str(err)) from None
+    store = _store(create=True)
+    try:
+        v, created = store.publish(bundle.main_file, bundle.files, message, _who(author))
+    except StoreError as err:
+        raise PolicydError(str(err)) from None
+    if not created:
+        click.echo(f"{policy}: identical to the latest version @{v.number}; nothing stored", err=True)
+    else:
+        same = store.find_hash(v.hash)
+        again = f" (same content as @{same.number})" if same is not None and same.number != v.number else ""
+        click.echo(f"{policy}: published as @{v.number}{again}; {summary(loaded.diagnostics)}", err=True)
+    click.echo(f"@{v.number}")
+
+
+@main.command()
+@click.option("--activations", is_flag=True, help="Show the activation log (who made which version active, when) instead.")
+@db_option
+def versions(activations: bool) -> None:
+    """List stored versions, newest first (the active one is marked).
+
+    \b
+    Example:
+      policyd versions
+      policyd versions --activations
+    """
+    store = _store()
+    active = store.active()
+    if activations:
+        for a in store.activation_log():
+            what = "rolled back to" if a.action == "rollback" else "activated"
+            before = f" (was @{a.previous})" if a.previous is not None else ""
+            click.echo(f"{_when(a.at)}  {a.by} {what} @{a.number}{before}")
+        return
+    for v in store.versions():
+        click.echo(_version_line(v, active.number if active else None))
+
+
+@main.command()
+@click.argument("ref")
+@click.option("--raw", is_flag=True, help="Print only the policy file's text (for piping).")
+@db_option
+def show(ref: str, raw: bool) -> None:
+    """Show a policy by ref: a stored version's details and files.
+
+    Works for any ref: @N, @active, @previous, a git revision or a file.
+
+    \b
+    Example:
+      policyd show @active
+      policyd show @3 --raw > inbound.policy
+    """
+    from .refs import RefError, kind_of, read_bundle
+
+    try:
+        bundle = read_bundle(ref, _db_path())
+    except RefError as err:
+        raise PolicydError(str(err)) from None
+    if raw:
+        click.echo(bundle.files[bundle.main_file], nl=False)
+        return
+    if kind_of(ref) == "version":
+        store = _store()
+        v = store.get(bundle.label)
+        active = store.active()
+        acts = [a for a in store.activation_log() if a.number == v.number]
+        click.echo(f"version  @{v.number}" + ("  (active)" if active and active.number == v.number else ""))
+        click.echo(f"hash     {v.hash}")
+        click.echo(f"parent   {'@' + str(v.parent) if v.parent else 'none'}")
+        click.echo(f"author   {v.author}")
+        click.echo(f"date     {_when(v.created_at)}")
+        click.echo(f"message  {v.message}")
+        for a in reversed(acts):
+            click.echo(f"{'activated' if a.action == 'activate' else 'restored':10}{_when(a.at)} by {a.by}")
+    else:
+        click.echo(f"ref      {bundle.label} ({bundle.kind})")
+    for name in [bundle.main_file] + sorted(n for n in bundle.files if n != bundle.main_file):
+        click.echo(f"\n==> {name} <==")
+        click.echo(bundle.files[name], nl=False)
+
+
+@main.command()
+@click.argument("ref")
+@click.option("--by", help="Who activates it [default: your login name].")
+@db_option
+def activate(ref: str, by: str | None) -> None:
+    """Make a stored version the active one (recorded with who and when).
+
+    \b
+    Example:
+      policyd activate @3 --by dana
+    """
+    from .store import StoreError
+
+    store = _store()
+    try:
+        before = store.active()
+        v = store.activate(ref, _who(by))
+    except StoreError as err:
+        raise PolicydError(str(err)) from None
+    if before is not None and before.number == v.number:
+        click.echo(f"@{v.number} is already active; nothing recorded", err=True)
+    else:
+        was = f" (was @{before.number})" if before else ""
+        click.echo(f"@{v.number} is now active{was}", err=True)
+    click.echo(f"@{v.number}")
+
+
+@main.command()
+@click.option("--by", help="Who rolls back [default: your login name].")
+@db_option
+def rollback(by: str | None) -> None:
+    """Go back to the previously active version (recorded like an activation).
+
+    Rolling back twice goes back two activations, not forth again.
+
+    \b
+    Example:
+      policyd rollback --by dana
+    """
+    from .store import StoreError
+
+    store = _store()
+    try:
+        before, v = store.rollback(_who(by))
+    except StoreError as err:
+        raise PolicydError(str(err)) from None
+    click.echo(f"rolled back from @{before.number} to @{v.number}", err=True)
+    click.echo(f"@{v.number}")
+
+
+@main.command()
+@click.argument("old")
+@click.argument("new")
+@click.option("--format", "fmt", type=click.Choice(["text", "md", "json"]), default="text", show_default=True)
+@click.option("--exit-code", is_flag=True, help="Exit 3 when there are changes in meaning (as `git diff --exit-code`).")
+@click.option("--no-impact", is_flag=True, help="Only the changes, not what they do to leads.")
+@db_option
+def diff(old: str, new: str, fmt: str, exit_code: bool, no_impact: bool) -> None:
+    """Say what changed between two policies, in the rules' own terms.
+
+    One line per change with both values and its line, then the impact computed
+    from the rules alone: totals that change tier, kinds of lead that go
+    elsewhere, reps who gain or lose eligibility. Layout and comments are no
+    change. Each side is any ref: a file, @N / @active / @previous, or REV:PATH.
+
+    \b
+    Example:
+      policyd diff @active policies/inbound.policy
+      policyd diff main:policies/inbound.policy policies/inbound.policy --format md
+      policyd diff @previous @active --exit-code || echo changed
+    """
+    from .diff import render, report
+    from .impact import impact
+
+    a = load_policy(old)
+    b = load_policy(new)
+    imp = None if no_impact else impact(a.compiled, b.compiled)
+    data = report(a.label or old, b.label or new, a.policy, b.policy, imp)
+    click.echo(render(data, fmt), nl=False)
+    if exit_code and data["changes"]:
+        sys.exit(3)
+
+
+# ---- daemon commands (serve, token, audit)
+@main.command()
+@db_option
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (loopback by default).")
 @click.option("--port", default=8377, show_default=True, type=int, help="Port; 0 picks a free one (printed on start).")
 @click.option("--sla-interval", default=1.0, show_default=True, type=float, help="Seconds between SLA deadline checks.")
 @click.option("--access-log", is_flag=True, help="Log method, path, status and time of every request (never tokens or queries).")
-def serve(db: str | None, host: str, port: int, sla_interval: float, access_log: bool) -> None:
+def serve(host: str, port: int, sla_interval: float, access_log: bool) -> None:
     """Serve the active stored version over HTTP (JSON API under /v1, pages).
 
     `policyd activate` in another shell takes effect for the next decision,
@@ -226,7 +475,7 @@ def serve(db: str | None, host: str, port: int, sla_interval: float, access_log:
     if sla_interval <= 0:
         raise PolicydError("--sla-interval must be more than 0")
     try:
-        run(_db_path(db), host, port, sla_interval, access_log)
+        run(_db_path(), host, port, sla_interval, access_log)
     except OSError as err:
         raise PolicydError(f"cannot listen on {host}:{port}: {err.strerror}") from None
 
@@ -243,7 +492,7 @@ def token() -> None:
 
 
 @token.command("create")
-@_db_option
+@db_option
 @click.option(
     "--role",
     required=True,
@@ -251,7 +500,7 @@ def token() -> None:
     help="read: dashboards; assign: CRM clients; admin: overrides, availability, activation.",
 )
 @click.option("--name", required=True, help="Who or what uses the token (shown in the audit log).")
-def token_create(db: str | None, role: str, name: str) -> None:
+def token_create(role: str, name: str) -> None:
     """Create a token and print it once (only its sha256 is stored).
 
     \b
@@ -263,7 +512,7 @@ def token_create(db: str | None, role: str, name: str) -> None:
     from . import audit, tokens
     from .runtime import connect
 
-    conn = connect(_db_path(db))
+    conn = connect(_db_path())
     try:
         secret = tokens.create(conn, name, role)
     except tokens.TokenError as err:
@@ -274,8 +523,8 @@ def token_create(db: str | None, role: str, name: str) -> None:
 
 
 @token.command("list")
-@_db_option
-def token_list(db: str | None) -> None:
+@db_option
+def token_list() -> None:
     """List tokens (names and roles; the tokens themselves are not stored).
 
     \b
@@ -285,7 +534,7 @@ def token_list(db: str | None) -> None:
     from . import tokens
     from .runtime import connect
 
-    for t in tokens.listing(connect(_db_path(db))):
+    for t in tokens.listing(connect(_db_path())):
         click.echo(f"{t['id']}\t{t['role']}\t{t['name']}")
 
 
@@ -301,8 +550,8 @@ def audit_cmd() -> None:
 
 
 @audit_cmd.command("verify")
-@_db_option
-def audit_verify(db: str | None) -> None:
+@db_option
+def audit_verify() -> None:
     """Check the chain; name every edited, deleted or reordered record (exit 1).
 
     \b
@@ -312,7 +561,7 @@ def audit_verify(db: str | None) -> None:
     from . import audit
     from .runtime import connect
 
-    path = _db_path(db)
+    path = _db_path()
     if not Path(path).exists():
         raise PolicydError(f"no database at {path}")
     n, problems = audit.verify(connect(path))
@@ -324,9 +573,9 @@ def audit_verify(db: str | None) -> None:
 
 
 @audit_cmd.command("export")
-@_db_option
+@db_option
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="Write to a file instead of stdout.")
-def audit_export(db: str | None, output: str | None) -> None:
+def audit_export(output: str | None) -> None:
     """Write the audit log as JSON Lines (one record a line, in order).
 
     \b
@@ -336,7 +585,7 @@ def audit_export(db: str | None, output: str | None) -> None:
     from . import audit
     from .runtime import connect
 
-    path = _db_path(db)
+    path = _db_path()
     if not Path(path).exists():
         raise PolicydError(f"no database at {path}")
     out = open(output, "w", encoding="utf-8") if output else sys.stdout  # noqa: SIM115

@@ -53,6 +53,8 @@ class Compiled:
         self.team = team
         self.rep_names: tuple[str, ...] = tuple(r.name for r in team.reps)
         self.rep_index = {n: i for i, n in enumerate(self.rep_names)}
+        self.indices = tuple(range(len(self.rep_names)))
+        self.zeros = [0] * len(self.rep_names)
         self.levels = tuple(r.level for r in team.reps)
         self.capacity = tuple(team.capacity_of(r) for r in team.reps)
         self.weights = tuple(float(r.weight) for r in team.reps)
@@ -64,6 +66,7 @@ class Compiled:
         self.has_id = "id" in self.fields
         self.tiers = policy.tiers
         self.scores = policy.scores
+        self._tests: dict[int, Callable] = {}
         self._ns: dict[str, Any] = {
             "SK": self.skills,
             "LV": self.levels,
@@ -211,8 +214,13 @@ class Compiled:
         return eval(src, dict(self._ns))  # noqa: S307 - our own generated source
 
     def rep_test(self, c: m.Cond) -> Callable[[dict, list, list, int], bool]:
-        """One rep's truth value, for explanations ("why not REP")."""
-        return eval(f"lambda L, O, Q, r: bool({self.rep_expr(c)})", dict(self._ns))  # noqa: S307
+        """One rep's truth value for a condition, for explanations ("why not REP"); cached."""
+        key = id(c)
+        fn = self._tests.get(key)
+        if fn is None:
+            fn = eval(f"lambda L, O, Q, r: bool({self.rep_expr(c)})", dict(self._ns))  # noqa: S307
+            self._tests[key] = fn
+        return fn
 
     # ---------------------------------------------------------------- pipelines
     def _pipeline(self, kind: str, name: str, steps: Sequence[m.Step], node: Any) -> Pipeline:
@@ -245,9 +253,7 @@ class Compiled:
     # ---------------------------------------------------------------- decisions
     def decide(self, lead: Any, state: Any = None, seed: str = "", *, lottery: bool = True):
         """Validate `lead` and place it. Raises LeadError for a lead the schema refuses."""
-        from .evaluate import decide
-
-        return decide(self, lead, state, seed, lottery=lottery)
+        return _evaluate.decide(self, lead, state, seed, lottery=lottery)
 
     def score_range(self) -> tuple[int, int]:
         """Lowest and highest total a lead can score (each block's min and max line)."""
@@ -267,3 +273,5 @@ def compile_policy(policy: m.Policy) -> Compiled:
 
 
 INF = math.inf
+
+from . import evaluate as _evaluate  # noqa: E402 - evaluate imports this module's names

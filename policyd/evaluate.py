@@ -27,6 +27,8 @@ import hmac
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from itertools import compress
+from operator import lt
 from typing import Any
 
 from .compile import ASSIGN, LOTTERY, PICK, PREFER, QUEUE, REQUIRE, Compiled, Pipeline
@@ -85,9 +87,13 @@ class LotteryDraw:
         }
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Decision:
-    """Where a lead went and why. `trace` is data; explain.py renders it."""
+    """Where a lead went and why. `trace` is data; explain.py renders it.
+
+    Treated as immutable (not frozen only because frozen dataclasses are slow to
+    build, and one is built per lead).
+    """
 
     lead: Mapping[str, Any]
     seed: str
@@ -136,17 +142,16 @@ class _Run:
         self.seed = seed
         self.lottery = lottery
         names = c.rep_names
+        n = len(names)
         so = state.open
-        self.O = [so.get(n, 0) for n in names] if so else [0] * len(names)
+        self.O = O = list(map(so.get, names, c.zeros)) if so else [0] * n
         sq = state.quota
-        self.Q = [sq.get(n, 0.0) for n in names] if sq else [0.0] * len(names)
-        cap = c.capacity
-        O = self.O
+        self.Q = list(map(sq.get, names, c.zeros)) if sq else c.zeros
+        avail = list(compress(c.indices, map(lt, O, c.capacity)))
         away = state.away
         if away:
-            self.avail = [i for i, n in enumerate(names) if O[i] < cap[i] and n not in away]
-        else:
-            self.avail = [i for i in range(len(names)) if O[i] < cap[i]]
+            avail = [i for i in avail if names[i] not in away]
+        self.avail = avail
         self.trace: list = []
         lid = L.get("id")
         self.lead_id = "" if lid is None else str(lid)
@@ -235,7 +240,7 @@ def _finish(run: _Run, out: tuple, total: int, lines: tuple, tier: str | None, b
         route=pipe.name if (pipe is not None and pipe.kind == "route") else None,
         lottery=lot,
         trace=tuple(run.trace),
-        candidates=tuple(names[i] for i in cands),
+        candidates=tuple(map(names.__getitem__, cands)),
         pick=pick,
         updates=updates or (),
         state=run.state,

@@ -70,66 +70,94 @@ def _lead_values(c: Compiled, cond: m.Cond | None, lead: dict) -> list[dict]:
     return [{"field": f, "value": _fmt(lead.get(f))} for f in _cond_fields(cond) if f in c.fields]
 
 
+_FLIP = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "==", "!=": "!="}
+
+
+def _atoms(c: m.Cond) -> list[m.Cond]:
+    if isinstance(c, (m.And, m.Or)):
+        return [a for i in c.items for a in _atoms(i)]
+    if isinstance(c, m.Not):
+        return _atoms(c.item)
+    return [c]
+
+
 class _RepView:
     """What the decision saw of one rep: level, skills, load, languages."""
 
     def __init__(self, c: Compiled, d: Decision):
         self.c = c
         self.d = d
+        names = c.rep_names
+        self.O = [d.state.open.get(n, 0) for n in names]
+        self.Q = [d.state.quota.get(n, 0.0) for n in names]
 
     def open(self, i: int) -> int:
-        return self.d.state.open.get(self.c.rep_names[i], 0)
+        return self.O[i]
 
     def load(self, i: int) -> str:
         cap = self.c.capacity[i]
-        o = self.open(i)
+        o = self.O[i]
         return f"{o}/{cap} = {o / cap:.2f}" if cap else f"{o}/0"
 
+    def _operand(self, o: m.Operand, i: int) -> tuple[str, str, bool]:
+        """(label, value, is about the rep) for one side of a comparison."""
+        c, lead = self.c, self.d.lead
+        if isinstance(o, m.SkillRef):
+            skill = lead.get(o.name) if o.name in c.fields else o.name
+            if skill is None:
+                return f"skill({o.name})", f"unknown ({o.name} is missing)", True
+            return f"skill({skill})", str(c.skills[i].get(skill, c.skill_default)), True
+        if isinstance(o, m.FieldRef) and o.name not in c.fields:
+            value = {
+                "load": self.load(i),
+                "open": str(self.O[i]),
+                "quota": _fmt(self.Q[i]),
+                "capacity": str(c.capacity[i]),
+                "weight": _fmt(c.weights[i]),
+            }.get(o.name, "?")
+            return o.name, value, True
+        if isinstance(o, m.FieldRef):
+            return o.name, _fmt(lead.get(o.name)), False
+        return _fmt(o.value), _fmt(o.value), False
+
+    def _atom(self, a: m.Cond, i: int) -> str:
+        c, lead = self.c, self.d.lead
+        if isinstance(a, m.Compare):
+            ll, lv, lrep = self._operand(a.left, i)
+            rl, rv, rrep = self._operand(a.right, i)
+            if lrep and not rrep:
+                return f"{ll} = {lv}, needs {a.op} {rv}"
+            if rrep and not lrep:
+                return f"{rl} = {rv}, needs {_FLIP[a.op]} {lv}"
+            return f"{ll} = {lv}, {rl} = {rv}, needs {ll} {a.op} {rl}"
+        if isinstance(a, m.Flag):
+            if a.name in c.fields and a.name not in c.levels:
+                return f"{a.name} = {_fmt(lead.get(a.name))}"
+            return f"level {c.levels[i]}, needs {a.name}"
+        if isinstance(a, m.Speaks):
+            lang = lead.get(a.name) if (not a.literal and a.name in c.fields) else a.name
+            spoken = ", ".join(sorted(c.speaks[i])) or "no language listed"
+            return f"speaks {spoken}, needs {_fmt(lang)}"
+        if isinstance(a, m.Is) and a.name == "level" and "level" not in c.fields:
+            return f"level {c.levels[i]}, needs {' or '.join(a.words)}"
+        if isinstance(a, m.Is) and a.name == "rep" and "rep" not in c.fields:
+            return f"rep {c.rep_names[i]}, needs {' or '.join(a.words)}"
+        if isinstance(a, (m.Is, m.IsSet)):
+            return f"{a.name} = {_fmt(lead.get(a.name))}"
+        return "does not match"
+
     def describe(self, cond: m.Cond, i: int) -> str:
-        """The rep's values for every rep-side term of a condition."""
-        parts: list[str] = []
-        lead = self.d.lead
-        c = self.c
+        """Why a rep fails a condition: its value for each term that is false."""
+        L = self.d.lead
+        atoms = _atoms(cond)
+        failing = [a for a in atoms if not self.c.rep_test(a)(L, self.O, self.Q, i)]
+        shown = failing if (failing and not isinstance(cond, m.Not)) else atoms
+        return "; ".join(dict.fromkeys(self._atom(a, i) for a in shown))
 
-        def walk(x):
-            if isinstance(x, (m.And, m.Or)):
-                for it in x.items:
-                    walk(it)
-            elif isinstance(x, m.Not):
-                walk(x.item)
-            elif isinstance(x, m.Flag):
-                if x.name in c.fields and x.name not in c.levels:
-                    parts.append(f"{x.name} = {_fmt(lead.get(x.name))}")
-                else:
-                    parts.append(f"level {c.levels[i]}")
-            elif isinstance(x, m.Speaks):
-                lang = lead.get(x.name) if (not x.literal and x.name in c.fields) else x.name
-                spoken = ", ".join(sorted(c.speaks[i])) or "no language listed"
-                parts.append(f"speaks {spoken} (needs {_fmt(lang)})")
-            elif isinstance(x, m.Is) and x.name in ("level", "rep") and x.name not in c.fields:
-                parts.append(f"level {c.levels[i]}" if x.name == "level" else f"rep {c.rep_names[i]}")
-            elif isinstance(x, m.Compare):
-                for o in (x.left, x.right):
-                    if isinstance(o, m.SkillRef):
-                        skill = lead.get(o.name) if o.name in c.fields else o.name
-                        if skill is None:
-                            parts.append(f"skill({o.name}): {o.name} is missing")
-                        else:
-                            parts.append(f"skill({skill}) = {c.skills[i].get(skill, c.skill_default)}")
-                    elif isinstance(o, m.FieldRef) and o.name not in c.fields:
-                        if o.name == "load":
-                            parts.append(f"load {self.load(i)}")
-                        elif o.name == "open":
-                            parts.append(f"open {self.open(i)}")
-                        elif o.name == "quota":
-                            parts.append(f"quota {_fmt(self.d.state.quota.get(c.rep_names[i], 0.0))}")
-                        elif o.name == "capacity":
-                            parts.append(f"capacity {c.capacity[i]}")
-                        elif o.name == "weight":
-                            parts.append(f"weight {_fmt(c.weights[i])}")
-
-        walk(cond)
-        return ", ".join(dict.fromkeys(parts)) or "does not match"
+    def pick_key(self, i: int) -> tuple:
+        cap = self.c.capacity[i]
+        last = self.d.state.last.get(self.c.rep_names[i])
+        return (self.O[i] / cap if cap else 1.0, self.O[i], last, i)
 
     def pick_value(self, kind: str, i: int) -> str:
         if kind == "least_loaded":
@@ -137,6 +165,27 @@ class _RepView:
         if kind == "weighted":
             return f"weight {_fmt(self.c.weights[i])}"
         return f"position {i + 1} in team order"
+
+    def not_picked(self, kind: str, i: int, winner: int) -> str:
+        """Why the pick preferred `winner` over rep `i`, in the tie-break order of LANGUAGE.md."""
+        names = self.c.rep_names
+        w = names[winner]
+        if kind == "least_loaded":
+            a, b = self.pick_key(i), self.pick_key(winner)
+            if a[0] != b[0]:
+                return f"load {self.load(i)}, higher than {w}'s {b[0]:.2f}"
+            if a[1] != b[1]:
+                return f"same load as {w}, more open leads ({a[1]} vs {b[1]})"
+            if a[2] != b[2]:
+                return f"same load and open count as {w}, assigned more recently"
+            return f"tied with {w} on load ({self.load(i)}), open count and last assignment; {w} comes first in team order"
+        if kind == "round_robin":
+            return f"{w} comes first in the rotation"
+        if kind == "weighted":
+            return f"{w} is next in the weighted rotation"
+        if kind == "random":
+            return f"the draw chose {w}"
+        return f"{w} was picked"
 
 
 def explain(c: Compiled, d: Decision, why_not: str | None = None) -> dict:
@@ -188,6 +237,7 @@ def explain(c: Compiled, d: Decision, why_not: str | None = None) -> dict:
             "steps": [],
         }
         stages.append(current)
+        lines_used.append(node.span.line)
         return current
 
     def step_node(key: str, index: int):
@@ -207,39 +257,28 @@ def explain(c: Compiled, d: Decision, why_not: str | None = None) -> dict:
 
     for entry in d.trace:
         kind = entry[0]
-        if kind == "exception_skip":
+        if kind in ("exception_skip", "exception_try"):
             e = p.exceptions[entry[1]]
-            vals = _lead_values(c, e.when, lead)
-            shown = ", ".join(f"{v['field']} = {v['value']}" for v in vals)
+            holds = kind == "exception_try"
+            shown = ", ".join(f"{v['field']} = {v['value']}" for v in _lead_values(c, e.when, lead))
             exceptions.append(
                 {
                     "name": e.name,
                     "line": e.span.line,
                     "when": _src(p, e.when.span),
-                    "applied": False,
-                    "reason": f"`when {_src(p, e.when.span)}` is false" + (f" ({shown})" if shown else ""),
-                }
-            )
-        elif kind == "exception_try":
-            e = p.exceptions[entry[1]]
-            vals = _lead_values(c, e.when, lead)
-            shown = ", ".join(f"{v['field']} = {v['value']}" for v in vals)
-            exceptions.append(
-                {
-                    "name": e.name,
-                    "line": e.span.line,
-                    "when": _src(p, e.when.span),
-                    "applied": True,
-                    "reason": f"`when {_src(p, e.when.span)}` holds" + (f" ({shown})" if shown else ""),
+                    "applied": holds,
+                    "status": "applies" if holds else "does not apply",
+                    "reason": f"`when {_src(p, e.when.span)}` {'holds' if holds else 'is false'}" + (f" ({shown})" if shown else ""),
                 }
             )
         elif kind == "exception_fallthrough":
             exceptions[-1]["applied"] = False
-            exceptions[-1]["reason"] += "; it placed no one, so the next rule was tried"
+            exceptions[-1]["status"] = "passed over"
+            exceptions[-1]["reason"] += ", but it placed no one (see below), so the next rule was tried"
         elif kind == "start":
             st = stage_for(entry[1])
             avail = set(entry[2])
-            step = {"kind": "start", "line": st["line"], "text": "start: every available rep", "where": f"{st['kind']} {st['name']}"}
+            step = {"kind": "start", "line": st["line"], "text": "available reps", "where": f"{st['kind']} {st['name']}"}
             gone = [i for i in range(len(names)) if i not in avail]
 
             def why_start(i):
@@ -272,7 +311,7 @@ def explain(c: Compiled, d: Decision, why_not: str | None = None) -> dict:
                     step["summary"] = f"kept {len(after)} of {len(before)} matching `{label}`" + (
                         f" (option {chosen + 1}: no rep matched the earlier ones)" if chosen > 0 else ""
                     )
-                    step["removed"] = mark_removed(gone, step, lambda i: f"not {label}: {view.describe(opt, i)}")
+                    step["removed"] = mark_removed(gone, step, lambda i: f"not `{label}`: {view.describe(opt, i)}")
             lines_used.append(node.span.line)
             current["steps"].append(step)
         elif kind == "lottery_off":
@@ -323,10 +362,14 @@ def explain(c: Compiled, d: Decision, why_not: str | None = None) -> dict:
             if pick_kind == "round_robin":
                 step["summary"] = f"{names[chosen]}: next in rotation after {d.state.cursors.get(key, 'the start of the team')}"
             elif pick_kind == "random":
-                step["summary"] = f"{names[chosen]}: drawn at random from {len(cands)} candidates"
+                step["summary"] = f"{names[chosen]}: drawn at random from {len(cands)} candidate{'s' if len(cands) != 1 else ''}"
             elif pick_kind == "weighted":
                 step["summary"] = f"{names[chosen]}: next by smooth weighted rotation ({view.pick_value(pick_kind, chosen)})"
-            step["removed"] = mark_removed(others, step, lambda i: f"not picked: {view.pick_value(pick_kind, i)}")
+            step["removed"] = mark_removed(others, step, lambda i: f"not picked: {view.not_picked(pick_kind, i, chosen)}")
+            if pick_kind in ("round_robin", "weighted", "random") and len(others) > 1:
+                # the same reason for every other candidate: say it once
+                step["removed"] = []
+                step["summary"] += f"; the other {len(others)} candidates ({', '.join(names[i] for i in others)}) wait their turn"
             lines_used.append(line)
             current["steps"].append(step)
         elif kind == "assign":

@@ -72,6 +72,45 @@ class LeadSchema:
         self._by_name = {f.name: f for f in fields}
         # (name, kind, optional, has_default, default, words) per field, for the hot path
         self._plan = tuple((f.name, f.type.kind, f.optional, f.has_default, f.default, frozenset(f.type.words)) for f in fields)
+        self._fast = self._compile_fast()
+
+    def _compile_fast(self):
+        """A generated function that accepts a well-formed lead in one pass, or returns None.
+
+        It never decides a refusal: anything unusual falls back to `_validate_slow`,
+        which finds and words every error.
+        """
+        ns: dict[str, Any] = {"_M": object(), "REPS": self.rep_names}
+        lines = ["def fast(raw):", "    if raw.__class__ is not dict: return None", "    g = raw.get", "    n = 0"]
+        out = []
+        for k, (name, kind, optional, has_default, default, words) in enumerate(self._plan):
+            v = f"v{k}"
+            out.append(f"{name!r}: {v}")
+            ns[f"D{k}"] = default
+            ns[f"W{k}"] = words
+            test = {
+                "int": f"{v}.__class__ is int",
+                "number": f"({v}.__class__ is int or {v}.__class__ is float) and {v} == {v}",
+                "text": f"{v}.__class__ is str",
+                "bool": f"{v}.__class__ is bool",
+                "enum": f"{v}.__class__ is str and {v} in W{k}",
+                "rep": f"{v}.__class__ is str and {v} in REPS",
+            }[kind]
+            lines.append(f"    {v} = g({name!r}, _M)")
+            if has_default:
+                missing = f"{v} = D{k}"
+            elif optional:
+                missing = f"{v} = None"
+            else:
+                missing = "return None"
+            lines.append(f"    if {v} is _M: {missing}")
+            lines.append(f"    elif {v} is None: return None")
+            lines.append(f"    elif {test}: n += 1")
+            lines.append("    else: return None")
+        lines.append("    if n != len(raw): return None")
+        lines.append("    return {" + ", ".join(out) + "}")
+        exec("\n".join(lines), ns)  # noqa: S102 - our own generated source
+        return ns["fast"]
 
     def expected(self, f: LeadField) -> str:
         kind = f.type.kind
@@ -107,15 +146,22 @@ class LeadSchema:
         if ok:
             return None
         expected = self.expected(f)
-        if kind in ("enum", "rep") and isinstance(value, str):
-            what = "not a rep of the team" if kind == "rep" else "not one of its words"
-            msg = f"field {f.name}: {_show(value)} is {what}; expected {expected}{extra}"
+        if kind == "enum" and isinstance(value, str):
+            msg = f"field {f.name}: {_show(value)} is not one of its words; expected {expected}{extra}"
+        elif kind == "rep" and isinstance(value, str):
+            msg = f"field {f.name}: {_show(value)} is not a rep of the team{extra or '; the team has ' + ', '.join(self._rep_list[:8]) + (', ...' if len(self._rep_list) > 8 else '')}"
         else:
             msg = f"field {f.name}: expected {expected}, got {_type_of(value)} {_show(value)}"
         return FieldError(f.name, value, expected, msg)
 
     def validate(self, raw: Any) -> dict[str, Any]:
         """A complete lead (defaults applied, missing optionals as None) or LeadError."""
+        lead = self._fast(raw)
+        if lead is not None:
+            return lead
+        return self._validate_slow(raw)
+
+    def _validate_slow(self, raw: Any) -> dict[str, Any]:
         if not isinstance(raw, Mapping):
             raise LeadError(
                 [FieldError("", raw, "an object of field to value", f"a lead must be an object of field to value, got {_type_of(raw)}")]

@@ -723,7 +723,11 @@ def parse_text(text: str, file: str = "<policy>", base_dir: Path | None = None) 
                 team = it[1]
         elif it[0] == "team_from":
             if once("team", it[2]):
-                team, team_sources, team_problems = _load_team(it[1], it[2], base_dir)
+                try:
+                    team, team_sources, team_problems = _load_team(it[1], it[2], base_dir)
+                except PolicyError as err:
+                    err.sources.setdefault(file, text)
+                    raise
                 sources.extend(team_sources)
                 problems.extend(team_problems)
 
@@ -760,7 +764,7 @@ def _load_team(rel: str, span: m.Span, base_dir: Path | None):
         text = path.read_text(encoding="utf-8")
     except OSError as err:
         diag = Diagnostic("P006", ERROR, span, f"cannot read the team file `{rel}` ({err.strerror or err})", f"looked for {path}")
-        return None, [], [diag]
+        raise PolicyError([diag]) from None
     file = _display_path(path)
     tree = _parse_tree(text, file, "team_file")
     build = _Build(file)

@@ -6,12 +6,13 @@ import json
 import threading
 
 import pytest
-from test_serve_support import Clock, db_rows, lead, publish
 
 from policyd import audit
 from policyd.leads import LeadError
 from policyd.runtime import Conflict, Runtime, connect
 from policyd.state import State
+
+from .test_serve_support import Clock, db_rows, lead, publish
 
 
 @pytest.fixture

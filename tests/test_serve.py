@@ -6,9 +6,10 @@ import json
 import time
 
 import pytest
-from test_serve_support import HIGH, INBOUND, ProcessServer, ThreadServer, db_rows, lead, make_token, publish
 
 from policyd.serve import OPENAPI, ROUTES
+
+from .test_serve_support import HIGH, INBOUND, ProcessServer, ThreadServer, db_rows, lead, make_token, publish
 
 
 @pytest.fixture(scope="module")

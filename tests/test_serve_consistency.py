@@ -8,9 +8,10 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
 from click.testing import CliRunner
-from test_serve_support import INBOUND, ProcessServer, db_rows, lead, make_token, publish
 
 from policyd.cli import main
+
+from .test_serve_support import INBOUND, ProcessServer, db_rows, lead, make_token, publish
 
 # every rep can hold 2 leads: 40 places for the whole team
 TIGHT = (

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 
-from test_serve_support import HIGH, Clock, ThreadServer, db_rows, lead, make_token, publish
-
 from policyd import audit
 from policyd.runtime import connect
+
+from .test_serve_support import HIGH, Clock, ThreadServer, db_rows, lead, make_token, publish
 
 
 def _audit(db, kinds):

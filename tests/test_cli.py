@@ -1,0 +1,141 @@
+"""The command line: exit codes, data on stdout, messages on stderr, help everywhere."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from policyd.cli import main
+
+from .conftest import POLICIES, ROOT
+
+INBOUND = str(POLICIES / "inbound.policy")
+GLOBEX = str(POLICIES / "leads" / "globex.json")
+
+
+@pytest.fixture()
+def run():
+    runner = CliRunner()
+
+    def invoke(*args, input=None):
+        return runner.invoke(main, list(args), input=input, catch_exceptions=False)
+
+    return invoke
+
+
+def _all_commands(group: click.Group, prefix=()):
+    for name, cmd in sorted(group.commands.items()):
+        yield (*prefix, name), cmd
+        if isinstance(cmd, click.Group):
+            yield from _all_commands(cmd, (*prefix, name))
+
+
+def test_every_command_has_help_with_an_example(run):
+    seen = 0
+    for path, cmd in _all_commands(main):
+        result = run(*path, "--help")
+        assert result.exit_code == 0, path
+        if not isinstance(cmd, click.Group):
+            assert "Example" in result.output, f"`policyd {' '.join(path)} --help` has no example"
+        seen += 1
+    assert seen >= 3
+
+
+def test_check_clean_policy(run):
+    result = run("check", INBOUND)
+    assert result.exit_code == 0
+    assert result.stderr.strip().endswith("0 errors, 0 warnings")
+
+
+def test_check_reports_errors_with_exit_1(run, tmp_path):
+    bad = tmp_path / "bad.policy"
+    bad.write_text((POLICIES / "inbound.policy").read_text().replace("3 when employees >= 1000", "3 when employes >= 1000"))
+    result = run("check", str(bad))
+    assert result.exit_code == 1
+    assert "error N001: unknown field `employes`" in result.stderr
+    assert "hint: did you mean `employees`?" in result.stderr
+    js = run("check", str(bad), "--format", "json")
+    data = json.loads(js.stdout)
+    assert data[0]["code"] == "N001" and data[0]["line"] == 28 and data[0]["col"] == 10
+
+
+def test_check_syntax_error_exit_1(run, tmp_path):
+    bad = tmp_path / "bad.policy"
+    bad.write_text("tiers { high 10 }\n")
+    result = run("check", str(bad))
+    assert result.exit_code == 1
+    assert f"{bad}:1:17: error P001: unexpected `}}`; expected `..`" in result.stderr
+
+
+def test_assign_explains(run):
+    result = run("assign", INBOUND, "--lead", GLOBEX, "--why-not", "dmitri", "--no-lottery")
+    assert result.exit_code == 0
+    out = result.stdout
+    assert out.startswith("Lead L-2 (Globex) -> alice\n")
+    assert "Why not dmitri? removed at line 117" in out
+
+
+def test_assign_from_stdin_json(run):
+    lead = (POLICIES / "leads" / "initech.json").read_text()
+    result = run("assign", INBOUND, "--lead", "-", "--format", "json", input=lead)
+    data = json.loads(result.stdout)
+    assert data["outcome"]["tier"] == "low" and data["outcome"]["rep"] == "nadia"
+
+
+def test_assign_with_state_file(run, tmp_path):
+    state = tmp_path / "state.json"
+    state.write_text(json.dumps({"open": {"alice": 30}, "away": ["carol"]}))
+    result = run("assign", INBOUND, "--lead", GLOBEX, "--state", str(state), "--no-lottery", "--format", "json")
+    assert json.loads(result.stdout)["outcome"]["rep"] == "farah"
+
+
+def test_assign_refuses_a_bad_lead(run, tmp_path):
+    lead = tmp_path / "lead.json"
+    lead.write_text(json.dumps({"id": "L-1", "employees": "many"}))
+    result = run("assign", INBOUND, "--lead", str(lead))
+    assert result.exit_code == 1
+    assert f"{lead}: field company: is required but missing; expected a text" in result.stderr
+    assert f'{lead}: field employees: expected a whole number, got a text "many"' in result.stderr
+    assert result.stderr.strip().endswith("policyd: the lead was refused (7 problems)")
+    assert result.stdout == ""
+
+
+def test_assign_bad_json_and_missing_files(run, tmp_path):
+    lead = tmp_path / "lead.json"
+    lead.write_text('{"id": "L-1",')
+    result = run("assign", INBOUND, "--lead", str(lead))
+    assert result.exit_code == 1
+    assert f"policyd: {lead}:1:14: lead is not valid JSON: Expecting property name enclosed in double quotes" in result.stderr
+    missing = run("assign", INBOUND, "--lead", str(tmp_path / "none.json"))
+    assert missing.exit_code == 1 and "cannot read lead" in missing.stderr
+    state = tmp_path / "s.json"
+    state.write_text('{"open": {"alice": "x"}}')
+    bad_state = run("assign", INBOUND, "--lead", GLOBEX, "--state", str(state))
+    assert bad_state.exit_code == 1 and 'policyd: open.alice: expected a whole number, got "x"' in bad_state.stderr
+    unknown = run("assign", INBOUND, "--lead", GLOBEX, "--why-not", "alicia")
+    assert unknown.exit_code == 1 and "--why-not alicia: no such rep; did you mean alice?" in unknown.stderr
+
+
+def test_test_command_passes_and_fails(run, tmp_path):
+    ok = run("test", INBOUND)
+    assert ok.exit_code == 0 and ok.stdout.strip().endswith("3 passed, 0 failed")
+    bad = tmp_path / "p.policy"
+    bad.write_text((POLICIES / "inbound.policy").read_text().replace("expect tier low, level new", "expect tier low, level veteran"))
+    result = run("test", str(bad))
+    assert result.exit_code == 1
+    assert "FAIL  a low-quality lead goes to a new rep first" in result.stdout
+    assert "expected level veteran, got level new (line 155)" in result.stdout
+    assert "Lead L-3 (Initech) -> nadia" in result.stdout  # the explanation of what it got
+    assert result.stdout.strip().endswith("2 passed, 1 failed")
+
+
+def test_module_entry_point_and_console_script():
+    out = subprocess.run([sys.executable, "-m", "policyd", "test", INBOUND], capture_output=True, text=True, cwd=ROOT)
+    assert out.returncode == 0 and "3 passed, 0 failed" in out.stdout
+    usage = subprocess.run([sys.executable, "-m", "policyd", "assign"], capture_output=True, text=True, cwd=ROOT)
+    assert usage.returncode == 2 and "Missing argument 'POLICY'" in usage.stderr
