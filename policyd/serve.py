@@ -254,22 +254,6 @@ def _why_not(d: Daemon, c, request: Request) -> str | None:
     return who
 
 
-def render_explanation(c, decision, fmt: str, why_not: str | None) -> str:
-    """explain.render, or a fallback while the md/html explanation templates do not exist yet."""
-    from jinja2 import TemplateNotFound
-
-    from .explain import explain, render
-
-    try:
-        return render(c, decision, fmt, why_not)
-    except TemplateNotFound:
-        if fmt == "md":
-            return "# Decision\n\n```text\n" + render(c, decision, "text", why_not) + "```\n"
-        from .render import render_template
-
-        return render_template("page_explain_fragment.html.j2", {"x": explain(c, decision, why_not), "standalone": True})
-
-
 def _history(d: Daemon, lead_id: str) -> list[dict]:
     rows = d.read.execute(
         "select seq, at, kind, actor, data from audit where json_extract(data, '$.lead_id') = ? order by seq", (lead_id,)
@@ -299,7 +283,9 @@ async def get_decision(request: Request) -> Response:
         return JSONResponse(
             {"decision": decision_json(row), "explanation": explain(c, decision, why_not), "history": _history(d, row["lead_id"])}
         )
-    return Response(render_explanation(c, decision, fmt, why_not), media_type=FORMATS[fmt])
+    from .explain import render
+
+    return Response(render(c, decision, fmt, why_not), media_type=FORMATS[fmt])
 
 
 @needs("assign")
