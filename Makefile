@@ -32,6 +32,7 @@ lint: $(STAMP)
 ## bench: the benchmarks (on demand; figures go in the README)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_evaluator.py
+	$(BIN)/python benchmarks/bench_daemon.py
 
 clean:
 	rm -rf $(VENV) dist build *.egg-info .pytest_cache .ruff_cache
