@@ -200,6 +200,9 @@ class Runtime:
             self._queue.put(None)
             self._thread.join(timeout=30)
 
+    def alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
     def submit(self, fn: Callable[[Tx], Any]) -> Future:
         op = Op(fn)
         self._queue.put(op)

@@ -29,6 +29,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import wraps
 from typing import Any
+from urllib.parse import urlencode
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -45,6 +46,11 @@ access_log = logging.getLogger("policyd.access")
 
 MAX_BODY = 64 * 1024
 COOKIE = "policyd_token"
+# pages need no script at all: forbid it, so a name that slipped past escaping could still not run
+PAGE_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'none'; frame-ancestors 'none'",
+    "Referrer-Policy": "no-referrer",
+}
 FORMATS = {
     "json": "application/json",
     "text": "text/plain; charset=utf-8",
@@ -149,10 +155,17 @@ def needs(role: str, page: bool = False):
                 if page:
                     return HTMLResponse(_page_error("Not allowed", msg), 403)
                 return error(403, "forbidden", msg)
+            if page and request.query_params.get("token"):
+                # swap the token in the address for a cookie, so it leaves the address bar and history
+                rest = [(k, v) for k, v in request.query_params.multi_items() if k != "token"]
+                target = request.url.path + ("?" + urlencode(rest) if rest else "")
+                response = RedirectResponse(target, 303)
+                response.set_cookie(COOKIE, token, httponly=True, samesite="strict", path="/")
+                return response
             request.state.who = who
             response = await fn(request)
-            if page and request.query_params.get("token"):
-                response.set_cookie(COOKIE, request.query_params["token"], httponly=True, samesite="strict")
+            if page:
+                response.headers.update(PAGE_HEADERS)
             return response
 
         return endpoint
@@ -225,6 +238,8 @@ def decision_json(row: dict, replayed: bool | None = None) -> dict:
 async def health(request: Request) -> Response:
     d: Daemon = request.app.state.daemon
     pol = d.runtime.policy
+    if not d.runtime.alive():
+        return JSONResponse({"status": "writer_stopped", "version": pol.version if pol else None}, 503)
     return JSONResponse({"status": "ok" if pol else "no_active_version", "version": pol.version if pol else None})
 
 
@@ -619,6 +634,7 @@ class Counting:
         async def send_(message):
             if message["type"] == "http.response.start":
                 status[0] = message["status"]
+                message["headers"] = [*message.get("headers", ()), (b"x-content-type-options", b"nosniff")]
             await send(message)
 
         try:

@@ -399,11 +399,13 @@ def test_access_log_never_shows_tokens(tmp_path):
         with srv.client(tok) as c:
             assert c.post("/v1/assign", json=lead("G-1")).status_code == 201
         with srv.client(None) as c:
-            assert c.get("/dashboard", params={"token": tok}).status_code == 200
+            r = c.get("/dashboard", params={"token": tok})
+            assert (r.status_code, r.headers["location"]) == (303, "/dashboard")
+            assert c.get("/dashboard").status_code == 200  # with the cookie
             assert c.get("/v1/reps", params={"token": tok}).status_code == 401  # the API takes headers, not queries
         out = srv.stop()
     assert "POST /v1/assign 201" in out
-    assert "GET /dashboard 200" in out
+    assert "GET /dashboard 303" in out and "GET /dashboard 200" in out
     assert tok not in out and tok[3:20] not in out
 
 

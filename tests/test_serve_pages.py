@@ -38,6 +38,7 @@ def test_decision_page_renders_a_script_name_as_text(env):
         assert EVIL in body
         assert "Why not quinn?" in body
         assert page.title() == "Lead L-EVIL - policyd"
+        assert page.url == f"{srv.url}/decisions/L-EVIL?why_not=quinn"  # the token left the address for a cookie
         assert visit.errors == []
     assert shot.stat().st_size > 10_000
 
@@ -65,3 +66,14 @@ def test_pages_without_a_token_ask_for_one(env):
     with open_page(f"{srv.url}/dashboard") as visit:
         assert "Sign-in needed" in visit.page.inner_text("h1")
         assert "?token=TOKEN" in visit.page.inner_text("body")
+
+
+def test_pages_forbid_scripts_and_referrers(env):
+    srv, admin, _ = env
+    with srv.client(admin) as c:
+        r = c.get("/decisions/L-EVIL")
+    assert r.status_code == 200
+    assert r.headers["content-security-policy"].startswith("default-src 'none'")
+    assert r.headers["referrer-policy"] == "no-referrer"
+    assert r.headers["x-content-type-options"] == "nosniff"
+    assert "&lt;script&gt;window.__pwned = 1&lt;/script&gt;Evil &#34;Corp&#34; &amp; Co" in r.text
