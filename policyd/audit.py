@@ -98,8 +98,21 @@ def records(conn: sqlite3.Connection) -> Iterator[dict]:
 
 
 def verify(conn: sqlite3.Connection) -> tuple[int, list[Problem]]:
-    """Walk the chain; (records seen, problems), each problem naming a record by its number."""
-    rows = list(records(conn))
+    """Walk the chain; (records seen, problems), each problem naming a record by its number.
+
+    Records and head are read in one read transaction, so a daemon appending meanwhile
+    cannot make the head look ahead of the records.
+    """
+    ensure_schema(conn)
+    own = not conn.in_transaction
+    if own:
+        conn.execute("BEGIN")
+    try:
+        rows = list(records(conn))
+        head = conn.execute("select seq, hash from audit_head where id = 1").fetchone()
+    finally:
+        if own:
+            conn.execute("COMMIT")
     by_hash = {r["hash"]: r["seq"] for r in rows}
     problems: list[Problem] = []
     prev_hash, prev_seq = GENESIS, 0
@@ -122,7 +135,6 @@ def verify(conn: sqlite3.Connection) -> tuple[int, list[Problem]]:
             else:
                 problems.append(Problem(seq, f"record {seq} does not chain to record {prev_seq}: a record before it was deleted or edited"))
         prev_hash, prev_seq = r["hash"], seq
-    head = conn.execute("select seq, hash from audit_head where id = 1").fetchone()
     if head is not None and (head[0], head[1]) != (prev_seq, prev_hash):
         if head[0] > prev_seq:
             missing = f"{prev_seq + 1}" if head[0] == prev_seq + 1 else f"{prev_seq + 1}..{head[0]}"

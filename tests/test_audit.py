@@ -118,3 +118,37 @@ def test_hash_is_sha256_of_previous_hash_and_canonical_json():
     h = audit.chain_hash(audit.GENESIS, 1.5, "k", "a", {"b": 1, "a": [1, "é"]})
     body = '{"actor":"a","at":1.5,"data":{"a":[1,"é"],"b":1},"kind":"k"}'
     assert h == hashlib.sha256((audit.GENESIS + body).encode()).hexdigest()
+
+
+def test_verify_while_the_daemon_appends(tmp_path):
+    """Records and head are read together: a busy daemon never looks like a deleted tail."""
+    import threading
+
+    from .test_serve_support import ThreadServer, lead, make_token, publish
+
+    db = tmp_path / "busy.db"
+    publish(db)
+    tok = make_token(db, "assign")
+    stop = threading.Event()
+    with ThreadServer(db) as srv:
+
+        def load():
+            with srv.client(tok) as c:
+                i = 0
+                while not stop.is_set():
+                    c.post("/v1/assign", json=lead(f"V-{i}"))
+                    i += 1
+
+        t = threading.Thread(target=load)
+        t.start()
+        try:
+            conn = connect(str(db))
+            seen = []
+            for _ in range(40):
+                n, problems = audit.verify(conn)
+                assert problems == []
+                seen.append(n)
+        finally:
+            stop.set()
+            t.join()
+    assert seen[-1] > seen[0]  # records were being appended while we verified
