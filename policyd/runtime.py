@@ -76,7 +76,7 @@ create index if not exists audit_lead on audit(json_extract(data, '$.lead_id'));
 """
 
 
-class RuntimeError_(Exception):
+class Refused(Exception):
     """A request the runtime refuses; `status` is the HTTP status the server answers with."""
 
     status = 400
@@ -88,17 +88,17 @@ class RuntimeError_(Exception):
         self.extra = extra
 
 
-class NotFound(RuntimeError_):
+class NotFound(Refused):
     status = 404
     code = "not_found"
 
 
-class Conflict(RuntimeError_):
+class Conflict(Refused):
     status = 409
     code = "conflict"
 
 
-class NotReady(RuntimeError_):
+class NotReady(Refused):
     status = 503
     code = "no_active_version"
 
@@ -486,7 +486,7 @@ class Runtime:
     def close_lead(self, lead_id: str, outcome: str, actor: str) -> Future:
         def op(tx: Tx) -> dict:
             if outcome not in CLOSED_STATUSES:
-                raise RuntimeError_(f"outcome must be won or lost, got {outcome!r}")
+                raise Refused(f"outcome must be won or lost, got {outcome!r}")
             row = self._need(tx, lead_id)
             if row["status"] in CLOSED_STATUSES:
                 raise Conflict(f"lead {lead_id} is already closed ({row['status']})")
@@ -512,7 +512,7 @@ class Runtime:
     def override(self, lead_id: str, rep: str, reason: str, actor: str) -> Future:
         def op(tx: Tx) -> dict:
             if not reason.strip():
-                raise RuntimeError_("an override needs a reason")
+                raise Refused("an override needs a reason")
             c = self._check_rep(tx, rep)
             row = self._need(tx, lead_id)
             if row["status"] in CLOSED_STATUSES:
@@ -557,7 +557,7 @@ class Runtime:
                 tx.log.append(tx.now, "back", actor, {"rep": rep})
                 return {"rep": rep, "away": False, "until": None}
             if until <= tx.now:
-                raise RuntimeError_("until must be in the future")
+                raise Refused("until must be in the future")
             tx.state = set_away(tx.state, rep, True)
             tx.conn.execute("insert or replace into rt_away (rep, until, reason, at) values (?, ?, ?, ?)", (rep, until, reason, tx.now))
             self.away_until[rep] = (until, reason)

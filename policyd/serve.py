@@ -39,7 +39,7 @@ from starlette.routing import BaseRoute, Route
 
 from . import sla, tokens
 from .leads import LeadError
-from .runtime import Runtime, RuntimeError_, connect, ensure_schema
+from .runtime import Refused, Runtime, connect, ensure_schema
 
 log = logging.getLogger("policyd.serve")
 access_log = logging.getLogger("policyd.access")
@@ -565,7 +565,7 @@ async def decision_page(request: Request) -> Response:
     d: Daemon = request.app.state.daemon
     try:
         row = d.row(request.path_params["lead_id"])
-    except RuntimeError_ as err:
+    except Refused as err:
         return HTMLResponse(_page_error("No such decision", err.message), err.status)
     c, decision = d.runtime.redecide(row)
     try:
@@ -593,7 +593,7 @@ async def api_error(request: Request, exc: ApiError) -> Response:
     return error(exc.status, exc.code, exc.message, **exc.extra)
 
 
-async def runtime_error(request: Request, exc: RuntimeError_) -> Response:
+async def runtime_error(request: Request, exc: Refused) -> Response:
     return error(exc.status, exc.code, exc.message, **exc.extra)
 
 
@@ -708,7 +708,7 @@ def create_app(
         lifespan=lifespan,
         exception_handlers={
             ApiError: api_error,
-            RuntimeError_: runtime_error,
+            Refused: runtime_error,
             LeadError: lead_error,
             HTTPException: http_error,
             Exception: internal_error,

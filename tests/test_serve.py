@@ -443,3 +443,25 @@ def test_daemon_commands_have_help_with_an_example():
         r = CliRunner().invoke(main, [*args, "--help"])
         assert r.exit_code == 0, args
         assert "Example:" in r.output, args
+
+
+def test_extra_routes_and_dashboard_panels(tmp_path):
+    """The extension points later features use (e.g. lottery record pages, a seed commitment)."""
+    from markupsafe import Markup
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Route
+
+    db = tmp_path / "x.db"
+    publish(db)
+    tok = make_token(db, "read")
+
+    async def record(request):
+        return PlainTextResponse(f"record {request.path_params['rid']}")
+
+    def panel(runtime):
+        return {"title": "Seed commitment", "html": Markup("<code>sha256:abc</code> for version ") + str(runtime.policy.version)}
+
+    with ThreadServer(db, extra_routes=[Route("/lottery/{rid}", record)], dashboard_panels=[panel]) as srv, srv.client(tok) as c:
+        assert c.get("/lottery/7").text == "record 7"
+        page = c.get("/dashboard").text
+    assert "<h2>Seed commitment</h2><code>sha256:abc</code> for version 1" in page
