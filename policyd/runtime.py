@@ -330,9 +330,9 @@ class Runtime:
             conn.execute("BEGIN IMMEDIATE")
             log_ = audit.Appender(conn)
             now = self.clock()
-            if self._pending_activation is not None:
-                log_.append(now, "activate", self._pending_activation["activated_by"] or "", self._pending_activation)
-                self._pending_activation = None
+            activation = self._pending_activation
+            if activation is not None:
+                log_.append(now, "activate", activation["activated_by"] or "", activation)
             pol = self.policy
             tx = Tx(conn, self.state, log_, now, pol.compiled if pol else None, pol.version if pol else None)
             away_before = dict(self.away_until)
@@ -355,6 +355,8 @@ class Runtime:
                 )
             log_.finish()
             conn.execute("COMMIT")
+            if activation is not None:
+                self._pending_activation = None  # recorded (kept for the next batch if this one failed)
         except BaseException as err:
             log.exception("batch of %d failed; rolled back", len(ops))
             try:
