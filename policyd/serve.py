@@ -737,6 +737,8 @@ def run(db: str, host: str = "127.0.0.1", port: int = 8377, sla_interval: float 
     import uvicorn
 
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    # the event loop and the writer thread share the GIL: hand it over sooner than the default 5 ms
+    sys.setswitchinterval(0.001)
     sock = bind(host, port)
     actual = sock.getsockname()[1]
 
