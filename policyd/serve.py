@@ -88,6 +88,8 @@ async def read_json(request: Request) -> Any:
         raise ApiError(400, "bad_json", "body is not UTF-8 text") from None
     except json.JSONDecodeError as err:
         raise ApiError(400, "bad_json", f"malformed JSON at line {err.lineno} column {err.colno}: {err.msg}") from None
+    except RecursionError:
+        raise ApiError(400, "bad_json", "JSON nested too deeply") from None
 
 
 async def read_object(request: Request) -> dict:
