@@ -99,25 +99,31 @@ async def read_object(request: Request) -> dict:
     return data
 
 
+MAX_TIME = 253402300799.0  # 9999-12-31T23:59:59Z
+
+
 def parse_time(value: Any, name: str) -> float:
-    """Seconds since the epoch from a number or an ISO-8601 text (naive means UTC)."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
-        return float(value)
-    if isinstance(value, str):
+    """Seconds since the epoch from a number or an ISO-8601 text (naive means UTC), 1970..9999."""
+    t = None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        t = float(value)
+    elif isinstance(value, str):
         text = value.strip()
         try:
-            return float(text)
+            t = float(text)
         except ValueError:
-            pass
-        try:
-            dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
-        except ValueError:
-            pass
-        else:
-            return (dt if dt.tzinfo else dt.replace(tzinfo=UTC)).timestamp()
-    raise ApiError(
-        400, "bad_time", f"{name}: expected an ISO-8601 time (2026-11-24T09:00:00Z) or seconds since the epoch, got {json.dumps(value)}"
-    )
+            try:
+                dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
+                t = (dt if dt.tzinfo else dt.replace(tzinfo=UTC)).timestamp()
+            except (ValueError, OverflowError):
+                t = None
+    if t is None or not math.isfinite(t) or not 0 <= t <= MAX_TIME:
+        raise ApiError(
+            400,
+            "bad_time",
+            f"{name}: expected an ISO-8601 time (2026-11-24T09:00:00Z) or seconds since the epoch, got {json.dumps(value)}",
+        )
+    return t
 
 
 def iso(t: float | None) -> str | None:

@@ -318,6 +318,14 @@ def test_fairness_figures(tmp_path):
     assert f["rule_compliance"] == 1.0
     assert empty["decisions"] == 0 and empty["cv"] is None and empty["rule_compliance"] is None
     assert (bad.status_code, bad.json()["message"]) == (400, "since must be before until")
+    with ThreadServer(db) as srv, srv.client(tok) as c:
+        for value in ("nan", "1e300", "-5", "inf"):
+            r = c.get("/v1/fairness", params={"since": value})
+            assert r.status_code == 400, value
+            assert (
+                r.json()["message"] == f'since: expected an ISO-8601 time (2026-11-24T09:00:00Z) or seconds since the epoch, got "{value}"'
+            )
+        assert c.get("/v1/fairness", params={"since": "2026-01-01", "until": 1790000000}).status_code == 200
 
 
 def test_metrics_text(env):
