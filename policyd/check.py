@@ -1,8 +1,8 @@
 """Static checks on names and types: an ordered tuple of small named functions.
 
 Each check takes a Context and yields Diagnostics with a stable code. The deeper
-analysis (score gaps, dead lines, empty routes) lives in analyze.py and is added to
-`CHECKS` there; `check_policy` runs them all.
+analysis (score gaps, dead lines, empty routes) lives in analyze.py (`ANALYSES`);
+`check_policy` runs it after `CHECKS` when they found no error.
 """
 
 from __future__ import annotations
@@ -495,6 +495,10 @@ def check_policy(policy: m.Policy, extra: Iterable[Diagnostic] = ()) -> list[Dia
     out = list(extra)
     for check in CHECKS:
         out.extend(check(ctx))
+    if not any(d.is_error for d in out):  # the analysis needs sound names and types
+        from .analyze import analyze
+
+        out.extend(analyze(ctx))
     seen = set()
     unique = []
     for d in out:

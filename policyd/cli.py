@@ -78,40 +78,53 @@ def main() -> None:
 
 
 @main.command()
-@click.argument("policy")
+@click.argument("policies", metavar="POLICY...", nargs=-1, required=True)
 @click.option(
     "--format",
     "fmt",
     type=click.Choice(["text", "json"]),
     default="text",
     show_default=True,
-    help="Diagnostics as gcc-style text or JSON for editors and CI.",
+    help="Diagnostics as gcc-style text or JSON (one list, with counterexamples) for editors and CI.",
 )
 @click.option("--strict", is_flag=True, help="Fail (exit 1) on warnings too.")
-def check(policy: str, fmt: str, strict: bool) -> None:
-    """Check a policy for errors and warnings.
+def check(policies: tuple[str, ...], fmt: str, strict: bool) -> None:
+    """Check policies for errors, warnings and notes (see docs/diagnostics.md).
 
-    Exits 1 when there are errors (or warnings with --strict), 0 otherwise.
+    Exits 1 when there are errors (or warnings with --strict), 0 otherwise; notes
+    never fail. Several files can be checked at once (as pre-commit does).
 
     \b
     Example:
       policyd check policies/inbound.policy
       policyd check policies/inbound.policy --format json | jq '.[].code'
     """
-    try:
-        loaded = _resolve(policy)
-        diags, sources = loaded.diagnostics, loaded.sources
-    except PolicyError as err:
-        diags, sources = err.diagnostics, err.sources
-    if fmt == "json":
-        from .diagnostics import sort_key
+    from .diagnostics import sort_key
 
-        click.echo(json.dumps([d.to_json() for d in sorted(diags, key=sort_key)], indent=2))
-    else:
-        _print_diagnostics(diags, sources)
-        click.echo(f"{policy}: {summary(diags)}", err=True)
-    failing = any(d.is_error for d in diags) or (strict and any(d.severity == "warning" for d in diags))
+    everything = []
+    for policy in policies:
+        kind = ""
+        try:
+            loaded = _resolve(policy)
+            diags, sources = loaded.diagnostics, loaded.sources
+            if _is_team_file(loaded.policy):  # a `team from` file: its own checks, no missing-block errors
+                diags, kind = [d for d in diags if d.code != "S001"], "team file; "
+        except PolicyError as err:
+            diags, sources = err.diagnostics, err.sources
+        everything.extend(diags)
+        if fmt == "text":
+            _print_diagnostics(diags, sources)
+            click.echo(f"{policy}: {kind}{summary(diags)}", err=True)
+    if fmt == "json":
+        click.echo(json.dumps([d.to_json() for d in sorted(everything, key=sort_key)], indent=2))
+    failing = any(d.is_error for d in everything) or (strict and any(d.severity == "warning" for d in everything))
     sys.exit(1 if failing else 0)
+
+
+def _is_team_file(policy) -> bool:
+    """A file holding only a `team { ... }` block, as loaded by `team from`."""
+    p = policy
+    return p.team is not None and not (p.info or p.fields or p.scores or p.tiers or p.exceptions or p.routes or p.sla or p.examples)
 
 
 def _read_json(source: str, what: str):
@@ -448,6 +461,313 @@ def diff(old: str, new: str, fmt: str, exit_code: bool, no_impact: bool) -> None
     click.echo(render(data, fmt), nl=False)
     if exit_code and data["changes"]:
         sys.exit(3)
+
+
+# ---- analysis and formatting commands
+@main.command("fmt")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--check", "check_only", is_flag=True, help="Change nothing; exit 1 when a file is not in the canonical layout.")
+@click.option("--diff", "show_diff", is_flag=True, help="Change nothing; print a unified diff of what would change.")
+def fmt_cmd(files: tuple[str, ...], check_only: bool, show_diff: bool) -> None:
+    """Rewrite policy files in the one canonical layout (comments kept).
+
+    Only white space changes: aligned tier, lead, sla and team columns, one blank
+    line between blocks, statements in their order. A file that does not parse is
+    reported and left alone; the other files are still formatted.
+
+    \b
+    Example:
+      policyd fmt policies/*.policy
+      policyd fmt --check policies/inbound.policy   # exit 1 if it would change
+      policyd fmt --diff policies/inbound.policy
+    """
+    from .fmt import format_text, unified_diff
+
+    changed = failed = 0
+    for name in files:
+        try:
+            text = Path(name).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as err:
+            click.echo(f"policyd: cannot read {name}: {getattr(err, 'strerror', None) or err}", err=True)
+            failed += 1
+            continue
+        try:
+            out = format_text(text, name)
+        except PolicyError as err:
+            _print_diagnostics(err.diagnostics, err.sources)
+            failed += 1
+            continue
+        if out == text:
+            continue
+        changed += 1
+        if show_diff:
+            click.echo(unified_diff(text, out, name), nl=False)
+        if check_only:
+            click.echo(f"would reformat {name}", err=True)
+        elif not show_diff:
+            Path(name).write_text(out, encoding="utf-8")
+            click.echo(f"reformatted {name}", err=True)
+    if failed or (check_only and changed):
+        sys.exit(1)
+
+
+# ---- lottery commands (seed, lottery, distribute)
+
+_period_option = click.option("--period", required=True, metavar="YYYY-Www", help="The ISO week the seed is for, e.g. 2026-W48.")
+
+
+def _seed_call(fn, *args):
+    from .seeds import SeedError
+
+    try:
+        return fn(*args)
+    except SeedError as err:
+        raise PolicydError(str(err)) from None
+
+
+@main.group()
+def seed() -> None:
+    """Commit to a period's lottery seed before drawing, reveal it after.
+
+    \b
+    Example:
+      policyd seed commit --period 2026-W48     # prints the commitment; the seed stays secret
+      policyd seed reveal --period 2026-W48     # after the period: prints the seed
+      policyd seed list
+    """
+
+
+@seed.command("commit")
+@_period_option
+@db_option
+def seed_commit(period: str) -> None:
+    """Make a secret seed for PERIOD and print its SHA-256 commitment.
+
+    Publish the commitment before any lead of the period is drawn. The seed is
+    stored in the db and not shown until `policyd seed reveal`.
+
+    \b
+    Example:
+      policyd seed commit --period 2026-W48
+    """
+    from . import seeds
+
+    db_path = _db_path()
+
+    rec = _seed_call(seeds.commit, db_path, period)
+    click.echo(rec.commitment)
+    click.echo(f"committed {period}; publish this commitment now, reveal the seed after the period", err=True)
+
+
+@seed.command("reveal")
+@_period_option
+@db_option
+@click.option("--records", "records_dir", metavar="DIR", help="Also rewrite the record pages of PERIOD in DIR with the seed embedded.")
+def seed_reveal(period: str, records_dir: str | None) -> None:
+    """Publish PERIOD's seed (refused when it does not match its commitment).
+
+    \b
+    Example:
+      policyd seed reveal --period 2026-W48 --records out/lottery
+    """
+    from . import seeds
+    from .lottery import republish
+
+    db_path = _db_path()
+
+    rec = _seed_call(seeds.reveal, db_path, period)
+    click.echo(rec.seed)
+    click.echo(f"revealed {period}: sha256(seed) = {rec.commitment}", err=True)
+    if records_dir:
+        try:
+            pages = republish(records_dir, period, rec.seed)
+        except OSError as err:
+            raise PolicydError(f"cannot update the record pages in {records_dir}: {err.strerror}") from None
+        for page in pages:
+            click.echo(f"updated {page}", err=True)
+        if not pages:
+            click.echo(f"no record of {period} in {records_dir}", err=True)
+
+
+@seed.command("list")
+@db_option
+def seed_list() -> None:
+    """Every committed period with its commitment, and its seed once revealed.
+
+    \b
+    Example:
+      policyd seed list --db policyd.db
+    """
+    from . import seeds
+
+    db_path = _db_path()
+
+    for p in _seed_call(seeds.periods, db_path):
+        state = "TAMPERED" if not p["intact"] else ("revealed " + p["seed"] if p["seed"] else "secret")
+        click.echo(f"{p['period']}  {p['commitment']}  {state}")
+
+
+@main.group()
+def lottery() -> None:
+    """Check lottery draws and meeting records.
+
+    \b
+    Example:
+      policyd lottery verify out/lottery/<id>.html
+      policyd assign policies/inbound.policy --lead lead.json --format json > d.json
+      policyd lottery verify d.json
+    """
+
+
+@lottery.command("verify")
+@click.argument("subject", metavar="DECISION|RECORD")
+@click.option("--seed", "seed_value", metavar="SEED", help="The revealed seed (default: from the page, or from the db by period).")
+@click.option("--period", metavar="YYYY-Www", help="Verify a decision against this period's revealed seed from the db.")
+@click.option("--policy", "policy_ref", metavar="POLICY", help="Also replay a record's leads through POLICY from its starting state.")
+@db_option
+def lottery_verify(subject: str, seed_value: str | None, period: str | None, policy_ref: str | None) -> None:
+    """Recompute every draw of a decision or meeting record; exit 1 on a mismatch.
+
+    A record (its .json or .html page) is checked whole: its id against its
+    content, the seed against the commitment, then every entry draw, winner and
+    ladder. With --policy, the record's leads are also replayed through the
+    policy from its starting state, which catches an edited pool. A decision
+    (`policyd assign --format json`) has its lottery draws recomputed from
+    --seed, --period, or the seed it names.
+
+    \b
+    Example:
+      policyd lottery verify out/lottery/<id>.html
+      policyd lottery verify out/lottery/<id>.json --policy policies/inbound.policy
+      policyd lottery verify decision.json --period 2026-W48
+    """
+    from . import seeds
+    from .lottery import RecordError, decision_seed_id, is_period, read_subject, verify_decision, verify_record
+
+    db_path = _db_path()
+
+    try:
+        kind, data, claimed, embedded = read_subject(subject)
+        if kind == "record":
+            rec_period = data.get("period")
+            if seed_value is not None:
+                seed_used, source = seed_value, "--seed"
+            elif embedded is not None:
+                seed_used, source = embedded, "the page"
+            else:
+                if not isinstance(rec_period, str):
+                    raise PolicydError(f"{subject}: the record names no period; give --seed")
+                seed_used, source = _seed_call(seeds.revealed_seed, db_path, rec_period), f"the db ({rec_period})"
+            v = verify_record(data, seed_used, claimed)
+            if policy_ref is not None:
+                from .distribute import replay_record
+
+                for check in replay_record(data, load_policy(policy_ref).compiled, seed_used):
+                    v.add(*check)
+        else:
+            named = decision_seed_id(data)
+            if seed_value is None and period is None and named is not None and is_period(named):
+                period = named  # a draw that names its period: the revealed seed is in the db
+            if seed_value is not None:
+                seed_used, source = seed_value, "--seed"
+            elif period is not None:
+                seed_used, source = _seed_call(seeds.revealed_seed, db_path, period), f"the db ({period})"
+            else:
+                seed_used, source = None, "the decision"
+            v = verify_decision(data, seed_used)
+    except RecordError as err:
+        raise PolicydError(str(err)) from None
+    for chk in v.checks:
+        click.echo(f"{'match   ' if chk.ok else 'MISMATCH'}  {chk.subject}  {chk.what}: {chk.detail}")
+    if v.ok:
+        click.echo(f"match: {v.draws} draw{'s' if v.draws != 1 else ''} recomputed with the seed from {source}")
+        return
+    click.echo(f"mismatch: {len(v.mismatches)} of {len(v.checks)} checks differ (seed from {source})")
+    sys.exit(1)
+
+
+@main.command()
+@click.argument("policy")
+@click.option("--leads", "leads_file", required=True, metavar="WEEK.csv", help="The week's leads: a CSV whose header names lead fields.")
+@click.option("--map", "map_file", metavar="MAP", help="JSON object of lead field -> CSV column, for exports with other column names.")
+@click.option("--state", "state_file", metavar="FILE", help="Runtime state before the meeting (open counts, away reps).")
+@_period_option
+@click.option("--out", "out_dir", default="out/lottery", show_default=True, metavar="DIR", help="Where the record page and JSON go.")
+@db_option
+def distribute(policy: str, leads_file: str, map_file: str | None, state_file: str | None, period: str, out_dir: str) -> None:
+    """Run the weekly meeting: assign a batch of leads, draw the lottery share, write the record.
+
+    The rules place most leads; the lottery step draws with PERIOD's committed
+    seed and each draw is drawn as an Amida ladder. The record (`<id>.html`
+    and `<id>.json`, id = sha256 of its content) is written to --out and kept in
+    the db. Refused rows are reported and the rest goes on.
+
+    \b
+    Example:
+      policyd seed commit --period 2026-W48
+      policyd distribute policies/inbound.policy --leads policies/leads/week-2026-W48.csv --period 2026-W48
+    """
+    from . import seeds
+    from .distribute import LeadsFileError, file_info, load_map, read_leads, run_meeting, summary_lines
+    from .lottery import RecordError, store_record, write_record
+
+    db_path = _db_path()
+
+    loaded = load_policy(policy)
+    rec = _seed_call(seeds.get, db_path, period)
+    if rec is None:
+        raise PolicydError(f"no seed committed for {period}; run `policyd seed commit --period {period}` and publish the commitment first")
+    if rec.revealed:
+        raise PolicydError(f"the seed for {period} is already revealed, so its draws could be steered; commit a seed for a new period")
+    state = State()
+    if state_file:
+        try:
+            state = State.load(state_file)
+        except StateError as err:
+            raise PolicydError(str(err)) from None
+    try:
+        mapping = load_map(map_file) if map_file else None
+        rows = read_leads(leads_file, loaded.compiled, mapping)
+    except LeadsFileError as err:
+        raise PolicydError(str(err)) from None
+    record, _ = run_meeting(loaded.compiled, rows, state, rec.seed, period, rec.commitment, file_info(leads_file))
+    for r in record["refused"]:
+        click.echo(f"{leads_file}:{r['line']}: refused: {'; '.join(r['errors'])}", err=True)
+    for line in summary_lines(record):
+        click.echo(line)
+    try:
+        rid, page = write_record(record, out_dir)
+        store_record(db_path, record)
+    except OSError as err:
+        raise PolicydError(f"cannot write the record to {out_dir}: {err.strerror}") from None
+    except RecordError as err:
+        raise PolicydError(str(err)) from None
+    t = record["totals"]
+    click.echo(f"{t['by_rules']} by rules, {t['by_lottery']} by lottery, {t['queued']} queued, {t['refused']} refused", err=True)
+    click.echo(f"record {rid}")
+    click.echo(f"wrote {page} and {page.with_suffix('.json')}", err=True)
+
+
+@lottery.command("page")
+@click.argument("record_id", metavar="ID")
+@click.option("--dir", "records_dir", metavar="DIR", help="Read the record from DIR/<ID>.json instead of the db.")
+@db_option
+def lottery_page(record_id: str, records_dir: str | None) -> None:
+    """Print the HTML page of a meeting record, as the daemon serves it at /lottery/ID.
+
+    The seed appears once its period is revealed in the db.
+
+    \b
+    Example:
+      policyd lottery page 3d958c4988084a5148ece6bead4badd4f1fdcaa19290045d997d28a5855b17d8 > record.html
+    """
+    from .lottery import RecordError, render_record
+
+    try:
+        html = render_record(record_id, records_dir or _db_path(), seed_db=_db_path() if records_dir else None)
+    except RecordError as err:
+        raise PolicydError(str(err)) from None
+    click.echo(html, nl=False)
 
 
 # ---- daemon commands (serve, token, audit)

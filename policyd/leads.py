@@ -174,12 +174,12 @@ class LeadSchema:
             if name in raw:
                 present += 1
                 value = raw[name]
-                if value is None:
-                    if optional:
-                        out[name] = None
-                        continue
+                if value is None:  # null means missing: the default, else None for an optional field
                     if has_default:
                         out[name] = default
+                        continue
+                    if optional:
+                        out[name] = None
                         continue
                     errors.append(FieldError(name, None, self.expected(by_name[name]), f"field {name}: is required, got null"))
                     continue

@@ -49,7 +49,7 @@ def test_every_command_has_help_with_an_example(run):
 def test_check_clean_policy(run):
     result = run("check", INBOUND)
     assert result.exit_code == 0
-    assert result.stderr.strip().endswith("0 errors, 0 warnings")
+    assert result.stderr.strip().endswith("0 errors, 0 warnings, 1 note")  # A009: high falls back to medium
 
 
 def test_check_reports_errors_with_exit_1(run, tmp_path):

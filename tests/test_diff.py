@@ -31,7 +31,10 @@ def edit(*pairs: tuple[str, str]) -> str:
 
 def loaded(text: str):
     out = load_text(text, "inbound.policy")
-    assert out.errors == [], [str(d) for d in out.errors]
+    # some edits give the analysis something to say (4 points for a stated budget leaves
+    # score 13 in no tier); the diff compares models either way
+    errors = [d for d in out.errors if not d.code.startswith("A")]
+    assert errors == [], [str(d) for d in errors]
     return out
 
 

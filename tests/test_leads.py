@@ -73,3 +73,15 @@ def test_fast_path_and_full_validation_agree(inbound):
     assert schema._fast(good) == schema._validate_slow(good)
     for _, bad, _ in MALFORMED:
         assert schema._fast(bad) is None
+
+
+def test_null_for_an_optional_field_with_a_default_takes_the_default():
+    from policyd.load import load_text
+
+    c = load_text(
+        "lead { id text  x int? = 3 }\nscore s { 1 when x >= 3  0 otherwise }\ntiers { t 0..1 }\n"
+        "team { rep a new }\nroute t { pick least loaded }\n",
+        "d.policy",
+    ).compiled
+    d = c.decide({"id": "1", "x": None})
+    assert d.lead["x"] == 3 and d.total == 1

@@ -477,3 +477,27 @@ def test_extra_routes_and_dashboard_panels(tmp_path):
         assert c.get("/lottery/7").text == "record 7"
         page = c.get("/dashboard").text
     assert "<h2>Seed commitment</h2><code>sha256:abc</code> for version 1" in page
+
+
+def test_explanations_never_show_the_lottery_seed(env):
+    """A shown seed would let anyone predict draws for lead ids of their choosing: only its SHA-256 is shown."""
+    import hashlib
+
+    srv, toks, db = env
+    with srv.client(toks["assign"]) as c:
+        drawn = None
+        for i in range(60):
+            body = c.post("/v1/assign", json=lead(f"Z-{i}", **HIGH)).json()
+            if body["by"] == "lottery":
+                drawn = body["lead_id"]
+                break
+        assert drawn is not None, "no lottery draw in 60 high leads (30% each)"
+        seed = db_rows(db, "select value from rt_meta where key = 'seed'")[0][0]
+        x = c.get(f"/v1/decisions/{drawn}").json()["explanation"]
+        label = "sha256:" + hashlib.sha256(seed.encode()).hexdigest()
+        assert x["lottery"]["entered"] is True
+        assert x["seed_id"] == x["lottery"]["seed_id"] == label
+        for fmt in ("json", "text", "md", "html"):
+            assert seed not in c.get(f"/v1/decisions/{drawn}", params={"format": fmt}).text, fmt
+        page = c.get(f"/decisions/{drawn}").text
+        assert seed not in page and label in page

@@ -43,8 +43,13 @@ def test_wheel_installs_in_a_clean_venv_and_checks_a_policy(tmp_path):
     out = subprocess.run([str(policyd), "check", "emea.policy"], cwd=work, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert "emea.policy: 0 errors, 0 warnings" in out.stderr
-    where = subprocess.run([str(env_dir / "bin" / "python"), "-c", "import policyd, sys; print(policyd.__file__)"], cwd=work,
-                           capture_output=True, text=True, check=True)
+    where = subprocess.run(
+        [str(env_dir / "bin" / "python"), "-c", "import policyd, sys; print(policyd.__file__)"],
+        cwd=work,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert str(env_dir) in where.stdout
     tested = subprocess.run([str(policyd), "test", "inbound.policy"], cwd=work, capture_output=True, text=True)
     assert tested.returncode == 0 and "3 passed, 0 failed" in tested.stdout
