@@ -6,13 +6,15 @@ import json
 import threading
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from policyd import audit
 from policyd.leads import LeadError
 from policyd.runtime import Conflict, Runtime, connect
 from policyd.state import State
 
-from .test_serve_support import Clock, db_rows, lead, publish
+from .test_serve_support import HIGH, INBOUND, Clock, db_rows, lead, publish
 
 
 @pytest.fixture
@@ -104,8 +106,6 @@ def test_daemon_decisions_equal_a_replay_through_the_same_core(rt):
     """The stored leads, replayed in order through Compiled.decide and state.apply, give the same reps."""
     from policyd.state import apply
 
-    from .test_serve_support import HIGH
-
     clock = rt.clock
     for i in range(60):
         over = HIGH if i % 3 == 0 else ({"employees": 300, "budget": "considering", "authority": "influencer"} if i % 3 == 1 else {})
@@ -122,3 +122,73 @@ def test_daemon_decisions_equal_a_replay_through_the_same_core(rt):
         state = apply(state, d, at)
     assert state.to_json() == rt.state.to_json()
     assert len({r[3] for r in rows if r[3]}) > 5  # the run spread leads over many reps
+
+
+# ---------------------------------------------------------------- random operation sequences
+REPS = ["alice", "erin", "nadia", "omar", "quinn", "tomas"]
+TINY = (
+    INBOUND.replace("capacity default 25", "capacity default 2").replace("capacity 30", "capacity 2").replace("capacity 15", "capacity 1")
+)
+OPS = st.one_of(
+    st.tuples(st.just("assign"), st.integers(0, 15), st.sampled_from(["low", "high", "owner"])),
+    st.tuples(st.just("close"), st.integers(0, 15), st.sampled_from(["won", "lost"])),
+    st.tuples(st.just("accept"), st.integers(0, 15), st.none()),
+    st.tuples(st.just("override"), st.integers(0, 15), st.sampled_from(REPS)),
+    st.tuples(st.just("away"), st.sampled_from(REPS), st.integers(0, 3)),
+    st.tuples(st.just("wait"), st.integers(1, 3 * 3600), st.none()),
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(ops=st.lists(OPS, max_size=30))
+def test_any_sequence_keeps_state_decisions_and_audit_in_step(tmp_path_factory, ops):
+    """Whatever happens (refusals included): open counts equal the decisions holding reps, nobody is over
+    capacity, the audit chain is intact, and a restart rebuilds the same state."""
+    from policyd.runtime import Refused
+
+    db = tmp_path_factory.mktemp("seq") / "s.db"
+    publish(db, TINY)
+    clock = Clock()
+    rt = Runtime(str(db), clock=clock)
+    rt.start()
+    try:
+        for kind, a, b in ops:
+            try:
+                if kind == "assign":
+                    extra = {"low": {}, "high": HIGH, "owner": {"account_owner": "quinn"}}[b]
+                    rt.assign(lead(a, **extra), "t").result()
+                elif kind == "close":
+                    rt.close_lead(f"L-{a}", b, "t").result()
+                elif kind == "accept":
+                    rt.accept(f"L-{a}", "t").result()
+                elif kind == "override":
+                    rt.override(f"L-{a}", b, "test", "t").result()
+                elif kind == "away":
+                    rt.set_away(a, clock() + 3600 * b if b else None, "", "t").result()
+                else:
+                    clock.advance(a)
+                    rt.tick().result()
+            except Refused:
+                pass
+        c = rt.compiled_for(1)
+        held = dict(
+            db_rows(
+                db,
+                "select holder, count(*) from rt_decisions where holder is not null and status in ('assigned', 'accepted') group by holder",
+            )
+        )
+        assert {k: v for k, v in rt.state.open.items() if v} == held
+        for rep, n in held.items():
+            assert n <= c.capacity[c.rep_index[rep]], rep
+        assert audit.verify(connect(str(db)))[1] == []
+        before = rt.state.to_json()
+    finally:
+        rt.stop()
+    again = Runtime(str(db), clock=clock)
+    again.start()
+    try:
+        after = again.state.to_json()
+        assert {k: v for k, v in after["open"].items() if v} == {k: v for k, v in before["open"].items() if v}
+        assert {k: after[k] for k in ("away", "last", "cursors", "wrr")} == {k: before[k] for k in ("away", "last", "cursors", "wrr")}
+    finally:
+        again.stop()
