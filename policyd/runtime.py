@@ -404,7 +404,7 @@ class Runtime:
         if c is None:
             raise NotReady("no policy version is active; publish one and run `policyd activate @N`")
         if isinstance(raw, dict) and raw.get("id") is not None:
-            existing = self._row_tx(tx, str(raw["id"]))
+            existing = self.find_row(tx, str(raw["id"]))
             if existing is not None:
                 self.count("idempotent_replays")
                 return existing, False
@@ -452,28 +452,28 @@ class Runtime:
         self.count(f"by:{d.by}")
         return row, True
 
-    def _row_tx(self, tx: Tx, lead_id: str) -> dict | None:
+    def find_row(self, tx: Tx, lead_id: str) -> dict | None:
         cur = tx.conn.execute("select * from rt_decisions where lead_id = ?", (lead_id,))
         r = cur.fetchone()
         return None if r is None else dict(zip([c[0] for c in cur.description], r))
 
-    def _need(self, tx: Tx, lead_id: str) -> dict:
-        row = self._row_tx(tx, lead_id)
+    def need_row(self, tx: Tx, lead_id: str) -> dict:
+        row = self.find_row(tx, lead_id)
         if row is None:
             raise NotFound(f"no decision for lead {lead_id!r}")
         return row
 
-    def _update(self, tx: Tx, lead_id: str, **values: Any) -> dict:
+    def update_row(self, tx: Tx, lead_id: str, **values: Any) -> dict:
         values["updated_at"] = tx.now
         tx.conn.execute(
             "update rt_decisions set " + ", ".join(f"{k} = ?" for k in values) + " where lead_id = ?",
             (*values.values(), lead_id),
         )
-        return self._need(tx, lead_id)
+        return self.need_row(tx, lead_id)
 
     def accept(self, lead_id: str, actor: str, rep: str | None = None) -> Future:
         def op(tx: Tx) -> dict:
-            row = self._need(tx, lead_id)
+            row = self.need_row(tx, lead_id)
             if row["status"] == "accepted" and (rep is None or rep == row["holder"]):
                 return row
             if row["status"] != "assigned":
@@ -481,7 +481,7 @@ class Runtime:
             if rep is not None and rep != row["holder"]:
                 raise Conflict(f"lead {lead_id} is held by {row['holder']}, not {rep}")
             tx.log.append(tx.now, "accept", actor, {"lead_id": lead_id, "rep": row["holder"]})
-            return self._update(tx, lead_id, status="accepted", deadline=None)
+            return self.update_row(tx, lead_id, status="accepted", deadline=None)
 
         return self.submit(op)
 
@@ -489,14 +489,14 @@ class Runtime:
         def op(tx: Tx) -> dict:
             if outcome not in CLOSED_STATUSES:
                 raise Refused(f"outcome must be won or lost, got {outcome!r}")
-            row = self._need(tx, lead_id)
+            row = self.need_row(tx, lead_id)
             if row["status"] in CLOSED_STATUSES:
                 raise Conflict(f"lead {lead_id} is already closed ({row['status']})")
             if row["holder"] is not None and row["status"] in OPEN_STATUSES:
                 tx.state = close(tx.state, row["holder"])
             tx.log.append(tx.now, "close", actor, {"lead_id": lead_id, "outcome": outcome, "rep": row["holder"]})
             self.count(f"closed:{outcome}")
-            return self._update(tx, lead_id, status=outcome, deadline=None)
+            return self.update_row(tx, lead_id, status=outcome, deadline=None)
 
         return self.submit(op)
 
@@ -516,7 +516,7 @@ class Runtime:
             if not reason.strip():
                 raise Refused("an override needs a reason")
             c = self._check_rep(tx, rep)
-            row = self._need(tx, lead_id)
+            row = self.need_row(tx, lead_id)
             if row["status"] in CLOSED_STATUSES:
                 raise Conflict(f"lead {lead_id} is closed ({row['status']}); it cannot be moved")
             if row["holder"] == rep:
@@ -533,7 +533,7 @@ class Runtime:
             tried = json.loads(row["tried"]) + [rep]
             tx.log.append(tx.now, "override", actor, {"lead_id": lead_id, "from": row["holder"], "to": rep, "reason": reason})
             self.count("overrides")
-            return self._update(
+            return self.update_row(
                 tx,
                 lead_id,
                 holder=rep,

@@ -38,6 +38,8 @@ from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, R
 from starlette.routing import BaseRoute, Route
 
 from . import sla, tokens
+from .compile import Compiled
+from .evaluate import Decision
 from .leads import LeadError
 from .runtime import Refused, Runtime, connect, ensure_schema
 
@@ -267,7 +269,7 @@ async def assign(request: Request) -> Response:
     return JSONResponse(decision_json(row, replayed=not created), 201 if created else 200)
 
 
-def _why_not(d: Daemon, c, request: Request) -> str | None:
+def _why_not(d: Daemon, c: Compiled, request: Request) -> str | None:
     who = request.query_params.get("why_not")
     if who is not None and who not in c.rep_index:
         from .diagnostics import did_you_mean
@@ -284,7 +286,7 @@ def seed_label(seed: str) -> str:
     return "sha256:" + hashlib.sha256(seed.encode("utf-8")).hexdigest()
 
 
-def public(decision):
+def public(decision: Decision) -> Decision:
     """The decision as explanations show it: the lottery seed replaced by its label."""
     from dataclasses import replace
 

@@ -35,7 +35,7 @@ def deadline(c: Compiled, tier: str | None, at: float) -> float | None:
 
 def step(rt: Runtime, tx: Tx, lead_id: str) -> dict:
     """Act on one missed deadline (inside the writer's transaction)."""
-    row = rt._need(tx, lead_id)
+    row = rt.need_row(tx, lead_id)
     c, d = rt.redecide(row)
     rule = c.sla.get(row["tier"])
     tried = json.loads(row["tried"])
@@ -51,14 +51,16 @@ def step(rt: Runtime, tx: Tx, lead_id: str) -> dict:
         attempt = row["reassigned"] + 1
         tx.log.append(tx.now, "sla_reassign", "sla", {"lead_id": lead_id, "from": old, "to": nxt, "attempt": attempt, "tier": row["tier"]})
         rt.count("sla_reassignments")
-        rt._update(tx, lead_id, holder=nxt, reassigned=attempt, tried=json.dumps(tried + [nxt]), deadline=deadline(c, row["tier"], tx.now))
+        rt.update_row(
+            tx, lead_id, holder=nxt, reassigned=attempt, tried=json.dumps(tried + [nxt]), deadline=deadline(c, row["tier"], tx.now)
+        )
         return {"kind": "reassign", "lead_id": lead_id, "from": old, "to": nxt, "attempt": attempt}
     why = (
         "no other candidate is available" if allowed else f"not accepted after {row['reassigned']} reassignment(s), the most the SLA allows"
     )
     tx.log.append(tx.now, "sla_escalate", "sla", {"lead_id": lead_id, "from": old, "tier": row["tier"], "why": why})
     rt.count("escalations")
-    rt._update(tx, lead_id, holder=None, status="escalated", queue=ESCALATED, deadline=None)
+    rt.update_row(tx, lead_id, holder=None, status="escalated", queue=ESCALATED, deadline=None)
     return {"kind": "escalate", "lead_id": lead_id, "from": old, "why": why}
 
 
