@@ -408,6 +408,26 @@ def reps_json(d: Daemon) -> list[dict]:
     return out
 
 
+def queues_json(d: Daemon, limit: int = 100) -> dict:
+    """Leads waiting without a rep (queued by the rules, or escalated by the SLA), oldest first."""
+    out: dict[str, dict] = {}
+    for queue, n in d.read.execute(
+        "select queue, count(*) from rt_decisions where status in ('queued', 'escalated') group by queue order by queue"
+    ):
+        rows = d.read.execute(
+            "select lead_id, tier, at from rt_decisions where status in ('queued', 'escalated') and queue = ? order by at, id limit ?",
+            (queue, limit),
+        ).fetchall()
+        out[queue] = {"count": n, "leads": [{"lead_id": lid, "tier": tier, "at": iso(at)} for lid, tier, at in rows]}
+    return out
+
+
+@needs("read")
+async def list_queues(request: Request) -> Response:
+    d: Daemon = request.app.state.daemon
+    return JSONResponse({"queues": queues_json(d)})
+
+
 @needs("read")
 async def list_reps(request: Request) -> Response:
     d: Daemon = request.app.state.daemon
@@ -582,6 +602,7 @@ async def dashboard_page(request: Request) -> Response:
             "version": pol.version if pol else None,
             "now": iso(now),
             "reps": reps_json(d),
+            "queues": queues_json(d, limit=20),
             "week": week,
             "chart": bar_chart(week["counts"]),
             "panels": panels,
@@ -691,6 +712,7 @@ ROUTES = [
     Route("/v1/decisions/{lead_id}/close", close_lead, methods=["POST"]),
     Route("/v1/decisions/{lead_id}/override", override, methods=["POST"]),
     Route("/v1/reps", list_reps),
+    Route("/v1/queues", list_queues),
     Route("/v1/reps/{rep}/away", set_away, methods=["PUT"]),
     Route("/v1/reps/{rep}/away", clear_away, methods=["DELETE"]),
     Route("/v1/fairness", get_fairness),
@@ -922,6 +944,7 @@ OPENAPI: dict[str, Any] = {
             )
         },
         "/v1/reps": {"get": _op("Reps with their load and availability", "read")},
+        "/v1/queues": {"get": _op("Leads waiting without a rep (queued by the rules or escalated by the SLA), oldest first", "read")},
         "/v1/reps/{rep}/away": {
             "put": _op("Set a rep away until a time", "admin", "Away", [_path("rep")]),
             "delete": _op("A rep is back", "admin", None, [_path("rep")]),

@@ -9,7 +9,7 @@ import pytest
 
 from policyd.serve import OPENAPI, ROUTES
 
-from .test_serve_support import HIGH, INBOUND, ProcessServer, ThreadServer, db_rows, lead, make_token, publish
+from .test_serve_support import HIGH, INBOUND, Clock, ProcessServer, ThreadServer, db_rows, lead, make_token, publish
 
 
 @pytest.fixture(scope="module")
@@ -49,6 +49,7 @@ ENDPOINTS = [
     ("POST", "/v1/decisions/L-R-1/close", {"outcome": "lost"}, "assign"),
     ("POST", "/v1/decisions/L-R-1/override", {"rep": "quinn", "reason": "test"}, "admin"),
     ("GET", "/v1/reps", None, "read"),
+    ("GET", "/v1/queues", None, "read"),
     ("PUT", "/v1/reps/tomas/away", {"until": "2099-01-01T00:00:00Z"}, "admin"),
     ("DELETE", "/v1/reps/tomas/away", None, "admin"),
     ("GET", "/v1/fairness", None, "read"),
@@ -501,3 +502,27 @@ def test_explanations_never_show_the_lottery_seed(env):
             assert seed not in c.get(f"/v1/decisions/{drawn}", params={"format": fmt}).text, fmt
         page = c.get(f"/decisions/{drawn}").text
         assert seed not in page and label in page
+
+
+def test_queues_list_waiting_leads(tmp_path):
+    from .test_serve_consistency import TIGHT
+
+    db = tmp_path / "q.db"
+    publish(db, TIGHT)
+    tok = make_token(db, "assign")
+    clock = Clock()
+    with ThreadServer(db, clock=clock, sla_interval=3600) as srv, srv.client(tok) as c:
+        assert c.get("/v1/queues").json() == {"queues": {}}
+        for i in range(43):  # 40 places in the team: three leads wait
+            c.post("/v1/assign", json=lead(f"Q-{i}"))
+            clock.advance(1)
+        q = c.get("/v1/queues").json()["queues"]
+        assert list(q) == ["unassigned"]
+        assert q["unassigned"]["count"] == 3
+        assert [x["lead_id"] for x in q["unassigned"]["leads"]] == ["L-Q-40", "L-Q-41", "L-Q-42"]
+        clock.advance(25 * 3600)  # low-tier SLA: 24 h, no reassignment
+        srv.settle()
+        q = c.get("/v1/queues").json()["queues"]
+        assert q["escalated"]["count"] == 40 and q["unassigned"]["count"] == 3
+        page = c.get("/dashboard").text
+    assert '<a href="/decisions/L-Q-40">L-Q-40</a>' in page
