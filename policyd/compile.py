@@ -251,9 +251,9 @@ class Compiled:
         return Pipeline(f"{kind}:{name}", kind, name, tuple(out), otherwise_route, otherwise_queue, node)
 
     # ---------------------------------------------------------------- decisions
-    def decide(self, lead: Any, state: Any = None, seed: str = "", *, lottery: bool = True):
+    def decide(self, lead: Any, state: Any = None, seed: str = "", *, lottery: bool = True, seed_id: str | None = None):
         """Validate `lead` and place it. Raises LeadError for a lead the schema refuses."""
-        return _evaluate.decide(self, lead, state, seed, lottery=lottery)
+        return _evaluate.decide(self, lead, state, seed, lottery=lottery, seed_id=seed_id)
 
     def score_range(self) -> tuple[int, int]:
         """Lowest and highest total a lead can score (each block's min and max line)."""

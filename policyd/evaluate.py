@@ -133,13 +133,14 @@ class Decision:
 class _Run:
     """Per-decision scratch: the state read into lists indexed by team order."""
 
-    __slots__ = ("c", "L", "state", "seed", "lottery", "O", "Q", "avail", "trace", "lead_id")
+    __slots__ = ("c", "L", "state", "seed", "seed_id", "lottery", "O", "Q", "avail", "trace", "lead_id")
 
     def __init__(self, c: Compiled, L: dict, state: State, seed: str, lottery: bool):
         self.c = c
         self.L = L
         self.state = state
         self.seed = seed
+        self.seed_id = seed
         self.lottery = lottery
         names = c.rep_names
         n = len(names)
@@ -157,11 +158,20 @@ class _Run:
         self.lead_id = "" if lid is None else str(lid)
 
 
-def decide(c: Compiled, lead: Any, state: State | None = None, seed: str = "", *, lottery: bool = True) -> Decision:
-    """Place one lead. Raises LeadError when the schema refuses it."""
+def decide(
+    c: Compiled, lead: Any, state: State | None = None, seed: str = "", *, lottery: bool = True, seed_id: str | None = None
+) -> Decision:
+    """Place one lead. Raises LeadError when the schema refuses it.
+
+    `seed_id` names the seed in the recorded lottery draw (for example the period
+    `2026-W48`), so a decision can be published before its seed is revealed; by
+    default the seed itself is recorded.
+    """
     L = c.schema.validate(lead)
     st = state if state is not None else _EMPTY_STATE
     run = _Run(c, L, st, seed, lottery)
+    if seed_id is not None:
+        run.seed_id = seed_id
     trace = run.trace
     total, lines = c.score_fn(L)
     trace.append(("scores", lines, total))
@@ -284,14 +294,14 @@ def _run_pipeline(run: _Run, pipe: Pipeline):
                 continue
             u = draw(run.seed, run.lead_id, "entry")
             if u >= ratio or not cands:
-                lot = LotteryDraw(run.seed, run.lead_id, ratio, u, False, tuple(c.rep_names[i] for i in cands))
+                lot = LotteryDraw(run.seed_id, run.lead_id, ratio, u, False, tuple(c.rep_names[i] for i in cands))
                 trace.append(("lottery", pipe.key, st.index, lot))
                 continue
             weights = [c.weights[i] for i in cands] if by_weight else None
             v = draw(run.seed, run.lead_id, "winner")
             r = cands[draw_index(v, weights, len(cands))]
             lot = LotteryDraw(
-                run.seed,
+                run.seed_id,
                 run.lead_id,
                 ratio,
                 u,

@@ -440,7 +440,7 @@ def explain(c: Compiled, d: Decision, why_not: str | None = None) -> dict:
         "lottery": lot,
         "notes": notes,
         "lines": sorted(set(lines_used)),
-        "seed_id": d.seed if d.lottery is not None else None,
+        "seed_id": d.lottery.seed_id if d.lottery is not None else None,
     }
     if why_not is not None:
         data["why_not"] = why_not_rep(c, d, why_not, removed_by)

@@ -255,3 +255,12 @@ def test_state_json_round_trip_and_errors():
         State.from_json({"open": {"a": "2"}})
     with pytest.raises(StateError, match="open.a: open count must be 0 or more, got -1"):
         State.from_json({"open": {"a": -1}})
+
+
+def test_seed_id_names_the_seed_without_revealing_it():
+    c = small("lottery 100% among available reps  pick least loaded")
+    d = c.decide({"id": "L1"}, seed="secret-seed", seed_id="2026-W48")
+    assert d.lottery.seed_id == "2026-W48" and d.lottery.winner_draw == draw("secret-seed", "L1", "winner")
+    from policyd.explain import render
+
+    assert "secret-seed" not in render(c, d, "json") and "secret-seed" not in render(c, d, "text")
