@@ -20,6 +20,7 @@ times from `rt_state` (written in the same transaction as each batch).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import queue
@@ -144,6 +145,12 @@ class Policy:
     version: int
     activation: int
     compiled: Compiled
+
+
+def seed_label(seed: str) -> str:
+    """How a decision names its lottery seed: the seed's SHA-256 (a commitment), never the seed,
+    which would let anyone who reads an explanation compute future draws."""
+    return "sha256:" + hashlib.sha256(seed.encode("utf-8")).hexdigest()
 
 
 def _settle(fut: Future, result: Any, err: BaseException | None) -> None:
@@ -387,7 +394,13 @@ class Runtime:
     def redecide(self, row: dict) -> tuple[Compiled, Decision]:
         """Re-run a stored decision from its inputs (same version, lead, state and seed: same answer)."""
         c = self.compiled_for(row["version"])
-        d = c.decide(json.loads(row["lead"]), State.from_json(json.loads(row["snapshot"])), row["seed"], lottery=bool(row["lottery"]))
+        d = c.decide(
+            json.loads(row["lead"]),
+            State.from_json(json.loads(row["snapshot"])),
+            row["seed"],
+            lottery=bool(row["lottery"]),
+            seed_id=seed_label(row["seed"]),
+        )
         if d.rep != row["rep"] or d.queue != row["queue"]:
             log.error(
                 "decision for %s does not replay: stored %s, replayed %s", row["lead_id"], row["rep"] or row["queue"], d.rep or d.queue
@@ -409,7 +422,7 @@ class Runtime:
                 self.count("idempotent_replays")
                 return existing, False
         seed = self.seed_fn(tx.now) if self.seed_fn else self.seed
-        d = c.decide(raw, tx.state, seed)
+        d = c.decide(raw, tx.state, seed, seed_id=seed_label(seed))
         lead_id = d.lead_id
         if lead_id is None:
             raise LeadError([FieldError("id", None, "a lead id", "field id: the daemon needs a lead id (it makes assign idempotent)")])

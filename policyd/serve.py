@@ -39,7 +39,6 @@ from starlette.routing import BaseRoute, Route
 
 from . import sla, tokens
 from .compile import Compiled
-from .evaluate import Decision
 from .leads import LeadError
 from .runtime import Refused, Runtime, connect, ensure_schema
 
@@ -279,28 +278,6 @@ def _why_not(d: Daemon, c: Compiled, request: Request) -> str | None:
     return who
 
 
-def seed_label(seed: str) -> str:
-    """How a seed is shown: its SHA-256 (a commitment), never the seed, which would let anyone predict draws."""
-    import hashlib
-
-    return "sha256:" + hashlib.sha256(seed.encode("utf-8")).hexdigest()
-
-
-def public(decision: Decision) -> Decision:
-    """The decision as explanations show it: the lottery seed replaced by its label."""
-    from dataclasses import replace
-
-    from .evaluate import LotteryDraw
-
-    label = seed_label(decision.seed)
-
-    def mask(x):
-        return replace(x, seed_id=label) if isinstance(x, LotteryDraw) else x
-
-    trace = tuple(tuple(mask(x) for x in entry) for entry in decision.trace)
-    return replace(decision, seed=label, lottery=mask(decision.lottery), trace=trace)
-
-
 def _history(d: Daemon, lead_id: str) -> list[dict]:
     rows = d.read.execute(
         "select seq, at, kind, actor, data from audit where json_extract(data, '$.lead_id') = ? order by seq", (lead_id,)
@@ -323,7 +300,6 @@ async def get_decision(request: Request) -> Response:
     if fmt not in FORMATS:
         raise ApiError(400, "bad_format", f"format={fmt}: expected one of {', '.join(FORMATS)}")
     c, decision = d.runtime.redecide(row)
-    decision = public(decision)
     why_not = _why_not(d, c, request)
     if fmt == "json":
         from .explain import explain
@@ -622,7 +598,6 @@ async def decision_page(request: Request) -> Response:
     except Refused as err:
         return HTMLResponse(_page_error("No such decision", err.message), err.status)
     c, decision = d.runtime.redecide(row)
-    decision = public(decision)
     try:
         why_not = _why_not(d, c, request)
     except ApiError as err:
