@@ -235,7 +235,11 @@ class Runtime:
             return self._loader(version)
         from .store import Store
 
-        loaded = Store(self.path).get(version).load()
+        store = Store(self.path)
+        try:
+            loaded = store.get(version).load()
+        finally:
+            store.close()
         if loaded.errors:
             raise NotReady(f"version {version} has errors and cannot be served; run `policyd check` on it")
         return loaded.compiled

@@ -528,10 +528,13 @@ async def activate(request: Request) -> Response:
 
     def work() -> int:
         store = Store(d.db)
-        v = store.get(ref)
-        d.runtime.compiled_for(v.number)  # refuse a version that cannot be loaded before it is active
-        store.activate(v.number, request.state.who.name)
-        return v.number
+        try:
+            v = store.get(ref)
+            d.runtime.compiled_for(v.number)  # refuse a version that cannot be loaded before it is active
+            store.activate(v.number, request.state.who.name)
+            return v.number
+        finally:
+            store.close()
 
     try:
         number = await asyncio.to_thread(work)
