@@ -540,6 +540,8 @@ async def activate(request: Request) -> Response:
         number = await asyncio.to_thread(work)
     except StoreError as err:
         raise ApiError(404, "not_found", str(err)) from None
+    except Refused as err:  # the version does not load: it is not activated
+        raise ApiError(422, "invalid_version", err.message) from None
     version = await asyncio.wrap_future(d.runtime.refresh())
     return JSONResponse({"version": version, "requested": number})
 
