@@ -526,3 +526,18 @@ def test_queues_list_waiting_leads(tmp_path):
         assert q["escalated"]["count"] == 40 and q["unassigned"]["count"] == 3
         page = c.get("/dashboard").text
     assert '<a href="/decisions/L-Q-40">L-Q-40</a>' in page
+
+
+def test_a_version_that_does_not_load_is_not_activated(tmp_path):
+    db = tmp_path / "broken.db"
+    publish(db)
+    bad = publish(
+        db, INBOUND.replace("pick least loaded\n  otherwise route medium", "pick least loaded\n  otherwise route nowhere"), activate=False
+    )
+    admin = make_token(db, "admin")
+    with ThreadServer(db) as srv, srv.client(admin) as c:
+        r = c.post("/v1/activate", json={"version": bad})
+        assert (r.status_code, r.json()["error"]) == (422, "invalid_version")
+        assert r.json()["message"] == f"version {bad} has errors and cannot be served; run `policyd check` on it"
+        assert c.get("/v1/health").json()["version"] == 1
+        assert c.post("/v1/assign", json=lead("B-1")).json()["version"] == 1
