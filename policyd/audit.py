@@ -1,0 +1,144 @@
+"""An append-only audit log, each record hash-chained to the one before.
+
+record.hash = sha256(previous record's hash + canonical JSON of the record), the
+first record chaining to 64 zeros. Editing a record changes its hash; deleting or
+moving one breaks the link of the record after it; `verify` walks the chain and
+names the first record where it breaks. The newest hash is also kept in
+`audit_head`, so deleting the last records is caught too (unless the head is
+edited as well: export the log, or note the head hash elsewhere, to anchor it).
+
+Records are appended inside the caller's transaction, so a decision and its audit
+record commit together or not at all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+GENESIS = "0" * 64
+
+
+def canonical(obj: Any) -> str:
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def chain_hash(prev: str, at: float, kind: str, actor: str, data: Any) -> str:
+    body = canonical({"at": at, "kind": kind, "actor": actor, "data": data})
+    return hashlib.sha256((prev + body).encode("utf-8")).hexdigest()
+
+
+def ensure_schema(conn: sqlite3.Connection) -> None:
+    conn.execute(
+        "create table if not exists audit (seq integer primary key, at real not null, kind text not null,"
+        " actor text not null, data text not null, prev text not null, hash text not null)"
+    )
+    conn.execute("create table if not exists audit_head (id integer primary key check (id = 1), seq integer not null, hash text not null)")
+
+
+class Appender:
+    """Appends within an open write transaction; reads the head once, then keeps it."""
+
+    def __init__(self, conn: sqlite3.Connection):
+        self.conn = conn
+        row = conn.execute("select seq, hash from audit order by seq desc limit 1").fetchone()
+        self.seq, self.hash = (row[0], row[1]) if row else (0, GENESIS)
+        self.dirty = False
+
+    def append(self, at: float, kind: str, actor: str, data: dict) -> int:
+        h = chain_hash(self.hash, at, kind, actor, data)
+        self.seq += 1
+        self.conn.execute(
+            "insert into audit (seq, at, kind, actor, data, prev, hash) values (?, ?, ?, ?, ?, ?, ?)",
+            (self.seq, at, kind, actor, canonical(data), self.hash, h),
+        )
+        self.hash = h
+        self.dirty = True
+        return self.seq
+
+    def finish(self) -> None:
+        """Record the head; call once before COMMIT."""
+        if self.dirty:
+            self.conn.execute("insert or replace into audit_head (id, seq, hash) values (1, ?, ?)", (self.seq, self.hash))
+            self.dirty = False
+
+
+def append_one(conn: sqlite3.Connection, at: float, kind: str, actor: str, data: dict) -> None:
+    """One record in its own transaction (CLI use, e.g. a token created)."""
+    ensure_schema(conn)
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        a = Appender(conn)
+        a.append(at, kind, actor, data)
+        a.finish()
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+@dataclass(frozen=True)
+class Problem:
+    seq: int
+    message: str
+
+
+def records(conn: sqlite3.Connection) -> Iterator[dict]:
+    ensure_schema(conn)
+    for seq, at, kind, actor, data, prev, h in conn.execute("select seq, at, kind, actor, data, prev, hash from audit order by seq"):
+        try:
+            parsed = json.loads(data)
+        except json.JSONDecodeError:
+            parsed = data  # an edited record; verify reports it
+        yield {"seq": seq, "at": at, "kind": kind, "actor": actor, "data": parsed, "prev": prev, "hash": h}
+
+
+def verify(conn: sqlite3.Connection) -> tuple[int, list[Problem]]:
+    """Walk the chain; (records seen, problems), each problem naming a record by its number.
+
+    Records and head are read in one read transaction, so a daemon appending meanwhile
+    cannot make the head look ahead of the records.
+    """
+    ensure_schema(conn)
+    own = not conn.in_transaction
+    if own:
+        conn.execute("BEGIN")
+    try:
+        rows = list(records(conn))
+        head = conn.execute("select seq, hash from audit_head where id = 1").fetchone()
+    finally:
+        if own:
+            conn.execute("COMMIT")
+    by_hash = {r["hash"]: r["seq"] for r in rows}
+    problems: list[Problem] = []
+    prev_hash, prev_seq = GENESIS, 0
+    for r in rows:
+        seq = r["seq"]
+        if chain_hash(r["prev"], r["at"], r["kind"], r["actor"], r["data"]) != r["hash"]:
+            problems.append(Problem(seq, f"record {seq} was edited: its content does not match its hash"))
+        elif r["prev"] != prev_hash:
+            if seq != prev_seq + 1:
+                missing = f"{prev_seq + 1}" if seq == prev_seq + 2 else f"{prev_seq + 1}..{seq - 1}"
+                problems.append(Problem(seq, f"record {missing} deleted: record {seq} does not chain to record {prev_seq}"))
+            elif r["prev"] in by_hash:
+                problems.append(
+                    Problem(
+                        seq, f"record {seq} is out of order: it was written after record {by_hash[r['prev']]}, not after record {prev_seq}"
+                    )
+                )
+            elif r["prev"] == GENESIS:
+                problems.append(Problem(seq, f"record {seq} is out of order: it was written first"))
+            else:
+                problems.append(Problem(seq, f"record {seq} does not chain to record {prev_seq}: a record before it was deleted or edited"))
+        prev_hash, prev_seq = r["hash"], seq
+    if head is not None and (head[0], head[1]) != (prev_seq, prev_hash):
+        if head[0] > prev_seq:
+            missing = f"{prev_seq + 1}" if head[0] == prev_seq + 1 else f"{prev_seq + 1}..{head[0]}"
+            problems.append(Problem(head[0], f"record {missing} deleted from the end: the head says the log ends at record {head[0]}"))
+        else:
+            problems.append(Problem(prev_seq, f"record {prev_seq}: the log's last record does not match the recorded head"))
+    return len(rows), problems

@@ -1,0 +1,189 @@
+"""Shared helpers for the daemon tests (no tests here): a real server on a free loopback port.
+
+`ThreadServer` runs uvicorn in a thread of the test process, so a test can inject
+the clock; `ProcessServer` runs `policyd serve` as a child process, so a test can
+kill it with SIGKILL. Both bind port 0 and talk over 127.0.0.1 only.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+
+from policyd import tokens
+from policyd.runtime import connect
+from policyd.store import Store
+
+ROOT = Path(__file__).parent.parent
+INBOUND = (ROOT / "policies" / "inbound.policy").read_text(encoding="utf-8")
+
+
+def publish(db: str | Path, text: str = INBOUND, activate: bool = True, message: str = "test") -> int:
+    store = Store(str(db))
+    v, _ = store.publish("inbound.policy", {"inbound.policy": text}, message, "tests")
+    if activate:
+        store.activate(v.number, "tests")
+    return v.number
+
+
+def make_token(db: str | Path, role: str, name: str | None = None) -> str:
+    return tokens.create(connect(str(db)), name or f"{role}-client", role)
+
+
+def lead(i: int | str, **over) -> dict:
+    """A valid lead for inbound.policy; low tier by default (score 4)."""
+    out = {
+        "id": f"L-{i}",
+        "company": f"Company {i}",
+        "employees": 20,
+        "budget": "unknown",
+        "authority": "info_gathering",
+        "industry": "other",
+        "segment": "smb",
+        "country": "US",
+    }
+    out.update(over)
+    return out
+
+
+HIGH = {
+    "employees": 1500,
+    "budget": "stated",
+    "authority": "decision_maker",
+    "timing_months": 2,
+    "industry": "finance",
+    "segment": "enterprise",
+}
+
+
+class Clock:
+    """A clock tests move by hand."""
+
+    def __init__(self, t: float = 1_795_000_000.0):
+        self.t = t
+        self.lock = threading.Lock()
+
+    def __call__(self) -> float:
+        with self.lock:
+            return self.t
+
+    def advance(self, seconds: float) -> None:
+        with self.lock:
+            self.t += seconds
+
+
+class ThreadServer:
+    """uvicorn in a thread, on a free loopback port, with an injectable clock."""
+
+    def __init__(self, db: str | Path, clock=time.time, sla_interval: float = 0.05, **kw):
+        import uvicorn
+
+        from policyd.serve import bind, create_app
+
+        self.app = create_app(str(db), clock=clock, sla_interval=sla_interval, **kw)
+        self.sock = bind("127.0.0.1", 0)
+        self.port = self.sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.server = uvicorn.Server(uvicorn.Config(self.app, log_level="warning", access_log=False, lifespan="on"))
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
+
+    def __enter__(self) -> ThreadServer:
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("the test server did not start")
+            time.sleep(0.01)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=20)
+
+    @property
+    def runtime(self):
+        return self.app.state.daemon.runtime
+
+    def client(self, token: str | None) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return httpx.Client(base_url=self.url, headers=headers, timeout=20)
+
+    def settle(self) -> list:
+        """Run one clock tick now and wait for it (instead of waiting for the SLA loop)."""
+        return self.runtime.tick().result(timeout=20)
+
+
+class ProcessServer:
+    """`policyd serve` as a child process (so it can be killed with SIGKILL)."""
+
+    def __init__(self, db: str | Path, *args: str):
+        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "policyd", "serve", "--db", str(db), "--port", "0", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            cwd=ROOT,
+        )
+        self.lines: list[str] = []
+        deadline = time.monotonic() + 30
+        while True:
+            line = self.proc.stderr.readline()
+            if not line:
+                raise RuntimeError("policyd serve exited: " + "".join(self.lines))
+            self.lines.append(line)
+            m = re.search(r"serving http://127\.0\.0\.1:(\d+)", line)
+            if m:
+                self.port = int(m.group(1))
+                break
+            if time.monotonic() > deadline:
+                raise RuntimeError("policyd serve did not start")
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._drain = threading.Thread(target=self._read_rest, daemon=True)
+        self._drain.start()
+
+    def _read_rest(self) -> None:
+        for line in self.proc.stderr:
+            self.lines.append(line)
+
+    def client(self, token: str | None) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return httpx.Client(base_url=self.url, headers=headers, timeout=20)
+
+    def kill9(self) -> None:
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(timeout=20)
+
+    def stop(self) -> str:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.kill9()
+        self._drain.join(timeout=5)
+        return "".join(self.lines)
+
+    def __enter__(self) -> ProcessServer:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def db_rows(db: str | Path, sql: str, params=()) -> list[tuple]:
+    conn = sqlite3.connect(str(db))
+    try:
+        return conn.execute(sql, params).fetchall()
+    finally:
+        conn.close()
