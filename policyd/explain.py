@@ -9,6 +9,7 @@ policy and the state the decision saw.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from . import model as m
@@ -188,8 +189,11 @@ class _RepView:
         return f"{w} was picked"
 
 
-def explain(c: Compiled, d: Decision, why_not: str | None = None) -> dict:
-    """The explanation as data (the JSON form); every other format renders this."""
+def explain(c: Compiled, d: Decision, why_not: str | None = None, extra_notes: Sequence[str] = ()) -> dict:
+    """The explanation as data (the JSON form); every other format renders this.
+
+    `extra_notes` are the driver's (the daemon says why a lottery step was off).
+    """
     p = c.policy
     lead = dict(d.lead)
     view = _RepView(c, d)
@@ -438,7 +442,7 @@ def explain(c: Compiled, d: Decision, why_not: str | None = None) -> dict:
         "exceptions": exceptions,
         "stages": stages,
         "lottery": lot,
-        "notes": notes,
+        "notes": notes + [n for n in extra_notes if n],
         "lines": sorted(set(lines_used)),
         "seed_id": d.lottery.seed_id if d.lottery is not None else None,
     }
@@ -481,9 +485,9 @@ def why_not_rep(c: Compiled, d: Decision, rep: str, removed_by: dict | None = No
     return {"rep": rep, "answer": f"{rep} was not considered for this lead", "line": None}
 
 
-def render(c: Compiled, d: Decision, fmt: str = "text", why_not: str | None = None) -> str:
-    """The explanation in one of FORMATS."""
-    data = explain(c, d, why_not)
+def render(c: Compiled, d: Decision, fmt: str = "text", why_not: str | None = None, notes: Sequence[str] = ()) -> str:
+    """The explanation in one of FORMATS; `notes` come from the driver (e.g. why the lottery was off)."""
+    data = explain(c, d, why_not, notes)
     if fmt == "json":
         return json.dumps(data, indent=2, ensure_ascii=False, sort_keys=False) + "\n"
     from .render import render_template

@@ -299,7 +299,8 @@ def _check_shape(record: dict) -> None:
 
 
 def verify_decision(data: dict, seed: str | None) -> Verification:
-    """Check the lottery draws of one decision (a `policyd assign --format json` explanation or a LotteryDraw)."""
+    """Check the lottery draws of one decision: a `policyd assign --format json` explanation, the daemon's
+    `GET /v1/decisions/<id>` answer, or a LotteryDraw."""
     draws = _decision_draws(data)
     v = Verification()
     if not draws:
@@ -332,6 +333,8 @@ def is_period(s: Any) -> bool:
 def _decision_draws(data: dict) -> list[dict]:
     if "entry_draw" in data:
         return [data]
+    if isinstance(data.get("explanation"), dict):  # the daemon's GET /v1/decisions/<id> answer
+        data = data["explanation"]
     found: list[dict] = []
     stages = data.get("stages")
     for st in stages if isinstance(stages, list) else []:

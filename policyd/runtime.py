@@ -13,6 +13,12 @@ transaction (WAL, synchronous=FULL). Only then are the callers answered. So:
 - while one batch is being fsynced the next one gathers (group commit), so the
   commit rate of the disk is shared by many assignments.
 
+Lottery draws use the committed seed of the decision's period (an ISO week,
+`seeds.period_of(now)`), named in the decision by its period, so a daemon decision
+can be verified with `policyd lottery verify` once the period is revealed. With no
+committed (or an already revealed) seed the lead is still decided, lottery off,
+and the decision keeps a note saying why.
+
 On start the state is rebuilt from the database: open counts from the decisions
 that hold a rep, away reps from `rt_away`, rotation cursors and last-assignment
 times from `rt_state` (written in the same transaction as each batch).
@@ -37,6 +43,7 @@ from . import audit, sla
 from .compile import Compiled
 from .evaluate import Decision
 from .leads import FieldError, LeadError
+from .seeds import DrawSeed, draw_seed, period_of
 from .state import State, apply, close, set_away
 
 log = logging.getLogger("policyd.runtime")
@@ -53,6 +60,8 @@ create table if not exists rt_decisions (
   at real not null,
   seed text not null,
   lottery integer not null,
+  seed_id text,
+  lottery_note text,
   lead text not null,
   snapshot text not null,
   rep text,
@@ -116,6 +125,10 @@ def connect(path: str) -> sqlite3.Connection:
 def ensure_schema(conn: sqlite3.Connection) -> None:
     audit.ensure_schema(conn)
     conn.executescript(SCHEMA)
+    have = {r[1] for r in conn.execute("pragma table_info(rt_decisions)")}
+    for column in ("seed_id", "lottery_note"):  # databases made before decisions named their period seed
+        if column not in have:
+            conn.execute(f"alter table rt_decisions add column {column} text")
 
 
 @dataclass
@@ -136,6 +149,7 @@ class Tx:
     now: float
     compiled: Compiled | None
     version: int | None
+    draw: DrawSeed | None = None  # the period's seed for this batch's decisions (or why there is none)
 
 
 @dataclass
@@ -189,7 +203,8 @@ class Runtime:
         self.policy: Policy | None = None
         self.state = State()
         self.away_until: dict[str, tuple[float, str]] = {}
-        self.seed = ""
+        self.seed = ""  # the database's own random seed: `pick random` when no period seed is committed
+        self._seeds: dict[str, DrawSeed] = {}  # by period; cleared when another connection writes
         self.counters: dict[str, float] = {}
         self.batches = 0
         self.batch_ops = 0
@@ -255,6 +270,8 @@ class Runtime:
         dv = self.conn.execute("PRAGMA data_version").fetchone()[0]
         if dv == self._data_version and self.policy is not None:
             return
+        if dv != self._data_version:
+            self._seeds.clear()  # a seed may have been committed or revealed (`policyd seed`)
         self._data_version = dv
         acts = self._store.activations()
         if not acts:
@@ -289,6 +306,7 @@ class Runtime:
             self._data_version = None
             self._load()
             self._check_activation()
+            self.draw_seed(self.clock())  # creates the seeds table now, not inside a batch's transaction
         except BaseException as err:  # reported to start()
             self._start_error = err
             self._ready.set()
@@ -337,15 +355,16 @@ class Runtime:
         conn = self.conn
         results: list[tuple[Op, Any, BaseException | None]] = []
         try:
+            now = self.clock()
             self._check_activation()  # before BEGIN: loading a new version must not hold the write lock
+            draw = self.draw_seed(now)  # likewise: reading the seeds table opens the store
             conn.execute("BEGIN IMMEDIATE")
             log_ = audit.Appender(conn)
-            now = self.clock()
             activation = self._pending_activation
             if activation is not None:
                 log_.append(now, "activate", activation["activated_by"] or "", activation)
             pol = self.policy
-            tx = Tx(conn, self.state, log_, now, pol.compiled if pol else None, pol.version if pol else None)
+            tx = Tx(conn, self.state, log_, now, pol.compiled if pol else None, pol.version if pol else None, draw)
             away_before = dict(self.away_until)
             for op in ops:
                 saved = (tx.state, log_.seq, log_.hash, log_.dirty, dict(self.away_until))
@@ -384,6 +403,31 @@ class Runtime:
         for op, r, err in results:
             _settle(op.future, r, err)
 
+    def draw_seed(self, now: float) -> DrawSeed:
+        """The period seed for decisions at `now`, cached by period (see seeds.DrawSeed)."""
+        period = period_of(now)
+        hit = self._seeds.get(period)
+        if hit is None:
+            hit = self._seeds[period] = draw_seed(self.path, now)
+            if hit.note:
+                log.warning("%s", hit.note)
+        return hit
+
+    def _seed_for(self, tx: Tx) -> tuple[str, str | None, bool, str | None]:
+        """(seed, seed_id, lottery on, note) for a decision in this batch.
+
+        The period's committed seed, named by its period (never shown before the
+        reveal). Without one the lead is still decided, lottery off, with the
+        database's own seed for `pick random`, and the note says why.
+        """
+        if self.seed_fn is not None:  # an injected seed (tests, embedding): named by its SHA-256
+            seed = self.seed_fn(tx.now)
+            return seed, seed_label(seed), True, None
+        draw = tx.draw if tx.draw is not None else self.draw_seed(tx.now)
+        if draw.seed is not None:
+            return draw.seed, draw.period, True, None
+        return self.seed, None, False, draw.note
+
     def count(self, name: str, n: float = 1) -> None:
         self.counters[name] = self.counters.get(name, 0) + n
 
@@ -403,7 +447,7 @@ class Runtime:
             State.from_json(json.loads(row["snapshot"])),
             row["seed"],
             lottery=bool(row["lottery"]),
-            seed_id=seed_label(row["seed"]),
+            seed_id=row.get("seed_id") or seed_label(row["seed"]),
         )
         if d.rep != row["rep"] or d.queue != row["queue"]:
             log.error(
@@ -425,8 +469,8 @@ class Runtime:
             if existing is not None:
                 self.count("idempotent_replays")
                 return existing, False
-        seed = self.seed_fn(tx.now) if self.seed_fn else self.seed
-        d = c.decide(raw, tx.state, seed, seed_id=seed_label(seed))
+        seed, seed_id, lottery, note = self._seed_for(tx)
+        d = c.decide(raw, tx.state, seed, lottery=lottery, seed_id=seed_id)
         lead_id = d.lead_id
         if lead_id is None:
             raise LeadError([FieldError("id", None, "a lead id", "field id: the daemon needs a lead id (it makes assign idempotent)")])
@@ -437,8 +481,10 @@ class Runtime:
             "lead_id": lead_id,
             "version": tx.version,
             "at": tx.now,
-            "seed": seed,
-            "lottery": 1,
+            "seed": seed,  # stays in the database: explanations name it by seed_id
+            "lottery": int(lottery),
+            "seed_id": seed_id,
+            "lottery_note": note,
             "lead": json.dumps(raw, separators=(",", ":"), ensure_ascii=False),
             "snapshot": snapshot,
             "rep": d.rep,
@@ -466,6 +512,8 @@ class Runtime:
             {"lead_id": lead_id, "version": tx.version, "rep": d.rep, "queue": d.queue, "tier": d.tier, "by": d.by, "deadline": deadline},
         )
         self.count("assignments")
+        if not lottery:
+            self.count("lottery_off")
         self.count(f"by:{d.by}")
         return row, True
 

@@ -199,3 +199,49 @@ def periods(db_path: str | None) -> list[dict]:
             data["seed"] = None
         out.append(data)
     return out
+
+
+@dataclass(frozen=True)
+class DrawSeed:
+    """The seed a decision made now draws with, or why there is none (`note`).
+
+    The daemon asks this for every batch of decisions: a decision at time t draws
+    with the committed, unrevealed seed of `period_of(t)`. Without one, the lead is
+    still decided (never dropped), with its lottery steps skipped and `note` saying why.
+    """
+
+    period: str
+    status: str  # committed (it draws), missing, revealed, or refused (the seed fails its commitment)
+    seed: str | None
+    commitment: str | None
+    note: str | None
+
+    def public(self) -> dict:
+        """What health checks and dashboards may show: never the seed."""
+        return {"period": self.period, "seed": self.status, "commitment": self.commitment, "note": self.note}
+
+
+def draw_seed(db_path: str | None, ts: float) -> DrawSeed:
+    """The seed to draw with for a decision at `ts` (see DrawSeed); never raises for a usable db."""
+    period = period_of(ts)
+    try:
+        rec = get(db_path, period)
+    except SeedError as err:  # the stored seed fails its commitment
+        return DrawSeed(period, "refused", None, None, f"{err}; lottery steps are skipped")
+    if rec is None:
+        return DrawSeed(
+            period,
+            "missing",
+            None,
+            None,
+            f"no committed seed for {period}: lottery steps are skipped (run `policyd seed commit --period {period}`)",
+        )
+    if rec.revealed:
+        return DrawSeed(
+            period,
+            "revealed",
+            None,
+            rec.commitment,
+            f"the seed for {period} is already revealed, so new draws could be steered: lottery steps are skipped",
+        )
+    return DrawSeed(period, "committed", rec.seed, rec.commitment, None)

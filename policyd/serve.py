@@ -37,7 +37,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from . import sla, tokens
+from . import seeds, sla, tokens
 from .compile import Compiled
 from .leads import LeadError
 from .runtime import Refused, Runtime, connect, ensure_schema
@@ -174,7 +174,8 @@ def needs(role: str, page: bool = False):
             request.state.who = who
             response = await fn(request)
             if page:
-                response.headers.update(PAGE_HEADERS)
+                for key, value in PAGE_HEADERS.items():
+                    response.headers.setdefault(key, value)  # a page may allow its own script by hash
             return response
 
         return endpoint
@@ -236,6 +237,8 @@ def decision_json(row: dict, replayed: bool | None = None) -> dict:
         "reassigned": row["reassigned"],
         "overridden": bool(row["overridden"]),
         "override_reason": row["override_reason"],
+        "seed_id": row.get("seed_id"),
+        "lottery_note": row.get("lottery_note"),
         "explanation": f"/v1/decisions/{row['lead_id']}",
     }
     if replayed is not None:
@@ -245,11 +248,13 @@ def decision_json(row: dict, replayed: bool | None = None) -> dict:
 
 # ---------------------------------------------------------------------- endpoints
 async def health(request: Request) -> Response:
+    """Up and serving; `lottery` says whether the current period has a seed to draw with (public facts only)."""
     d: Daemon = request.app.state.daemon
     pol = d.runtime.policy
     if not d.runtime.alive():
         return JSONResponse({"status": "writer_stopped", "version": pol.version if pol else None}, 503)
-    return JSONResponse({"status": "ok" if pol else "no_active_version", "version": pol.version if pol else None})
+    draw = await asyncio.to_thread(seeds.draw_seed, d.db, d.clock())
+    return JSONResponse({"status": "ok" if pol else "no_active_version", "version": pol.version if pol else None, "lottery": draw.public()})
 
 
 @needs("read")
@@ -301,15 +306,16 @@ async def get_decision(request: Request) -> Response:
         raise ApiError(400, "bad_format", f"format={fmt}: expected one of {', '.join(FORMATS)}")
     c, decision = d.runtime.redecide(row)
     why_not = _why_not(d, c, request)
+    notes = [row["lottery_note"]] if row.get("lottery_note") else []
     if fmt == "json":
         from .explain import explain
 
         return JSONResponse(
-            {"decision": decision_json(row), "explanation": explain(c, decision, why_not), "history": _history(d, row["lead_id"])}
+            {"decision": decision_json(row), "explanation": explain(c, decision, why_not, notes), "history": _history(d, row["lead_id"])}
         )
     from .explain import render
 
-    return Response(render(c, decision, fmt, why_not), media_type=FORMATS[fmt])
+    return Response(render(c, decision, fmt, why_not, notes), media_type=FORMATS[fmt])
 
 
 @needs("assign")
@@ -505,6 +511,12 @@ async def metrics(request: Request) -> Response:
         "# TYPE policyd_events_total counter",
     ]
     lines += [f'policyd_events_total{{event="{k}"}} {int(v)}' for k, v in sorted(rt.counters.items())]
+    draw = await asyncio.to_thread(seeds.draw_seed, d.db, d.clock())
+    lines += [
+        "# HELP policyd_lottery_seed 1 when the current period has a committed, unrevealed seed (else lottery steps are skipped).",
+        "# TYPE policyd_lottery_seed gauge",
+        f'policyd_lottery_seed{{period="{draw.period}",status="{draw.status}"}} {int(draw.seed is not None)}',
+    ]
     lines += ["# HELP policyd_open_leads Open leads per rep.", "# TYPE policyd_open_leads gauge"]
     lines += [f'policyd_open_leads{{rep="{r["rep"]}"}} {r["open"]}' for r in reps_json(d)]
     lines += ["# HELP policyd_rep_away 1 when the rep is away.", "# TYPE policyd_rep_away gauge"]
@@ -586,10 +598,50 @@ async def dashboard_page(request: Request) -> Response:
             "queues": queues_json(d, limit=20),
             "week": week,
             "chart": bar_chart(week["counts"]),
+            "lottery": await asyncio.to_thread(lottery_panel, d, now),
             "panels": panels,
         },
     )
     return HTMLResponse(html)
+
+
+def lottery_panel(d: Daemon, now: float, limit: int = 10) -> dict:
+    """The dashboard's lottery section: this period's commitment (public) and the newest meeting records."""
+    from .lottery import RecordError, list_records
+
+    try:
+        records = list_records(d.db)[:limit]
+    except RecordError:
+        log.exception("cannot list lottery records")
+        records = []
+    return {"draw": seeds.draw_seed(d.db, now).public(), "records": [{**r, "at": iso(r["created_at"])} for r in records]}
+
+
+def _script_hashes(html: str) -> str:
+    """CSP sources for the page's own inline scripts (by SHA-256), so only they may run."""
+    import base64
+    import hashlib
+    import re
+
+    bodies = re.findall(r"<script>(.*?)</script>", html, re.S)
+    return " ".join("'sha256-" + base64.b64encode(hashlib.sha256(b.encode("utf-8")).digest()).decode() + "'" for b in bodies)
+
+
+@needs("read", page=True)
+async def lottery_page(request: Request) -> Response:
+    """A meeting record (lottery.render_record): the seed shows once its period is revealed; the page checks itself."""
+    from .lottery import RecordError, RecordNotFound, render_record
+
+    d: Daemon = request.app.state.daemon
+    rid = request.path_params["record_id"]
+    try:
+        html = await asyncio.to_thread(render_record, rid, d.db)
+    except RecordNotFound as err:
+        return HTMLResponse(_page_error("No such lottery record", str(err)), 404)
+    except RecordError as err:
+        return HTMLResponse(_page_error("Lottery record refused", str(err)), 409)
+    csp = PAGE_HEADERS["Content-Security-Policy"].replace("default-src 'none';", f"default-src 'none'; script-src {_script_hashes(html)};")
+    return HTMLResponse(html, headers={"Content-Security-Policy": csp})
 
 
 @needs("read", page=True)
@@ -611,7 +663,7 @@ async def decision_page(request: Request) -> Response:
         "page_decision.html.j2",
         {
             "d": decision_json(row),
-            "x": explain(c, decision, why_not),
+            "x": explain(c, decision, why_not, [row["lottery_note"]] if row.get("lottery_note") else []),
             "lead": json.loads(row["lead"]),
             "history": _history(d, row["lead_id"]),
         },
@@ -700,6 +752,7 @@ ROUTES = [
     Route("/v1/activate", activate, methods=["POST"]),
     Route("/dashboard", dashboard_page),
     Route("/decisions/{lead_id}", decision_page),
+    Route("/lottery/{record_id}", lottery_page),
     Route("/", root),
 ]
 
@@ -941,6 +994,14 @@ OPENAPI: dict[str, Any] = {
         "/dashboard": {"get": _op("Team dashboard (HTML; browsers may pass ?token= once, it becomes a cookie)", "read")},
         "/decisions/{lead_id}": {
             "get": _op("A decision's explanation page (HTML)", "read", params=[_path("lead_id"), _query("why_not", "rep")])
+        },
+        "/lottery/{record_id}": {
+            "get": _op(
+                "A lottery meeting record page (HTML; the seed once its period is revealed; the page verifies itself)",
+                "read",
+                params=[_path("record_id")],
+                responses={"200": {"description": "OK"}, "404": {"description": "No record with that id"}},
+            )
         },
     },
 }

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from policyd import audit
+from policyd import audit, seeds
 from policyd.leads import LeadError
 from policyd.runtime import Conflict, Runtime, connect
 from policyd.state import State
@@ -21,7 +21,9 @@ from .test_serve_support import HIGH, INBOUND, Clock, db_rows, lead, publish
 def rt(tmp_path):
     db = tmp_path / "rt.db"
     publish(db)
-    r = Runtime(str(db), clock=Clock())
+    clock = Clock()
+    seeds.commit(str(db), seeds.period_of(clock()))  # lottery steps draw with the period's committed seed
+    r = Runtime(str(db), clock=clock)
     r.start()
     yield r
     r.stop()
@@ -111,17 +113,42 @@ def test_daemon_decisions_equal_a_replay_through_the_same_core(rt):
         over = HIGH if i % 3 == 0 else ({"employees": 300, "budget": "considering", "authority": "influencer"} if i % 3 == 1 else {})
         rt.assign(lead(f"P-{i}", **over), "t").result()
         clock.advance(7)
-    rows = db_rows(rt.path, "select lead, seed, at, rep, queue, version, snapshot from rt_decisions order by id")
+    rows = db_rows(rt.path, "select lead, seed_id, at, rep, queue, version, snapshot from rt_decisions order by id")
     c = rt.compiled_for(1)
     state = State()
-    for raw, seed, at, rep, queue, version, snapshot in rows:
-        assert version == 1
+    for raw, period, at, rep, queue, version, snapshot in rows:
+        assert version == 1 and period == "2026-W47"
         assert json.loads(snapshot) == state.to_json()  # the state the daemon used is the replay's state
-        d = c.decide(json.loads(raw), state, seed)
+        d = c.decide(json.loads(raw), state, seeds.seed_for_period(rt.path, period))
         assert (d.rep, d.queue) == (rep, queue)
         state = apply(state, d, at)
     assert state.to_json() == rt.state.to_json()
     assert len({r[3] for r in rows if r[3]}) > 5  # the run spread leads over many reps
+
+
+def test_no_committed_seed_still_assigns_with_the_lottery_off(tmp_path):
+    """A lead is never dropped: without the period's seed it is decided by the rules, and the row says why."""
+    db = tmp_path / "noseed.db"
+    publish(db)
+    clock = Clock()
+    r = Runtime(str(db), clock=clock)
+    r.start()
+    try:
+        rows = [r.assign(lead(f"N-{i}", **HIGH), "t").result()[0] for i in range(20)]
+        assert all(row["rep"] for row in rows) and {row["by"] for row in rows} <= {"route", "exception"}
+        note = "no committed seed for 2026-W47: lottery steps are skipped (run `policyd seed commit --period 2026-W47`)"
+        assert {(row["lottery"], row["lottery_note"]) for row in rows} == {(0, note)}
+        assert r.counters["lottery_off"] == 20
+        seeds.commit(str(db), "2026-W47")  # committed by another process: the next batch draws with it
+        drawn = [r.assign(lead(f"S-{i}", **HIGH), "t").result()[0] for i in range(40)]
+        assert {(row["lottery"], row["seed_id"], row["lottery_note"]) for row in drawn} == {(1, "2026-W47", None)}
+        assert any(row["by"] == "lottery" for row in drawn)
+        seeds.reveal(str(db), "2026-W47")  # a revealed seed could be steered: no new draws with it
+        [after] = [r.assign(lead("R-1", **HIGH), "t").result()[0]]
+        assert after["lottery"] == 0 and "already revealed" in after["lottery_note"]
+        assert seeds.seed_for_period(str(db), "2026-W47", allow_revealed=True) not in json.dumps(after["lottery_note"])
+    finally:
+        r.stop()
 
 
 # ---------------------------------------------------------------- random operation sequences

@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from policyd import seeds
 from policyd.serve import OPENAPI, ROUTES
 
 from .test_serve_support import HIGH, INBOUND, Clock, ProcessServer, ThreadServer, db_rows, lead, make_token, publish
@@ -16,6 +17,9 @@ from .test_serve_support import HIGH, INBOUND, Clock, ProcessServer, ThreadServe
 def env(tmp_path_factory):
     db = tmp_path_factory.mktemp("serve") / "policyd.db"
     publish(db)
+    now = time.time()
+    for t in (now, now + 7 * 86400):  # this week's seed, and next week's should the module run across midnight on Sunday
+        seeds.commit(str(db), seeds.period_of(t))
     toks = {role: make_token(db, role) for role in ("read", "assign", "admin")}
     with ThreadServer(db, sla_interval=0.05) as srv:
         yield srv, toks, db
@@ -26,7 +30,13 @@ def test_health_needs_no_token(env):
     with srv.client(None) as c:
         r = c.get("/v1/health")
     assert r.status_code == 200
-    assert r.json() == {"status": "ok", "version": 1}
+    body = r.json()
+    period = seeds.period_of(time.time())
+    assert body == {
+        "status": "ok",
+        "version": 1,
+        "lottery": {"period": period, "seed": "committed", "commitment": seeds.commitment_for(str(srv.runtime.path), period), "note": None},
+    }
 
 
 def test_openapi_describes_every_route(env):
@@ -394,7 +404,8 @@ def test_no_active_version_answers_503(tmp_path):
     publish(db, activate=False)
     tok = make_token(db, "assign")
     with ThreadServer(db) as srv, srv.client(tok) as c:
-        assert c.get("/v1/health").json() == {"status": "no_active_version", "version": None}
+        health = c.get("/v1/health").json()
+        assert (health["status"], health["version"], health["lottery"]["seed"]) == ("no_active_version", None, "missing")
         r = c.post("/v1/assign", json=lead("N-1"))
         assert r.status_code == 503
         assert r.json() == {
@@ -459,7 +470,7 @@ def test_daemon_commands_have_help_with_an_example():
 
 
 def test_extra_routes_and_dashboard_panels(tmp_path):
-    """The extension points later features use (e.g. lottery record pages, a seed commitment)."""
+    """The extension points for later features (the lottery's own page and panel are built in now)."""
     from markupsafe import Markup
     from starlette.responses import PlainTextResponse
     from starlette.routing import Route
@@ -474,16 +485,14 @@ def test_extra_routes_and_dashboard_panels(tmp_path):
     def panel(runtime):
         return {"title": "Seed commitment", "html": Markup("<code>sha256:abc</code> for version ") + str(runtime.policy.version)}
 
-    with ThreadServer(db, extra_routes=[Route("/lottery/{rid}", record)], dashboard_panels=[panel]) as srv, srv.client(tok) as c:
-        assert c.get("/lottery/7").text == "record 7"
+    with ThreadServer(db, extra_routes=[Route("/extra/{rid}", record)], dashboard_panels=[panel]) as srv, srv.client(tok) as c:
+        assert c.get("/extra/7").text == "record 7"
         page = c.get("/dashboard").text
     assert "<h2>Seed commitment</h2><code>sha256:abc</code> for version 1" in page
 
 
 def test_explanations_never_show_the_lottery_seed(env):
-    """A shown seed would let anyone predict draws for lead ids of their choosing: only its SHA-256 is shown."""
-    import hashlib
-
+    """A shown seed would let anyone predict draws for lead ids of their choosing: draws name the period, whose seed stays secret."""
     srv, toks, db = env
     with srv.client(toks["assign"]) as c:
         drawn = None
@@ -493,9 +502,9 @@ def test_explanations_never_show_the_lottery_seed(env):
                 drawn = body["lead_id"]
                 break
         assert drawn is not None, "no lottery draw in 60 high leads (30% each)"
-        seed = db_rows(db, "select value from rt_meta where key = 'seed'")[0][0]
+        [(label, seed)] = db_rows(db, "select seed_id, seed from rt_decisions where lead_id = ?", (drawn,))
+        assert seed == seeds.seed_for_period(str(db), label) and label == seeds.period_of(time.time())
         x = c.get(f"/v1/decisions/{drawn}").json()["explanation"]
-        label = "sha256:" + hashlib.sha256(seed.encode()).hexdigest()
         assert x["lottery"]["entered"] is True
         assert x["seed_id"] == x["lottery"]["seed_id"] == label
         for fmt in ("json", "text", "md", "html"):
