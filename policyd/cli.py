@@ -686,29 +686,62 @@ def lottery_verify(subject: str, seed_value: str | None, period: str | None, pol
     sys.exit(1)
 
 
+def _day(ctx: click.Context, param: click.Parameter, value: str | None) -> float | None:
+    """An ISO date or time (UTC unless it says otherwise) as epoch seconds."""
+    if value is None:
+        return None
+    from .history import parse_time
+
+    try:
+        return parse_time(value)
+    except (ValueError, OverflowError):
+        raise click.BadParameter(f"expected an ISO date or time such as 2017-06-05, got {value!r}") from None
+
+
 @main.command()
 @click.argument("policy")
-@click.option("--leads", "leads_file", required=True, metavar="WEEK.csv", help="The week's leads: a CSV whose header names lead fields.")
-@click.option("--map", "map_file", metavar="MAP", help="JSON object of lead field -> CSV column, for exports with other column names.")
+@click.option(
+    "--leads",
+    "leads_file",
+    required=True,
+    metavar="FILE",
+    help="The leads: a CSV whose header names lead fields, or any source --map reads.",
+)
+@click.option("--map", "map_file", metavar="MAP.toml", help="Mapping file, as for `replay` (columns, joins, value maps, arrival).")
+@click.option("--since", callback=_day, metavar="DATE", help="Only leads that arrived at or after DATE (needs an arrival time).")
+@click.option("--until", callback=_day, metavar="DATE", help="Only leads that arrived before DATE (excluded).")
 @click.option("--state", "state_file", metavar="FILE", help="Runtime state before the meeting (open counts, away reps).")
 @_period_option
 @click.option("--out", "out_dir", default="out/lottery", show_default=True, metavar="DIR", help="Where the record page and JSON go.")
 @db_option
-def distribute(policy: str, leads_file: str, map_file: str | None, state_file: str | None, period: str, out_dir: str) -> None:
+def distribute(
+    policy: str,
+    leads_file: str,
+    map_file: str | None,
+    since: float | None,
+    until: float | None,
+    state_file: str | None,
+    period: str,
+    out_dir: str,
+) -> None:
     """Run the weekly meeting: assign a batch of leads, draw the lottery share, write the record.
 
     The rules place most leads; the lottery step draws with PERIOD's committed
     seed and each draw is drawn as an Amida ladder. The record (`<id>.html`
     and `<id>.json`, id = sha256 of its content) is written to --out and kept in
-    the db. Refused rows are reported and the rest goes on.
+    the db. Leads are read as `replay` reads them (--map); --since/--until pick
+    the week's leads out of a longer export by arrival time. Refused rows are
+    reported and the rest goes on.
 
     \b
     Example:
       policyd seed commit --period 2026-W48
       policyd distribute policies/inbound.policy --leads policies/leads/week-2026-W48.csv --period 2026-W48
+      policyd distribute policies/maven-crm.policy --leads ../shared/data/maven-crm/sales_pipeline.csv \\
+          --map policies/maven-crm.map.toml --since 2017-06-05 --until 2017-06-12 --period 2026-W48
     """
     from . import seeds
-    from .distribute import LeadsFileError, file_info, load_map, read_leads, run_meeting, summary_lines
+    from .distribute import LeadsFileError, file_info, read_leads, run_meeting, summary_lines
     from .lottery import RecordError, store_record, write_record
 
     db_path = _db_path()
@@ -725,12 +758,16 @@ def distribute(policy: str, leads_file: str, map_file: str | None, state_file: s
             state = State.load(state_file)
         except StateError as err:
             raise PolicydError(str(err)) from None
+    if since is not None and until is not None and since >= until:
+        raise PolicydError("--since must be before --until")
     try:
-        mapping = load_map(map_file) if map_file else None
-        rows = read_leads(leads_file, loaded.compiled, mapping)
+        leads = read_leads(leads_file, loaded.compiled, map_file, since=since, until=until)
     except LeadsFileError as err:
         raise PolicydError(str(err)) from None
-    record, _ = run_meeting(loaded.compiled, rows, state, rec.seed, period, rec.commitment, file_info(leads_file))
+    source = file_info(leads_file, since=since, until=until)
+    record, _ = run_meeting(loaded.compiled, leads.rows, state, rec.seed, period, rec.commitment, source)
+    if since is not None or until is not None:
+        click.echo(f"{len(leads.rows)} rows in the window, {leads.outside} outside it, {leads.undated} without an arrival time", err=True)
     for r in record["refused"]:
         click.echo(f"{leads_file}:{r['line']}: refused: {'; '.join(r['errors'])}", err=True)
     for line in summary_lines(record):

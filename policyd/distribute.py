@@ -6,32 +6,30 @@ leads, the route's `lottery` step draws the rest. The meeting adds nothing to th
 decision; it records every draw (with its Amida ladder) so the result can be
 checked by anyone once the seed is revealed.
 
-Leads come from a plain CSV whose header names lead fields (or a --map renames
-columns); cells are converted by the policy's lead schema and an empty cell is a
-missing value. A bad row is refused with its line and field, and the rest goes on.
+Leads are read by the one lead-history reader (history.py): a CSV whose header
+names lead fields, or any source a replay mapping (--map, TOML) describes, with an
+optional arrival window (--since/--until) to pick one week out of an export.
+Cells are converted to the policy's schema types and an empty cell is a missing
+value. A bad row is refused with its line and field, and the rest goes on.
 """
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import json
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .compile import Compiled
+from .diagnostics import did_you_mean
+from .history import History, HistoryError, MappingError, Reject, default_mapping, load_mapping
 from .leads import LeadError
 from .lottery import RECORD_FORMAT, record_draw
 from .state import State, apply
 
-_TRUE = {"true", "yes", "1"}
-_FALSE = {"false", "no", "0"}
-
 
 class LeadsFileError(ValueError):
-    """The leads file as a whole cannot be used (unreadable, no header, unknown columns)."""
+    """The leads file as a whole cannot be used (unreadable, no header, unknown columns, a bad map)."""
 
 
 @dataclass
@@ -41,112 +39,67 @@ class Row:
     errors: list[str] = field(default_factory=list)
 
 
-def _convert(kind: str, name: str, cell: str) -> tuple[Any, str | None]:
-    if kind == "int":
-        try:
-            return int(cell), None
-        except ValueError:
-            return None, f"field {name}: expected a whole number, got {cell!r}"
-    if kind == "number":
-        try:
-            v = float(cell)
-        except ValueError:
-            return None, f"field {name}: expected a number, got {cell!r}"
-        if v != v or v in (float("inf"), float("-inf")):
-            return None, f"field {name}: expected a number, got {cell!r}"
-        return v, None
-    if kind == "bool":
-        low = cell.lower()
-        if low in _TRUE or low in _FALSE:
-            return low in _TRUE, None
-        return None, f"field {name}: expected true or false, got {cell!r}"
-    return cell, None
+@dataclass
+class Leads:
+    """The meeting's rows, and what a time window left out (counted, never silently)."""
+
+    rows: list[Row]
+    outside: int = 0  # rows that arrived outside [since, until)
+    undated: int = 0  # rows without an arrival time, when a window was asked for
 
 
-def load_map(path: str) -> dict[str, str]:
-    """A column map: a JSON object of lead field -> CSV column."""
+def _line(where: str) -> int:
+    """`line 17` / `rowid 17` (history.py's `where`) -> 17."""
+    return int(where.rsplit(" ", 1)[-1])
+
+
+def read_leads(path: str, c: Compiled, map_file: str | None = None, *, since: float | None = None, until: float | None = None) -> Leads:
+    """The leads of a file through the lead-history reader (history.py), as the meeting's rows.
+
+    With `map_file` (the TOML mapping `replay` uses) the rows are mapped as in a
+    replay: joins, value maps, derived fields. Without it the CSV header names lead
+    fields (and optionally `arrival`); any other column stops the run before a lead
+    is drawn, since a misspelt column would silently leave its field empty. `since`
+    and `until` (epoch seconds, until excluded) keep the rows that arrived in that
+    window. A row that cannot be mapped is refused with its line and field.
+    """
+    mapping = load_mapping(map_file) if map_file else default_mapping()
+    window = since is not None or until is not None
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except OSError as err:
-        raise LeadsFileError(f"cannot read map {path}: {err.strerror}") from None
-    except json.JSONDecodeError as err:
-        raise LeadsFileError(f"{path}:{err.lineno}:{err.colno}: map is not valid JSON: {err.msg}") from None
-    if not isinstance(data, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in data.items()):
-        raise LeadsFileError(f'{path}: a map is a JSON object of lead field to CSV column name, e.g. {{"employees": "Headcount"}}')
-    return data
-
-
-def read_leads(path: str, c: Compiled, mapping: Mapping[str, str] | None = None) -> list[Row]:
-    """Every data row of the CSV as a lead (converted, not yet validated) or its errors."""
-    try:
-        fh = open(path, encoding="utf-8-sig", newline="")
-    except OSError as err:
-        raise LeadsFileError(f"cannot read leads {path}: {err.strerror}") from None
-    with fh:
-        reader = csv.reader(fh)
-        try:
-            header = next(reader)
-        except StopIteration:
-            raise LeadsFileError(f"{path}: empty file; expected a header row of lead fields") from None
-        except UnicodeDecodeError as err:
-            raise LeadsFileError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start}); export the CSV as UTF-8") from None
-        except csv.Error as err:
-            raise LeadsFileError(f"{path}:1: cannot read the header: {err}") from None
-        header = [h.strip() for h in header]
-        fields = c.fields
-        if mapping:
-            unknown = sorted(f for f in mapping if f not in fields)
-            if unknown:
-                raise LeadsFileError(f"map: {unknown[0]!r} is not a lead field; expected one of {', '.join(fields)}")
-            missing = sorted(col for col in mapping.values() if col not in header)
-            if missing:
-                raise LeadsFileError(f"{path}:1: the map names column {missing[0]!r}, which is not in the header")
-            columns = {header.index(col): f for f, col in mapping.items()}
-            for i, h in enumerate(header):
-                if h in fields and h not in mapping and i not in columns:
-                    columns[i] = h
-        else:
-            unknown = [h for h in header if h not in fields]
-            if unknown:
-                from .diagnostics import did_you_mean
-
-                guess = did_you_mean(unknown[0], list(fields))
-                raise LeadsFileError(
-                    f"{path}:1: column {unknown[0]!r} is not a lead field"
-                    + (f"; did you mean {guess}?" if guess else f"; expected one of {', '.join(fields)}")
-                    + " (or give --map)"
-                )
-            columns = dict(enumerate(header))
-        rows: list[Row] = []
-        while True:
-            try:
-                cells = next(reader)
-            except StopIteration:
-                break
-            except UnicodeDecodeError as err:
-                raise LeadsFileError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start}); export the CSV as UTF-8") from None
-            except csv.Error as err:
-                rows.append(Row(reader.line_num, None, [f"cannot read the row: {err}"]))
-                continue
-            line = reader.line_num
-            if not any(cell.strip() for cell in cells):
-                continue
-            if len(cells) != len(header):
-                rows.append(Row(line, None, [f"expected {len(header)} cells as in the header, got {len(cells)}"]))
-                continue
-            lead: dict[str, Any] = {}
-            errors = []
-            for i, name in columns.items():
-                cell = cells[i].strip()
-                if cell == "":
+        history = History(path, mapping, c.schema, arrival_optional=True)
+        if not map_file:
+            _check_header(path, history.columns or [], c)
+        if window and not history.has_arrival:
+            raise LeadsFileError(
+                f"{path}:1: --since/--until need each lead's arrival time, and there is no column {mapping.arrival!r}"
+                + (" (the map's history.arrival)" if map_file else "; add one, or give --map naming it")
+            )
+        leads = Leads([])
+        for item in history:
+            if isinstance(item, Reject):
+                if window and item.field == mapping.arrival:
+                    leads.undated += 1
                     continue
-                value, err = _convert(fields[name].type.kind, name, cell)
-                if err:
-                    errors.append(err)
-                else:
-                    lead[name] = value
-            rows.append(Row(line, None if errors else lead, errors))
-        return rows
+                leads.rows.append(Row(_line(item.where), None, [f"field {item.field}: {item.reason}" if item.field else item.reason]))
+            elif window and not ((since is None or item.arrival >= since) and (until is None or item.arrival < until)):
+                leads.outside += 1
+            else:
+                leads.rows.append(Row(_line(item.where), item.lead))
+    except (MappingError, HistoryError) as err:
+        raise LeadsFileError(str(err)) from None
+    return leads
+
+
+def _check_header(path: str, header: list[str], c: Compiled) -> None:
+    fields = c.fields
+    unknown = [h for h in header if h not in fields and h != "arrival"]
+    if unknown:
+        guess = did_you_mean(unknown[0], list(fields))
+        raise LeadsFileError(
+            f"{path}:1: column {unknown[0]!r} is not a lead field"
+            + (f"; did you mean {guess}?" if guess else f"; expected one of {', '.join(fields)}")
+            + " (or give --map)"
+        )
 
 
 def policy_info(c: Compiled) -> dict:
@@ -162,9 +115,19 @@ def policy_info(c: Compiled) -> dict:
     return {"name": p.name, "file": sources[0]["file"], "sha256": sources[0]["sha256"], "sources": sources}
 
 
-def file_info(path: str) -> dict:
+def file_info(path: str, since: float | None = None, until: float | None = None) -> dict:
+    """The leads file as the record names it: its name, SHA-256 and, when one was given, the arrival window."""
     data = Path(path).read_bytes()
-    return {"name": Path(path).name, "sha256": hashlib.sha256(data).hexdigest()}
+    out: dict[str, Any] = {"name": Path(path).name, "sha256": hashlib.sha256(data).hexdigest()}
+    if since is not None or until is not None:
+        out["window"] = {"since": _iso(since), "until": _iso(until)}
+    return out
+
+
+def _iso(t: float | None) -> str | None:
+    from datetime import UTC, datetime
+
+    return None if t is None else datetime.fromtimestamp(t, UTC).isoformat().replace("+00:00", "Z")
 
 
 def run_meeting(

@@ -49,7 +49,7 @@ class HistoryRow:
     where: str  # "line 17" / "rowid 17": where to look in the source
     lead: dict[str, Any]
     lead_id: str
-    arrival: float  # seconds since the epoch, UTC
+    arrival: float | None  # seconds since the epoch, UTC; None only when the source has no arrival column (`arrival_optional`)
     assignee: str | None = None  # the rep it historically went to (mapped to a rep name)
     outcome: str | None = None  # "won", "lost" or None (still open / unknown)
     value: float | None = None
@@ -418,6 +418,10 @@ def detect_format(path: str | Path, fmt: str | None = None) -> str:
     return "csv"
 
 
+def _not_utf8(path: str | Path, err: UnicodeDecodeError) -> str:
+    return f"{path}: not UTF-8 text ({err.reason} at byte {err.start}); export the file as UTF-8"
+
+
 def _open_text(path: str | Path):
     try:
         return open(path, encoding="utf-8-sig", newline="")
@@ -436,7 +440,10 @@ class _Source:
         self.columns: list[str] | None = None
         if fmt == "csv":
             with _open_text(path) as fh:
-                header = next(csv.reader(fh), None)
+                try:
+                    header = next(csv.reader(fh), None)
+                except UnicodeDecodeError as err:
+                    raise HistoryError(_not_utf8(path, err)) from None
             if header is None:
                 raise HistoryError(f"{path}: empty file; expected a header line of column names")
             self.columns = header
@@ -508,6 +515,8 @@ class _Source:
                     yield n, f"line {start}", dict(zip(header, values))
             except csv.Error as err:
                 yield n + 1, f"line {reader.line_num}", f"unreadable CSV: {err}; the rest of the file was not read"
+            except UnicodeDecodeError as err:  # the file as a whole is unusable: stop, naming it
+                raise HistoryError(_not_utf8(self.path, err)) from None
 
     def _jsonl(self):
         with _open_text(self.path) as fh:
@@ -565,7 +574,18 @@ class History:
     so a replay can report every quirk it smoothed over.
     """
 
-    def __init__(self, path: str | Path, mapping: MappingSpec, schema: LeadSchema, *, fmt: str | None = None, table: str | None = None):
+    def __init__(
+        self,
+        path: str | Path,
+        mapping: MappingSpec,
+        schema: LeadSchema,
+        *,
+        fmt: str | None = None,
+        table: str | None = None,
+        arrival_optional: bool = False,
+    ):
+        """`arrival_optional`: a source without the arrival column gives rows with arrival None
+        (a meeting's batch of leads needs no times; a replay always does)."""
         self.path = str(path)
         self.name = Path(path).name
         self.mapping = mapping
@@ -576,6 +596,8 @@ class History:
         self.read = 0
         self.rejected = 0
         self.notes: Counter[str] = Counter()
+        cols = self.source.columns
+        self.has_arrival = not (arrival_optional and cols is not None and mapping.arrival not in cols)
         self._check_fields()
         self._check_columns()
         base = Path(path).parent
@@ -610,7 +632,7 @@ class History:
         if cols is None:
             return  # JSON Lines: no header; a missing key reads as empty
         m = self.mapping
-        wanted = [("history.arrival", m.arrival)]
+        wanted = [("history.arrival", m.arrival)] if self.has_arrival else []
         for key in ("id", "assignee", "outcome", "value", "closed_at"):
             if getattr(m, key):
                 wanted.append((f"history.{key}", getattr(m, key)))
@@ -662,16 +684,19 @@ class History:
 
     def _map(self, n: int, where: str, raw: dict, specs: list[FieldSpec], kinds: dict[str, str]) -> HistoryRow:
         m = self.mapping
-        arrival_raw = _blank(raw.get(m.arrival))
-        if arrival_raw is None:
+        arrival_raw = _blank(raw.get(m.arrival)) if self.has_arrival else None
+        if not self.has_arrival:
+            arrival = None
+        elif arrival_raw is None:
             raise RowError(m.arrival, "no arrival time (empty), so the lead cannot be placed in time")
-        try:
-            arrival = parse_time(arrival_raw, m.arrival_format)
-        except ValueError:
-            raise RowError(
-                m.arrival,
-                f"{json.dumps(arrival_raw, default=str)} is not a time; expected {m.arrival_format or 'an ISO 8601 date or time, or seconds since 1970'}",
-            ) from None
+        else:
+            try:
+                arrival = parse_time(arrival_raw, m.arrival_format)
+            except ValueError:
+                raise RowError(
+                    m.arrival,
+                    f"{json.dumps(arrival_raw, default=str)} is not a time; expected {m.arrival_format or 'an ISO 8601 date or time, or seconds since 1970'}",
+                ) from None
         closed_at = None
         if m.closed_at:
             c = _blank(raw.get(m.closed_at))
@@ -680,7 +705,7 @@ class History:
                     closed_at = parse_time(c, m.closed_at_format)
                 except ValueError:
                     raise RowError(m.closed_at, f"{json.dumps(c, default=str)} is not a time") from None
-                if closed_at < arrival:
+                if arrival is not None and closed_at < arrival:
                     raise RowError(m.closed_at, f"closed at {c}, before it arrived ({arrival_raw})")
         lead: dict[str, Any] = {}
         cache: dict = {}

@@ -37,7 +37,7 @@ def _csv(tmp_path, body: str, header: str = HEADER) -> str:
 
 def test_cells_are_converted_by_the_schema_and_empty_cells_are_missing(compiled, tmp_path):
     path = _csv(tmp_path, "L-1,Acme,1500,stated,decision_maker,,it,enterprise,,,US,\n")
-    [row] = read_leads(path, compiled)
+    [row] = read_leads(path, compiled).rows
     assert row.line == 2 and row.errors == []
     assert row.lead == {
         "id": "L-1",
@@ -54,7 +54,7 @@ def test_cells_are_converted_by_the_schema_and_empty_cells_are_missing(compiled,
 
 
 def test_the_bundled_week_covers_every_tier(compiled):
-    rows = read_leads(WEEK, compiled)
+    rows = read_leads(WEEK, compiled).rows
     assert len(rows) == 30 and all(r.lead is not None for r in rows)
     tiers = {compiled.decide(r.lead, State(), "s", lottery=False).tier for r in rows}
     assert tiers == {"high", "medium", "low"}
@@ -70,17 +70,17 @@ def test_bad_rows_are_refused_with_line_and_field_and_the_rest_goes_on(compiled,
         "\n"
         "L-5,Eps,20,unknown,info_gathering,,retail,smb,,,US,zed\n",
     )
-    rows = read_leads(path, compiled)
+    rows = read_leads(path, compiled).rows
     assert [(r.line, r.errors) for r in rows if r.errors] == [
-        (2, ["field employees: expected a whole number, got 'many'"]),
-        (5, ["expected 12 cells as in the header, got 3"]),
+        (2, ['field employees: "many" from employees is not a whole number']),
+        (5, ["has 3 values; the header has 12 columns"]),
     ]
     record, _ = run_meeting(compiled, rows, State(), "seed", PERIOD, "c" * 64)
     assert [x["lead_id"] for x in record["leads"]] == ["L-2"]
     assert record["refused"] == [
-        {"line": 2, "errors": ["field employees: expected a whole number, got 'many'"]},
+        {"line": 2, "errors": ['field employees: "many" from employees is not a whole number']},
         {"line": 4, "errors": ['field budget: "maybe" is not one of its words; expected one of stated, considering, unknown']},
-        {"line": 5, "errors": ["expected 12 cells as in the header, got 3"]},
+        {"line": 5, "errors": ["has 3 values; the header has 12 columns"]},
         {
             "line": 7,
             "errors": [
@@ -100,32 +100,81 @@ def test_an_unknown_column_stops_before_any_row(compiled, tmp_path):
     binary.write_bytes(b"id,company\n\xff\xfe,x\n")
     with pytest.raises(LeadsFileError) as err:
         read_leads(str(binary), compiled)
-    assert str(err.value) == f"{binary}: not UTF-8 text (invalid start byte at byte 11); export the CSV as UTF-8"
+    assert str(err.value) == f"{binary}: not UTF-8 text (invalid start byte at byte 11); export the file as UTF-8"
     empty = tmp_path / "empty.csv"
     empty.write_text("")
     with pytest.raises(LeadsFileError) as err:
         read_leads(str(empty), compiled)
-    assert str(err.value) == f"{empty}: empty file; expected a header row of lead fields"
+    assert str(err.value) == f"{empty}: empty file; expected a header line of column names"
 
 
-def test_a_map_renames_columns_and_ignores_the_rest(compiled, tmp_path):
+MAP = """[history]
+id = "Lead ID"
+arrival = "Arrived"
+[fields]
+company = "company"
+employees = "Headcount"
+budget = "budget"
+authority = "authority"
+industry = { column = "industry", values = { tech = "it" } }
+segment = "segment"
+country = "country"
+"""
+
+
+def test_a_replay_mapping_renames_columns_and_ignores_the_rest(compiled, tmp_path):
+    """The same TOML mapping as `replay`: renamed columns, value maps; unmapped columns are not read."""
     path = _csv(
         tmp_path,
-        "L-1,Acme,1500,stated,decision_maker,it,enterprise,US,x\n",
-        header="Lead ID,company,Headcount,budget,authority,industry,segment,country,Notes\n",
+        "L-1,2026-11-23,Acme,1500,stated,decision_maker,tech,enterprise,US,x\n",
+        header="Lead ID,Arrived,company,Headcount,budget,authority,industry,segment,country,Notes\n",
     )
-    [row] = read_leads(path, compiled, {"id": "Lead ID", "employees": "Headcount"})
-    assert row.lead["id"] == "L-1" and row.lead["employees"] == 1500 and "Notes" not in row.lead
+    m = tmp_path / "m.toml"
+    m.write_text(MAP)
+    [row] = read_leads(path, compiled, str(m)).rows
+    assert row.lead["id"] == "L-1" and row.lead["employees"] == 1500 and row.lead["industry"] == "it" and "Notes" not in row.lead
+    m.write_text(MAP.replace('"Headcount"', '"Staff"'))
     with pytest.raises(LeadsFileError) as err:
-        read_leads(path, compiled, {"employees": "Staff"})
-    assert str(err.value) == f"{path}:1: the map names column 'Staff', which is not in the header"
+        read_leads(path, compiled, str(m))
+    assert str(err.value) == (
+        f"{m}: fields.employees.column: 'Staff' is not a column of leads.csv; expected one of "
+        "Lead ID, Arrived, company, Headcount, budget, authority, industry, segment, country, Notes"
+    )
+
+
+def test_a_window_keeps_the_leads_that_arrived_in_it(compiled, tmp_path):
+    path = _csv(
+        tmp_path,
+        "L-1,2026-11-22,Acme,20,unknown,info_gathering,other,smb,US,\n"
+        "L-2,2026-11-23,Beta,20,unknown,info_gathering,other,smb,US,\n"
+        "L-3,2026-11-29T23:59:59,Gamma,20,unknown,info_gathering,other,smb,US,\n"
+        "L-4,2026-11-30,Delta,20,unknown,info_gathering,other,smb,US,\n"
+        "L-5,,Eps,20,unknown,info_gathering,other,smb,US,\n"
+        "L-6,2026-11-24,Zeta,many,unknown,info_gathering,other,smb,US,\n",
+        header="Lead ID,Arrived,company,Headcount,budget,authority,industry,segment,country,Notes\n",
+    )
+    m = tmp_path / "m.toml"
+    m.write_text(MAP)
+    week = read_leads(path, compiled, str(m), since=1795392000.0, until=1795996800.0)  # 2026-11-23 .. 2026-11-30
+    assert [(r.line, r.lead["id"] if r.lead else r.errors) for r in week.rows] == [
+        (3, "L-2"),
+        (4, "L-3"),
+        (7, ['field employees: "many" from Headcount is not a whole number']),
+    ]
+    assert (week.outside, week.undated) == (2, 1)
+    plain = _csv(tmp_path, "L-1,Acme,10,unknown,info_gathering,,other,smb,,,US,\n")
+    with pytest.raises(LeadsFileError) as err:
+        read_leads(plain, compiled, since=1795392000.0)
+    assert str(err.value) == (
+        f"{plain}:1: --since/--until need each lead's arrival time, and there is no column 'arrival'; add one, or give --map naming it"
+    )
 
 
 # ---- the meeting
 
 
 def test_the_meeting_moves_state_through_the_same_transitions(compiled):
-    rows = read_leads(WEEK, compiled)
+    rows = read_leads(WEEK, compiled).rows
     start = State.from_json({"open": {"alice": 29, "farah": 3}, "away": ["carol"]})
     record, final = run_meeting(compiled, rows, start, "the-seed", PERIOD, "c" * 64)
     state = start
@@ -141,7 +190,7 @@ def test_the_meeting_moves_state_through_the_same_transitions(compiled):
 def test_a_high_lead_that_falls_through_keeps_its_draw(compiled):
     # W48-09 scores high but no rep has skill(other) >= 2: `otherwise route medium` places it,
     # and its lottery entry draw is still recorded (and verifiable)
-    rows = read_leads(WEEK, compiled)
+    rows = read_leads(WEEK, compiled).rows
     record, _ = run_meeting(compiled, rows, State(), "the-seed", PERIOD, "c" * 64)
     lead = next(x for x in record["leads"] if x["lead_id"] == "W48-09")
     assert (lead["outcome"]["by"], lead["outcome"]["route"]) == ("route", "medium")
@@ -156,7 +205,7 @@ def test_the_meeting_with_a_fixed_seed(compiled, snapshot):
 
     seed = "0f3b5c7d9e1a2b4c6d8e0f1a3b5c7d9e1f2a4b6c8d0e2f4a6b8c0d2e4f6a8b0c"
     start = State.from_json({"open": {"alice": 12, "carol": 20, "farah": 6}, "away": ["uma"]})
-    record, _ = run_meeting(compiled, read_leads(WEEK, compiled), start, seed, PERIOD, seeds.commit_hash(seed))
+    record, _ = run_meeting(compiled, read_leads(WEEK, compiled).rows, start, seed, PERIOD, seeds.commit_hash(seed))
     report = "\n".join(
         ["# assignments", *summary_lines(record), "", "# lottery draws", *draw_lines(record), "", json.dumps(record["totals"])]
     )
@@ -249,13 +298,13 @@ def test_distribute_needs_a_commitment_and_reports_bad_files(tmp_path):
     )
     _run(["seed", "commit", "--period", PERIOD], db)
     r = _run(["distribute", POLICY, "--leads", str(tmp_path / "nope.csv"), "--period", PERIOD], db)
-    assert r.exit_code == 1 and r.stderr == f"policyd: cannot read leads {tmp_path / 'nope.csv'}: No such file or directory\n"
+    assert r.exit_code == 1 and r.stderr == f"policyd: cannot read lead history {tmp_path / 'nope.csv'}: No such file or directory\n"
     bad = _csv(
         tmp_path, "L-1,Acme,many,stated,decision_maker,2,it,enterprise,,,US,\nL-2,Beta,20,unknown,info_gathering,,retail,smb,,,US,\n"
     )
     r = _run(["distribute", POLICY, "--leads", bad, "--period", PERIOD, "--out", str(tmp_path / "o")], db)
     assert r.exit_code == 0
-    assert f"{bad}:2: refused: field employees: expected a whole number, got 'many'\n" in r.stderr
+    assert f'{bad}:2: refused: field employees: "many" from employees is not a whole number\n' in r.stderr
     assert "L-2" in r.stdout
 
 
@@ -394,7 +443,7 @@ def test_the_page_finds_its_own_tampering_in_chromium(tmp_path):
 def test_replay_catches_a_pool_edit_that_leaves_the_winner_in_place(compiled):
     from policyd.distribute import replay_record
 
-    rows = read_leads(WEEK, compiled)
+    rows = read_leads(WEEK, compiled).rows
     seed = "replay-seed"
     record, _ = run_meeting(compiled, rows, State.from_json({"away": ["uma"]}), seed, PERIOD, seeds.commit_hash(seed))
     assert replay_record(record, compiled, seed) == [
@@ -470,7 +519,7 @@ def test_replay_with_another_policy_says_so(compiled, tmp_path):
     from policyd.distribute import replay_record
 
     seed = "replay-seed"
-    record, _ = run_meeting(compiled, read_leads(WEEK, compiled), State(), seed, PERIOD, seeds.commit_hash(seed))
+    record, _ = run_meeting(compiled, read_leads(WEEK, compiled).rows, State(), seed, PERIOD, seeds.commit_hash(seed))
     other = tmp_path / "inbound.policy"
     other.write_text((ROOT / "policies/inbound.policy").read_text().replace("lottery 30% among", "lottery 60% among"))
     checks = replay_record(record, load_path(str(other)).compiled, seed)

@@ -29,7 +29,7 @@ def compiled():
 
 @pytest.fixture(scope="module")
 def record(compiled):
-    rows = read_leads(str(ROOT / "policies/leads/week-2026-W48.csv"), compiled)
+    rows = read_leads(str(ROOT / "policies/leads/week-2026-W48.csv"), compiled).rows
     rec, _ = run_meeting(compiled, rows, State(), SEED, PERIOD, commit_hash(SEED), {"name": "week.csv", "sha256": "0" * 64})
     return rec
 
@@ -303,7 +303,7 @@ def weighted_record(tmp_path_factory):
     (d / "weighted.policy").write_text(WEIGHTED)
     (d / "leads.csv").write_text("id,size\n" + "".join(f"B-{i:02d},{150 if i % 4 else 20}\n" for i in range(40)))
     c = load_path(str(d / "weighted.policy")).compiled
-    rec, _ = run_meeting(c, read_leads(str(d / "leads.csv"), c), State(), SEED, PERIOD, commit_hash(SEED))
+    rec, _ = run_meeting(c, read_leads(str(d / "leads.csv"), c).rows, State(), SEED, PERIOD, commit_hash(SEED))
     return rec
 
 

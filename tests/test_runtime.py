@@ -17,14 +17,20 @@ from policyd.state import State
 from .test_serve_support import HIGH, INBOUND, Clock, db_rows, lead, publish
 
 
-@pytest.fixture
-def rt(tmp_path):
-    db = tmp_path / "rt.db"
+def started(db, *, seed: bool = True) -> Runtime:
+    """A runtime over a fresh store; with `seed`, the clock's period has a committed seed to draw with."""
     publish(db)
     clock = Clock()
-    seeds.commit(str(db), seeds.period_of(clock()))  # lottery steps draw with the period's committed seed
+    if seed:
+        seeds.commit(str(db), seeds.period_of(clock()))
     r = Runtime(str(db), clock=clock)
     r.start()
+    return r
+
+
+@pytest.fixture
+def rt(tmp_path):
+    r = started(tmp_path / "rt.db")
     yield r
     r.stop()
 
@@ -129,10 +135,7 @@ def test_daemon_decisions_equal_a_replay_through_the_same_core(rt):
 def test_no_committed_seed_still_assigns_with_the_lottery_off(tmp_path):
     """A lead is never dropped: without the period's seed it is decided by the rules, and the row says why."""
     db = tmp_path / "noseed.db"
-    publish(db)
-    clock = Clock()
-    r = Runtime(str(db), clock=clock)
-    r.start()
+    r = started(db, seed=False)
     try:
         rows = [r.assign(lead(f"N-{i}", **HIGH), "t").result()[0] for i in range(20)]
         assert all(row["rep"] for row in rows) and {row["by"] for row in rows} <= {"route", "exception"}
