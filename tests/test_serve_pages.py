@@ -55,6 +55,9 @@ def test_dashboard_shows_load_and_this_weeks_chart(env):
         body = page.inner_text("body")
         assert "31 assigned of 31 decisions" in body
         assert "away until 2099-01-01T00:00:00Z (<b>leave</b>)" in body
+        lottery = page.locator("#lottery").inner_text()  # no seed committed in this database: said, not hidden
+        assert "no committed seed for " in lottery and "lottery steps are skipped" in lottery
+        assert "No meeting record yet" in lottery
         # the cookie set by ?token= carries the browser on to a decision page
         page.goto(f"{srv.url}/decisions/L-P-0")
         assert "Lead L-P-0" in page.inner_text("h1")

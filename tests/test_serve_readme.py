@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,6 +46,9 @@ def test_readme_daemon_commands_run(tmp_path):
             os.killpg(proc.pid, signal.SIGKILL)
     assert proc.returncode == 0, err
     assert '"lead_id":"L-2"' in out and '"status":"assigned"' in out and '"replayed":false' in out
+    from policyd.seeds import period_of
+
+    assert f'"seed_id":"{period_of(time.time())}"' in out  # drawn with this week's committed seed, named by the week
     assert "Lead L-2 (Globex) -> " in out  # the text explanation
     assert "Why not quinn?" in out
     assert '"status":"accepted"' in out and '"status":"won"' in out
