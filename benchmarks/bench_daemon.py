@@ -162,7 +162,7 @@ def main() -> None:
         return client_main(args)
 
     sys.path.insert(0, str(ROOT))
-    from policyd import tokens
+    from policyd import seeds, tokens
     from policyd.runtime import connect
     from policyd.store import Store
 
@@ -180,6 +180,7 @@ def main() -> None:
         v, _ = store.publish("inbound.policy", {"inbound.policy": text}, "bench", "bench")
         store.activate(v.number, "bench")
         token = tokens.create(connect(str(db)), "bench", "assign")
+        seeds.commit(str(db), seeds.period_of(time.time()))  # lottery steps draw, as in production
 
         raw = raw_commit_rate(tmpdir)
         decide = decide_rate(text)

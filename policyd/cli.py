@@ -632,14 +632,17 @@ def lottery_verify(subject: str, seed_value: str | None, period: str | None, pol
     content, the seed against the commitment, then every entry draw, winner and
     ladder. With --policy, the record's leads are also replayed through the
     policy from its starting state, which catches an edited pool. A decision
-    (`policyd assign --format json`) has its lottery draws recomputed from
-    --seed, --period, or the seed it names.
+    (`policyd assign --format json`, or the daemon's `GET /v1/decisions/<id>`
+    answer) has its lottery draws recomputed from --seed, --period, or what it
+    names: a period (its revealed seed from the db) or a seed.
 
     \b
     Example:
       policyd lottery verify out/lottery/<id>.html
       policyd lottery verify out/lottery/<id>.json --policy policies/inbound.policy
       policyd lottery verify decision.json --period 2026-W48
+      curl -s -H "Authorization: Bearer $TOKEN" http://127.0.0.1:8377/v1/decisions/L-2 > L-2.json
+      policyd lottery verify L-2.json --db policyd.db     # once its week is revealed
     """
     from . import seeds
     from .lottery import RecordError, decision_seed_id, is_period, read_subject, verify_decision, verify_record
