@@ -17,10 +17,13 @@ panel is a callable `(runtime) -> {"title": str, "html": markupsafe.Markup}`.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
+import hashlib
 import json
 import logging
 import math
+import re
 import socket
 import statistics
 import sys
@@ -619,10 +622,6 @@ def lottery_panel(d: Daemon, now: float, limit: int = 10) -> dict:
 
 def _script_hashes(html: str) -> str:
     """CSP sources for the page's own inline scripts (by SHA-256), so only they may run."""
-    import base64
-    import hashlib
-    import re
-
     bodies = re.findall(r"<script>(.*?)</script>", html, re.S)
     return " ".join("'sha256-" + base64.b64encode(hashlib.sha256(b.encode("utf-8")).digest()).decode() + "'" for b in bodies)
 
@@ -638,7 +637,7 @@ async def lottery_page(request: Request) -> Response:
         html = await asyncio.to_thread(render_record, rid, d.db)
     except RecordNotFound as err:
         return HTMLResponse(_page_error("No such lottery record", str(err)), 404)
-    except RecordError as err:
+    except (RecordError, seeds.SeedError) as err:  # a record or a seed that no longer matches its hash
         return HTMLResponse(_page_error("Lottery record refused", str(err)), 409)
     csp = PAGE_HEADERS["Content-Security-Policy"].replace("default-src 'none';", f"default-src 'none'; script-src {_script_hashes(html)};")
     return HTMLResponse(html, headers={"Content-Security-Policy": csp})

@@ -222,3 +222,16 @@ def test_any_sequence_keeps_state_decisions_and_audit_in_step(tmp_path_factory, 
         assert {k: after[k] for k in ("away", "last", "cursors", "wrr")} == {k: before[k] for k in ("away", "last", "cursors", "wrr")}
     finally:
         again.stop()
+
+
+def test_a_database_from_before_period_seeds_gets_the_new_columns(tmp_path):
+    """Decisions made before decisions named their period seed keep working: the columns are added, empty."""
+    from policyd.runtime import SCHEMA, ensure_schema
+
+    conn = connect(str(tmp_path / "old.db"))
+    audit.ensure_schema(conn)
+    conn.executescript(SCHEMA.replace("  seed_id text,\n  lottery_note text,\n", ""))
+    assert "seed_id" not in {r[1] for r in conn.execute("pragma table_info(rt_decisions)")}
+    ensure_schema(conn)
+    ensure_schema(conn)  # twice: nothing to add the second time
+    assert {"seed_id", "lottery_note"} <= {r[1] for r in conn.execute("pragma table_info(rt_decisions)")}

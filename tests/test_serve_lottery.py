@@ -146,3 +146,21 @@ def test_record_ids_that_are_unknown_or_malformed_are_404(env):
         assert bad.status_code == 404 and "not a record id: &#39;not-an-id&#39; (expected 64 lowercase hex digits)" in bad.text
     with srv.client(None) as c:
         assert c.get(f"/lottery/{rid}").status_code == 401
+
+
+def test_an_altered_seed_is_refused_everywhere(env):
+    """Runs last: someone edits the stored seed. The page refuses it, health says so, and no draw uses it."""
+    import sqlite3
+
+    srv, admin, db, _, _, rid = env
+    with sqlite3.connect(str(db)) as conn:
+        conn.execute("update lottery_seeds set seed = 'chosen-by-hand' where period = ?", (PERIOD,))
+    with srv.client(admin) as c:
+        page = c.get(f"/lottery/{rid}")
+        health = c.get("/v1/health").json()["lottery"]
+        after = c.post("/v1/assign", json=lead("ALTERED", **HIGH)).json()
+    assert page.status_code == 409 and "Lottery record refused" in page.text
+    assert f"the seed stored for {PERIOD} does not match its commitment" in page.text
+    assert "chosen-by-hand" not in page.text
+    assert health["seed"] == "refused" and health["note"].endswith("; lottery steps are skipped")
+    assert after["lottery_note"] == health["note"] and after["by"] != "lottery"
