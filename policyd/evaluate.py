@@ -294,7 +294,7 @@ def _run_pipeline(run: _Run, pipe: Pipeline):
                 continue
             u = draw(run.seed, run.lead_id, "entry")
             if u >= ratio or not cands:
-                lot = LotteryDraw(run.seed_id, run.lead_id, ratio, u, False, tuple(c.rep_names[i] for i in cands))
+                lot = LotteryDraw(run.seed_id, run.lead_id, ratio, u, False, tuple(map(c.rep_names.__getitem__, cands)))
                 trace.append(("lottery", pipe.key, st.index, lot))
                 continue
             weights = [c.weights[i] for i in cands] if by_weight else None
