@@ -294,7 +294,7 @@ def _run_pipeline(run: _Run, pipe: Pipeline):
                 continue
             u = draw(run.seed, run.lead_id, "entry")
             if u >= ratio or not cands:
-                lot = LotteryDraw(run.seed_id, run.lead_id, ratio, u, False, tuple(c.rep_names[i] for i in cands))
+                lot = LotteryDraw(run.seed_id, run.lead_id, ratio, u, False, tuple(map(c.rep_names.__getitem__, cands)))
                 trace.append(("lottery", pipe.key, st.index, lot))
                 continue
             weights = [c.weights[i] for i in cands] if by_weight else None
@@ -365,13 +365,29 @@ def _pick(run: _Run, pipe: Pipeline, kind: str, cands: list[int]) -> tuple[int, 
 
 
 def least_loaded(c: Compiled, O: list[int], state: State, cands: list[int]) -> int:
-    """Lowest load; ties: fewer open, then longest since last assignment, then team order."""
+    """Lowest load; ties: fewer open, then longest since last assignment, then team order.
+
+    Staged rather than one `min` over a tuple key: most picks are settled by load
+    alone, and this runs once per lead. `cands` is always in team order.
+    """
     cap = c.capacity
+    loads = [O[i] / cap[i] if cap[i] else 1.0 for i in cands]
+    low = min(loads)
+    tied = [i for i, x in zip(cands, loads) if x == low]
+    if len(tied) == 1:
+        return tied[0]
+    fewest = min(O[i] for i in tied)
+    tied = [i for i in tied if O[i] == fewest]
+    if len(tied) == 1:
+        return tied[0]
     last = state.last
-    if last:
-        names = c.rep_names
-        return min(cands, key=lambda i: (O[i] / cap[i] if cap[i] else 1.0, O[i], last.get(names[i], -math.inf), i))
-    return min(cands, key=lambda i: (O[i] / cap[i] if cap[i] else 1.0, O[i], i))
+    if not last:
+        return tied[0]
+    names = c.rep_names
+    ninf = -math.inf
+    times = [last.get(names[i], ninf) for i in tied]
+    oldest = min(times)
+    return tied[times.index(oldest)]
 
 
 def rank(c: Compiled, state: State, decision: Decision, exclude: set[str]) -> list[str]:

@@ -124,7 +124,7 @@ def apply(state: State, decision: Decision, at: float) -> State:
         elif kind == "wrr":
             wrr = dict(wrr)
             wrr[key] = value
-    return replace(state, open=opens, last=last, cursors=cursors, wrr=wrr)
+    return State(opens, state.away, last, state.quota, cursors, wrr)
 
 
 def close(state: State, rep: str) -> State:
@@ -134,7 +134,7 @@ def close(state: State, rep: str) -> State:
         return state
     opens = dict(state.open)
     opens[rep] = n - 1
-    return replace(state, open=opens)
+    return State(opens, state.away, state.last, state.quota, state.cursors, state.wrr)
 
 
 def set_away(state: State, rep: str, away: bool) -> State:

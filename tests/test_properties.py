@@ -113,3 +113,22 @@ def test_emea_decisions_are_deterministic_and_respect_availability(lead, state, 
         assert state.open.get(a.rep, 0) < EMEA.capacity[EMEA.rep_index[a.rep]]
     else:
         assert a.queue in ("unassigned", "spam_review", "hot_backlog")
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    opens=st.lists(st.integers(min_value=0, max_value=30), min_size=20, max_size=20),
+    lasts=st.lists(st.one_of(st.none(), st.integers(min_value=0, max_value=5)), min_size=20, max_size=20),
+    mask=st.lists(st.booleans(), min_size=20, max_size=20).filter(any),
+)
+def test_staged_least_loaded_equals_the_tuple_key_of_the_language_doc(opens, lasts, mask):
+    import math
+
+    from policyd.evaluate import least_loaded
+
+    names = INBOUND.rep_names
+    state = State(last={n: float(t) for n, t in zip(names, lasts) if t is not None})
+    cands = [i for i, keep in enumerate(mask) if keep]
+    cap = INBOUND.capacity
+    expected = min(cands, key=lambda i: (opens[i] / cap[i], opens[i], state.last.get(names[i], -math.inf), i))
+    assert least_loaded(INBOUND, opens, state, cands) == expected
