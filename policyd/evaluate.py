@@ -106,7 +106,7 @@ class Decision:
     exception: str | None
     route: str | None
     lottery: LotteryDraw | None
-    trace: tuple
+    trace: list  # never mutated after the decision is made
     candidates: tuple[str, ...]
     pick: str | None
     updates: tuple = ()
@@ -249,7 +249,7 @@ def _finish(run: _Run, out: tuple, total: int, lines: tuple, tier: str | None, b
         exception=exception,
         route=pipe.name if (pipe is not None and pipe.kind == "route") else None,
         lottery=lot,
-        trace=tuple(run.trace),
+        trace=run.trace,
         candidates=tuple(map(names.__getitem__, cands)),
         pick=pick,
         updates=updates or (),

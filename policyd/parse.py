@@ -29,21 +29,19 @@ def grammar_text() -> str:
     return (Path(__file__).resolve().parent.parent / "grammar" / "policy.lark").read_text(encoding="utf-8")
 
 
+def _lark(**options) -> Lark:
+    """The one way a parser is built from the grammar; callers add their options."""
+    return Lark(grammar_text(), parser="lalr", propagate_positions=True, start=["start", "team_file"], maybe_placeholders=False, **options)
+
+
 @lru_cache(maxsize=1)
 def _parser() -> Lark:
-    return Lark(
-        grammar_text(),
-        parser="lalr",
-        propagate_positions=True,
-        start=["start", "team_file"],
-        maybe_placeholders=False,
-        cache=True,
-    )
+    return _lark(cache=True)
 
 
 def build_parser(strict: bool = False) -> Lark:
     """A fresh parser; tests use strict=True to catch grammar conflicts."""
-    return Lark(grammar_text(), parser="lalr", propagate_positions=True, start=["start", "team_file"], strict=strict)
+    return _lark(strict=strict)
 
 
 # ---------------------------------------------------------------- error messages
@@ -825,15 +823,7 @@ class LayoutNode:
 
 @lru_cache(maxsize=1)
 def _layout_parser() -> Lark:
-    return Lark(
-        grammar_text(),
-        parser="lalr",
-        propagate_positions=True,
-        start=["start", "team_file"],
-        maybe_placeholders=False,
-        keep_all_tokens=True,
-        lexer_callbacks={"COMMENT": _COMMENTS.append},
-    )
+    return _lark(keep_all_tokens=True, lexer_callbacks={"COMMENT": _COMMENTS.append})
 
 
 _COMMENTS: list[Token] = []  # filled by the lexer callback; one layout parse at a time
