@@ -156,6 +156,15 @@ class _Differ:
         file = self._file(policy, span) if span is not None else ""
         self.changes.append(Change(area, kind, subject, text, line, file, old_side))
 
+    def added_removed(self, area: str, subject: str, old: dict, new: dict, added, removed) -> None:
+        """Report names only in `new` (text `added(name, item)`) and only in `old` (`removed(name, item)`)."""
+        for name, x in new.items():
+            if name not in old:
+                self.add(area, "added", subject, added(name, x), x.span)
+        for name, x in old.items():
+            if name not in new:
+                self.add(area, "removed", subject, removed(name, x), x.span, old_side=True)
+
     def run(self) -> list[Change]:
         self.info()
         self.fields()
@@ -184,12 +193,14 @@ class _Differ:
     def fields(self) -> None:
         old = {f.name: f for f in self.old.fields}
         new = {f.name: f for f in self.new.fields}
-        for name, f in new.items():
-            if name not in old:
-                self.add("lead", "added", "lead", f"field {name} added ({field_type_text(f)})", f.span)
-        for name, f in old.items():
-            if name not in new:
-                self.add("lead", "removed", "lead", f"field {name} removed (was {field_type_text(f)})", f.span, old_side=True)
+        self.added_removed(
+            "lead",
+            "lead",
+            old,
+            new,
+            lambda name, f: f"field {name} added ({field_type_text(f)})",
+            lambda name, f: f"field {name} removed (was {field_type_text(f)})",
+        )
         for name, b in new.items():
             a = old.get(name)
             if a is None or a == b:
@@ -219,13 +230,14 @@ class _Differ:
     def scores(self) -> None:
         old = {s.name: s for s in self.old.scores}
         new = {s.name: s for s in self.new.scores}
-        for name, s in new.items():
-            if name not in old:
-                lines = "; ".join(f"{_points(x.points)} {_when(x.cond)}" for x in s.lines)
-                self.add("score", "added", "scores", f"{name} added ({lines})", s.span)
-        for name, s in old.items():
-            if name not in new:
-                self.add("score", "removed", "scores", f"{name} removed", s.span, old_side=True)
+        self.added_removed(
+            "score",
+            "scores",
+            old,
+            new,
+            lambda name, s: f"{name} added ({'; '.join(f'{_points(x.points)} {_when(x.cond)}' for x in s.lines)})",
+            lambda name, s: f"{name} removed",
+        )
         for name, b in new.items():
             a = old.get(name)
             if a is not None and a != b:
@@ -295,12 +307,14 @@ class _Differ:
             self.add("team", "changed", "team", f"default capacity {a.capacity_default} -> {b.capacity_default} (applies to {who})", span)
         old = {r.name: r for r in a.reps}
         new = {r.name: r for r in b.reps}
-        for name, r in new.items():
-            if name not in old:
-                self.add("team", "added", "team", f"{name} added ({_rep_summary(b, r)})", r.span)
-        for name, r in old.items():
-            if name not in new:
-                self.add("team", "removed", "team", f"{name} removed (was {_rep_summary(a, r)})", r.span, old_side=True)
+        self.added_removed(
+            "team",
+            "team",
+            old,
+            new,
+            lambda name, r: f"{name} added ({_rep_summary(b, r)})",
+            lambda name, r: f"{name} removed (was {_rep_summary(a, r)})",
+        )
         for name, y in new.items():
             x = old.get(name)
             if x is None or x == y:
@@ -340,13 +354,14 @@ class _Differ:
     def exceptions(self) -> None:
         old = {e.name: e for e in self.old.exceptions}
         new = {e.name: e for e in self.new.exceptions}
-        for name, e in new.items():
-            if name not in old:
-                body = "; ".join([f"when {cond_text(e.when)}"] + [step_text(s) for s in e.steps])
-                self.add("exception", "added", "exceptions", f"{name} added ({body})", e.span)
-        for name, e in old.items():
-            if name not in new:
-                self.add("exception", "removed", "exceptions", f"{name} removed", e.span, old_side=True)
+        self.added_removed(
+            "exception",
+            "exceptions",
+            old,
+            new,
+            lambda name, e: f"{name} added ({'; '.join([f'when {cond_text(e.when)}'] + [step_text(s) for s in e.steps])})",
+            lambda name, e: f"{name} removed",
+        )
         common_a = [n for n in old if n in new]
         common_b = [n for n in new if n in old]
         if common_a != common_b:
@@ -371,13 +386,14 @@ class _Differ:
     def routes(self) -> None:
         old = {r.tier: r for r in self.old.routes}
         new = {r.tier: r for r in self.new.routes}
-        for name, r in new.items():
-            if name not in old:
-                body = "; ".join(step_text(s) for s in r.steps) or "no steps (pick least loaded)"
-                self.add("route", "added", "routes", f"{name} added ({body})", r.span)
-        for name, r in old.items():
-            if name not in new:
-                self.add("route", "removed", "routes", f"{name} removed", r.span, old_side=True)
+        self.added_removed(
+            "route",
+            "routes",
+            old,
+            new,
+            lambda name, r: f"{name} added ({'; '.join(step_text(s) for s in r.steps) or 'no steps (pick least loaded)'})",
+            lambda name, r: f"{name} removed",
+        )
         for name, y in new.items():
             x = old.get(name)
             if x is None or x == y:
