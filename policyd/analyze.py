@@ -32,6 +32,7 @@ from . import model as m
 from .check import Context
 from .compile import Compiled, compile_policy
 from .diagnostics import ERROR, NOTE, WARNING, Diagnostic
+from .leads import LeadError
 from .state import State
 
 MAX_ASSIGNMENTS = 20_000  # per enumeration; beyond it the analysis says nothing it cannot show
@@ -260,7 +261,7 @@ class Analysis:
                 tried += 1
                 try:
                     d = self.decide(lead)
-                except Exception:  # a value the schema refuses: try the next one
+                except LeadError:  # a value the schema refuses: try the next one
                     continue
                 if ok(d):
                     return lead

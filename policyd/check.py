@@ -13,7 +13,7 @@ from functools import cached_property
 
 from . import model as m
 from .diagnostics import ERROR, NOTE, WARNING, Diagnostic, did_you_mean
-from .leads import LeadSchema
+from .leads import LeadError, LeadSchema
 
 REP_ATTRIBUTES = ("load", "open", "quota", "capacity", "weight")
 BUILTIN_QUEUES = ("unassigned", "escalated")
@@ -448,7 +448,7 @@ def check_examples(ctx: Context) -> Iterator[Diagnostic]:
         if ctx.policy.fields:
             try:
                 schema.validate(raw)
-            except Exception as err:  # LeadError: report each field at its place
+            except LeadError as err:  # report each field at its place
                 for fe in getattr(err, "errors", []):
                     yield _err("T008", spans.get(fe.field, ex.span), f'example "{ex.name}": {fe.message}')
         for rep, _ in list(ex.open) + list(ex.quota):
