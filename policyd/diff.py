@@ -156,14 +156,18 @@ class _Differ:
         file = self._file(policy, span) if span is not None else ""
         self.changes.append(Change(area, kind, subject, text, line, file, old_side))
 
-    def added_removed(self, area: str, subject: str, old: dict, new: dict, added, removed) -> None:
-        """Report names only in `new` (text `added(name, item)`) and only in `old` (`removed(name, item)`)."""
+    def added_removed(self, area: str, subject: str, old: dict, new: dict, added, removed) -> list[tuple[str, Any, Any]]:
+        """Report names only in `new` (text `added(name, item)`) and only in `old` (`removed(name, item)`).
+
+        Returns (name, old item, new item) for the names in both whose items differ, in `new`'s order.
+        """
         for name, x in new.items():
             if name not in old:
                 self.add(area, "added", subject, added(name, x), x.span)
         for name, x in old.items():
             if name not in new:
                 self.add(area, "removed", subject, removed(name, x), x.span, old_side=True)
+        return [(name, old[name], y) for name, y in new.items() if name in old and old[name] != y]
 
     def run(self) -> list[Change]:
         self.info()
@@ -193,7 +197,7 @@ class _Differ:
     def fields(self) -> None:
         old = {f.name: f for f in self.old.fields}
         new = {f.name: f for f in self.new.fields}
-        self.added_removed(
+        changed = self.added_removed(
             "lead",
             "lead",
             old,
@@ -201,10 +205,7 @@ class _Differ:
             lambda name, f: f"field {name} added ({field_type_text(f)})",
             lambda name, f: f"field {name} removed (was {field_type_text(f)})",
         )
-        for name, b in new.items():
-            a = old.get(name)
-            if a is None or a == b:
-                continue
+        for name, a, b in changed:
             if a.type.kind == "enum" and b.type.kind == "enum" and a.type != b.type:
                 gained = [w for w in b.type.words if w not in a.type.words]
                 lost = [w for w in a.type.words if w not in b.type.words]
@@ -230,7 +231,7 @@ class _Differ:
     def scores(self) -> None:
         old = {s.name: s for s in self.old.scores}
         new = {s.name: s for s in self.new.scores}
-        self.added_removed(
+        changed = self.added_removed(
             "score",
             "scores",
             old,
@@ -238,10 +239,8 @@ class _Differ:
             lambda name, s: f"{name} added ({'; '.join(f'{_points(x.points)} {_when(x.cond)}' for x in s.lines)})",
             lambda name, s: f"{name} removed",
         )
-        for name, b in new.items():
-            a = old.get(name)
-            if a is not None and a != b:
-                self.score_lines(name, a, b)
+        for name, a, b in changed:
+            self.score_lines(name, a, b)
 
     def score_lines(self, name: str, a: m.Score, b: m.Score) -> None:
         subject = f"score {name}"
@@ -307,7 +306,7 @@ class _Differ:
             self.add("team", "changed", "team", f"default capacity {a.capacity_default} -> {b.capacity_default} (applies to {who})", span)
         old = {r.name: r for r in a.reps}
         new = {r.name: r for r in b.reps}
-        self.added_removed(
+        changed = self.added_removed(
             "team",
             "team",
             old,
@@ -315,10 +314,7 @@ class _Differ:
             lambda name, r: f"{name} added ({_rep_summary(b, r)})",
             lambda name, r: f"{name} removed (was {_rep_summary(a, r)})",
         )
-        for name, y in new.items():
-            x = old.get(name)
-            if x is None or x == y:
-                continue
+        for name, x, y in changed:
             if x.level != y.level:
                 self.add("team", "changed", "team", f"{name} level {x.level} -> {y.level}", y.span)
             if x.capacity != y.capacity:
@@ -354,7 +350,7 @@ class _Differ:
     def exceptions(self) -> None:
         old = {e.name: e for e in self.old.exceptions}
         new = {e.name: e for e in self.new.exceptions}
-        self.added_removed(
+        changed = self.added_removed(
             "exception",
             "exceptions",
             old,
@@ -372,10 +368,7 @@ class _Differ:
                 f"order changed (the first that applies decides): {_words(common_a)} -> {_words(common_b)}",
                 new[common_b[0]].span,
             )
-        for name, y in new.items():
-            x = old.get(name)
-            if x is None or x == y:
-                continue
+        for name, x, y in changed:
             subject = f"exception {name}"
             if x.why != y.why:
                 self.add("exception", "changed", subject, f"reason {_quoted(x.why)} -> {_quoted(y.why)}", y.span)
@@ -386,7 +379,7 @@ class _Differ:
     def routes(self) -> None:
         old = {r.tier: r for r in self.old.routes}
         new = {r.tier: r for r in self.new.routes}
-        self.added_removed(
+        changed = self.added_removed(
             "route",
             "routes",
             old,
@@ -394,10 +387,7 @@ class _Differ:
             lambda name, r: f"{name} added ({'; '.join(step_text(s) for s in r.steps) or 'no steps (pick least loaded)'})",
             lambda name, r: f"{name} removed",
         )
-        for name, y in new.items():
-            x = old.get(name)
-            if x is None or x == y:
-                continue
+        for name, x, y in changed:
             subject = f"route {name}"
             if x.why != y.why:
                 self.add("route", "changed", subject, f"reason {_quoted(x.why)} -> {_quoted(y.why)}", y.span)
