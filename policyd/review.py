@@ -175,33 +175,62 @@ def _num(v: float) -> str:
     return f"{v:g}" if v < 1e6 else f"{v:.3g}"
 
 
+class _Frame:
+    """A chart's plot area and y scale in SVG units: the part every chart shares."""
+
+    def __init__(self, key: str, title: str, width: int, height: int, margins: tuple[int, int, int, int], peak: float):
+        self.left, right, self.top, bottom = margins
+        self.plot_w, self.plot_h = width - self.left - right, height - self.top - bottom
+        self.ticks = _ticks(peak)
+        self.scale_max = max(self.ticks[-1], 1)
+        self.base = {
+            "key": key,
+            "title": title,
+            "width": width,
+            "height": height,
+            "left": self.left,
+            "top": self.top,
+            "plot_w": self.plot_w,
+            "plot_h": self.plot_h,
+        }
+
+    def height_of(self, v: float) -> float:
+        return self.plot_h * v / self.scale_max
+
+    def y(self, v: float) -> float:
+        return self.top + self.plot_h - self.height_of(v)
+
+    def finish(self, series: list[dict], **parts: Any) -> dict[str, Any]:
+        return {
+            **self.base,
+            **parts,
+            "ticks": [{"y": round(self.y(v), 1), "label": _num(v)} for v in self.ticks],
+            "legend": [{"name": s["name"], "color": s["color"]} for s in series],
+        }
+
+
 def _bars_chart(key: str, title: str, labels: list[str], series: list[dict], stacked: bool = False) -> dict[str, Any]:
     """Grouped (or stacked) vertical bars, one group per label; geometry in SVG units."""
-    width, height = 1160, 320
-    left, right, top, bottom = 48, 10, 48, 110
-    plot_w, plot_h = width - left - right, height - top - bottom
-    n = max(len(labels), 1)
     if stacked:
         peak = max((sum(s["values"][i] for s in series) for i in range(len(labels))), default=0)
     else:
         peak = max((v for s in series for v in s["values"]), default=0)
-    ticks = _ticks(peak)
-    scale_max = max(ticks[-1], 1)
-    group = plot_w / n
+    f = _Frame(key, title, 1160, 320, (48, 10, 48, 110), peak)
+    group = f.plot_w / max(len(labels), 1)
     bars = []
     for i in range(len(labels)):
         base = 0.0
         for si, s in enumerate(series):
             v = s["values"][i]
-            h = plot_h * v / scale_max
+            h = f.height_of(v)
             if stacked:
-                x, w = left + i * group + group * 0.15, group * 0.7
-                y = top + plot_h - h - base
+                x, w = f.left + i * group + group * 0.15, group * 0.7
+                y = f.top + f.plot_h - h - base
                 base += h
             else:
                 w = group * 0.8 / len(series)
-                x = left + i * group + group * 0.1 + si * w
-                y = top + plot_h - h
+                x = f.left + i * group + group * 0.1 + si * w
+                y = f.top + f.plot_h - h
             bars.append(
                 {
                     "x": round(x, 1),
@@ -212,56 +241,26 @@ def _bars_chart(key: str, title: str, labels: list[str], series: list[dict], sta
                     "title": f"{labels[i]}, {s['name']}: {_num(v)}",
                 }
             )
-    return {
-        "key": key,
-        "title": title,
-        "width": width,
-        "height": height,
-        "left": left,
-        "top": top,
-        "plot_w": plot_w,
-        "plot_h": plot_h,
-        "bars": bars,
-        "labels": [{"x": round(left + (i + 0.5) * group, 1), "y": top + plot_h + 8, "text": t} for i, t in enumerate(labels)],
-        "ticks": [{"y": round(top + plot_h - plot_h * v / scale_max, 1), "label": _num(v)} for v in ticks],
-        "legend": [{"name": s["name"], "color": s["color"]} for s in series],
-    }
+    labels_at = [{"x": round(f.left + (i + 0.5) * group, 1), "y": f.top + f.plot_h + 8, "text": t} for i, t in enumerate(labels)]
+    return f.finish(series, bars=bars, labels=labels_at)
 
 
 def _lines_chart(key: str, title: str, series: list[dict]) -> dict[str, Any]:
     """Lines over days (x: day index across the union of days)."""
-    width, height = 1160, 280
-    left, right, top, bottom = 48, 40, 48, 36
-    plot_w, plot_h = width - left - right, height - top - bottom
     days = sorted({p[0] for s in series for p in s["points"]})
     pos = {d: i for i, d in enumerate(days)}
-    peak = max((p[1] for s in series for p in s["points"]), default=0)
-    ticks = _ticks(peak)
-    scale_max = max(ticks[-1], 1)
+    f = _Frame(key, title, 1160, 280, (48, 40, 48, 36), max((p[1] for s in series for p in s["points"]), default=0))
     span = max(len(days) - 1, 1)
     lines = []
     for s in series:
-        pts = " ".join(f"{left + plot_w * pos[d] / span:.1f},{top + plot_h - plot_h * v / scale_max:.1f}" for d, v in s["points"])
+        pts = " ".join(f"{f.left + f.plot_w * pos[d] / span:.1f},{f.y(v):.1f}" for d, v in s["points"])
         lines.append({"name": s["name"], "color": s["color"], "points": pts, "dash": s.get("dash", "")})
     marks = []
     if days:
         step = max(len(days) // 6, 1)
         for i in range(0, len(days), step):
-            marks.append({"x": round(left + plot_w * i / span, 1), "label": days[i]})
-    return {
-        "key": key,
-        "title": title,
-        "width": width,
-        "height": height,
-        "left": left,
-        "top": top,
-        "plot_w": plot_w,
-        "plot_h": plot_h,
-        "lines": lines,
-        "xmarks": marks,
-        "ticks": [{"y": round(top + plot_h - plot_h * v / scale_max, 1), "label": _num(v)} for v in ticks],
-        "legend": [{"name": s["name"], "color": s["color"]} for s in series],
-    }
+            marks.append({"x": round(f.left + f.plot_w * i / span, 1), "label": days[i]})
+    return f.finish(series, lines=lines, xmarks=marks)
 
 
 def charts(report: dict) -> list[dict]:
