@@ -252,7 +252,7 @@ class Compiled:
 
     # ---------------------------------------------------------------- decisions
     # `decide(lead, state=None, seed="", *, lottery=True, seed_id=None)` is
-    # policyd.evaluate.decide, bound at the end of this module (it needs this class).
+    # policyd.evaluate.decide, bound as a method at the end of evaluate.py.
 
     def score_range(self) -> tuple[int, int]:
         """Lowest and highest total a lead can score (each block's min and max line)."""
@@ -273,6 +273,6 @@ def compile_policy(policy: m.Policy) -> Compiled:
 
 INF = math.inf
 
-from . import evaluate as _evaluate  # noqa: E402 - evaluate imports this module's names
-
-Compiled.decide = _evaluate.decide  # type: ignore[attr-defined]  # one call frame less per lead
+# evaluate.py binds `Compiled.decide` when it loads; importing it here makes sure it is
+# loaded whichever of the two modules is imported first.
+from . import evaluate as _evaluate  # noqa: E402, F401

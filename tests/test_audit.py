@@ -124,7 +124,7 @@ def test_verify_while_the_daemon_appends(tmp_path):
     """Records and head are read together: a busy daemon never looks like a deleted tail."""
     import threading
 
-    from .test_serve_support import ThreadServer, lead, make_token, publish
+    from .serve_support import ThreadServer, lead, make_token, publish
 
     db = tmp_path / "busy.db"
     publish(db)

@@ -391,8 +391,7 @@ def test_the_record_page_renders_in_chromium_with_its_ladders(tmp_path):
     _run(["seed", "reveal", "--period", PERIOD, "--records", out], db)
     record = json.loads((Path(out) / f"{rid}.json").read_text())
     winners = [d for x in record["leads"] for d in x["draws"] if d["entered"]]
-    shot = ROOT / "out" / "lottery_record.png"
-    shot.parent.mkdir(exist_ok=True)
+    shot = tmp_path / "lottery_record.png"
     with open_page(Path(out) / f"{rid}.html", screenshot=shot) as visit:
         page = visit.page
         assert visit.errors == []

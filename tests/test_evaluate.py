@@ -264,3 +264,22 @@ def test_seed_id_names_the_seed_without_revealing_it():
     from policyd.explain import render
 
     assert "secret-seed" not in render(c, d, "json") and "secret-seed" not in render(c, d, "text")
+
+
+def test_every_module_imports_first_in_a_fresh_process():
+    """No import-order trap: `Compiled.decide` is bound whichever module loads first."""
+    import subprocess
+    import sys
+
+    from .conftest import ROOT
+
+    for module in ("policyd.evaluate", "policyd.compile", "policyd.state", "policyd.explain", "policyd.distribute"):
+        code = (
+            f"import {module}; from policyd.load import load_path; "
+            "c = load_path('policies/inbound.policy').compiled; "
+            "print(c.decide({'id': 'x', 'company': 'c', 'employees': 5, 'budget': 'stated', 'authority': 'influencer',"
+            " 'industry': 'it', 'segment': 'smb', 'country': 'US'}).tier)"
+        )
+        out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+        assert out.returncode == 0, out.stderr
+        assert out.stdout.strip() == "medium"

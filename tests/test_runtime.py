@@ -14,7 +14,7 @@ from policyd.leads import LeadError
 from policyd.runtime import Conflict, Runtime, connect
 from policyd.state import State
 
-from .test_serve_support import HIGH, INBOUND, Clock, db_rows, lead, publish
+from .serve_support import HIGH, INBOUND, Clock, db_rows, lead, publish
 
 
 def started(db, *, seed: bool = True) -> Runtime:

@@ -10,7 +10,7 @@ import pytest
 from policyd import seeds
 from policyd.serve import OPENAPI, ROUTES
 
-from .test_serve_support import HIGH, INBOUND, Clock, ProcessServer, ThreadServer, db_rows, lead, make_token, publish
+from .serve_support import HIGH, INBOUND, Clock, ProcessServer, ThreadServer, db_rows, lead, make_token, publish
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from policyd.cli import main
 
-from .test_serve_support import INBOUND, ProcessServer, db_rows, lead, make_token, publish
+from .serve_support import INBOUND, ProcessServer, db_rows, lead, make_token, publish
 
 # every rep can hold 2 leads: 40 places for the whole team
 TIGHT = (

@@ -16,7 +16,7 @@ from policyd import seeds
 from policyd.cli import main
 
 from .browser import open_page
-from .test_serve_support import HIGH, Clock, ThreadServer, lead, make_token, publish
+from .serve_support import HIGH, Clock, ThreadServer, lead, make_token, publish
 
 ROOT = Path(__file__).parent.parent
 WEEK = str(ROOT / "policies/leads/week-2026-W48.csv")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from .browser import open_page
-from .test_serve_support import HIGH, ThreadServer, lead, make_token, publish
+from .serve_support import HIGH, ThreadServer, lead, make_token, publish
 
 pytestmark = pytest.mark.slow
 

@@ -7,7 +7,7 @@ import json
 from policyd import audit
 from policyd.runtime import connect
 
-from .test_serve_support import HIGH, Clock, ThreadServer, db_rows, lead, make_token, publish
+from .serve_support import HIGH, Clock, ThreadServer, db_rows, lead, make_token, publish
 
 
 def _audit(db, kinds):
