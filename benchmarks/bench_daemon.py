@@ -32,6 +32,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from policyd.engine.decide import decide  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 LEADS = [
     {"employees": 20, "budget": "unknown", "authority": "info_gathering", "industry": "other", "segment": "smb"},
@@ -114,15 +116,15 @@ def raw_commit_rate(directory: Path, seconds: float = 2.0) -> float:
 
 def decide_rate(policy_text: str, seconds: float = 1.0) -> float:
     """In-process decisions per second (no HTTP, no disk), state moved by apply."""
-    from policyd.load import load_text
-    from policyd.state import State, apply
+    from policyd.checks.load import load_text
+    from policyd.engine.state import State, apply
 
     c = load_text(policy_text, "bench.policy", ROOT / "policies").compiled
     st = State()
     n = 0
     t0 = time.perf_counter()
     while time.perf_counter() - t0 < seconds:
-        d = c.decide(lead(f"D-{n}", n), st, "bench")
+        d = decide(c, lead(f"D-{n}", n), st, "bench")
         st = apply(st, d, float(n))
         n += 1
     return n / (time.perf_counter() - t0)
@@ -162,9 +164,10 @@ def main() -> None:
         return client_main(args)
 
     sys.path.insert(0, str(ROOT))
-    from policyd import seeds, tokens
-    from policyd.runtime import connect
-    from policyd.store import Store
+    from policyd.daemon.runtime import connect
+    from policyd.lottery import seeds
+    from policyd.storage import tokens
+    from policyd.storage.store import Store
 
     base = Path(args.dir) if args.dir else ROOT
     with tempfile.TemporaryDirectory(prefix=".bench-daemon-", dir=base) as tmp:

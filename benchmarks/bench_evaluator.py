@@ -26,8 +26,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from policyd.load import load_path  # noqa: E402
-from policyd.state import State  # noqa: E402
+from policyd.checks.load import load_path  # noqa: E402
+from policyd.engine.decide import decide  # noqa: E402
+from policyd.engine.state import State  # noqa: E402
 
 POLICY = ROOT / "policies" / "inbound.policy"
 
@@ -211,7 +212,7 @@ def main() -> None:
     tiers = {"high": 0, "medium": 0, "low": 0}
     lottery = 0
     for lead, si in pairs:
-        d = c.decide(lead, states[si], seed)
+        d = decide(c, lead, states[si], seed)
         opens, rr = raw_states[si]
         want = handwritten_decide(lead, opens, rr, seed_b)
         got = (d.tier, d.rep, d.queue)
@@ -246,16 +247,16 @@ def main() -> None:
     print(f"ratio              : {mp / mf:.2f}x the hand-written floor (target <= 3x)")
 
     # explanations are rendered on demand, not per decision; time them separately
-    from policyd.explain import render
+    from policyd.explain.explain import render
 
-    sample = [c.decide(lead, states[si], seed) for lead, si in pairs[:2000]]
+    sample = [decide(c, lead, states[si], seed) for lead, si in pairs[:2000]]
     t0 = time.perf_counter()
     for d in sample:
         render(c, d, "text")
     print(f"text explanation   : {(time.perf_counter() - t0) / len(sample) * 1e6:6.0f} us each (rendered on demand)")
 
     code = (
-        "import time; t0=time.perf_counter(); import policyd.load as pl; t1=time.perf_counter(); "
+        "import time; t0=time.perf_counter(); import policyd.checks.load as pl; t1=time.perf_counter(); "
         "l=pl.load_path('policies/inbound.policy'); l.compiled; t2=time.perf_counter(); "
         "print((t1-t0)*1000, (t2-t1)*1000)"
     )

@@ -30,12 +30,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from policyd import lottery  # noqa: E402
-from policyd.distribute import read_leads, run_meeting  # noqa: E402
-from policyd.evaluate import draw  # noqa: E402
-from policyd.load import load_path  # noqa: E402
-from policyd.seeds import commit_hash  # noqa: E402
-from policyd.state import State  # noqa: E402
+from policyd.checks.load import load_path  # noqa: E402
+from policyd.engine.draw import draw  # noqa: E402
+from policyd.engine.state import State  # noqa: E402
+from policyd.lottery import record as lottery  # noqa: E402
+from policyd.lottery.distribute import read_leads, run_meeting  # noqa: E402
+from policyd.lottery.seeds import commit_hash  # noqa: E402
 
 SEED = "5f2b0c1e9d8a7b6c5d4e3f2a1b0c9d8e7f6a5b4c3d2e1f0a9b8c7d6e5f4a3b2c"
 POOL = [f"rep{i:02d}" for i in range(20)]

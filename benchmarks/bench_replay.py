@@ -4,7 +4,7 @@
     .venv/bin/python benchmarks/bench_replay.py --sizes 100000 --repeat 3
 
 Leads are generated (seeded) one at a time, shaped like the Maven CRM pipeline,
-and streamed through `policyd.replay.Replay` with policies/maven-crm.policy (one
+and streamed through `policyd.replay.replay.Replay` with policies/maven-crm.policy (one
 policy) and maven-crm.policy + maven-crm-v2.policy (two, as `policyd review`
 runs them, with the moved-lead counter but no explanations rendered). A
 plain-Python loop in the same run does the same job by hand (score, tier, least
@@ -71,7 +71,7 @@ def _templates(rnd: random.Random, k: int = 4096) -> list[dict]:
 
 def synthetic(n: int, seed: int = 7):
     """n HistoryRow, generated one at a time (never a list): a seeded template, a fresh id, a close time."""
-    from policyd.history import HistoryRow
+    from policyd.replay.history import HistoryRow
 
     rnd = random.Random(seed)
     shapes = _templates(rnd)
@@ -87,9 +87,9 @@ def synthetic(n: int, seed: int = 7):
 
 
 def run_policyd(n: int, policies: int) -> dict:
-    from policyd.load import load_path
-    from policyd.replay import Replay
-    from policyd.review import Moves
+    from policyd.checks.load import load_path
+    from policyd.replay.replay import Replay
+    from policyd.replay.review import Moves
 
     names = ["maven-crm.policy", "maven-crm-v2.policy"][:policies]
     compiled = [load_path(ROOT / "policies" / p).compiled for p in names]

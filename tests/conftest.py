@@ -15,13 +15,13 @@ def inbound_text() -> str:
 
 @pytest.fixture(scope="session")
 def inbound():
-    from policyd.load import load_path
+    from policyd.checks.load import load_path
 
     return load_path(POLICIES / "inbound.policy")
 
 
 @pytest.fixture(scope="session")
 def emea():
-    from policyd.load import load_path
+    from policyd.checks.load import load_path
 
     return load_path(POLICIES / "emea.policy")

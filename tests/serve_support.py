@@ -19,9 +19,9 @@ from pathlib import Path
 
 import httpx
 
-from policyd import tokens
-from policyd.runtime import connect
-from policyd.store import Store
+from policyd.daemon.runtime import connect
+from policyd.storage import tokens
+from policyd.storage.store import Store
 
 ROOT = Path(__file__).parent.parent
 INBOUND = (ROOT / "policies" / "inbound.policy").read_text(encoding="utf-8")
@@ -87,7 +87,7 @@ class ThreadServer:
     def __init__(self, db: str | Path, clock=time.time, sla_interval: float = 0.05, **kw):
         import uvicorn
 
-        from policyd.serve import bind, create_app
+        from policyd.web.serve import bind, create_app
 
         self.app = create_app(str(db), clock=clock, sla_interval=sla_interval, **kw)
         self.sock = bind("127.0.0.1", 0)

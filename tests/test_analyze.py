@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from policyd.cli import main
-from policyd.load import load_path, load_text
-from policyd.state import State
+from policyd.checks.load import load_path, load_text
+from policyd.cli.main import main
+from policyd.engine.decide import decide
+from policyd.engine.state import State
 
 ROOT = Path(__file__).parent.parent
 DATA = ROOT / "tests" / "data" / "analysis"
@@ -54,7 +55,7 @@ SEVERITIES = {
 
 
 def _decide(loaded, lead):
-    return loaded.compiled.decide(lead, State(), "test", lottery=False)
+    return decide(loaded.compiled, lead, State(), "test", lottery=False)
 
 
 def prove(loaded, d) -> None:
@@ -169,8 +170,8 @@ def test_reference_policy_checks_clean_with_no_warnings():
 
 
 def test_reference_reachable_totals_are_exactly_4_to_12():
-    from policyd.analyze import Analysis
-    from policyd.check import Context
+    from policyd.checks.analyze import Analysis
+    from policyd.checks.check import Context
 
     a = Analysis(Context(load_path(REFERENCE).policy))
     assert list(a.reachable) == list(range(4, 13))

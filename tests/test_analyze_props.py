@@ -8,7 +8,8 @@ import random
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from policyd.load import load_text
+from policyd.checks.load import load_text
+from policyd.engine.decide import decide
 from tests.test_analyze import prove
 
 WORDS = ["free", "pro", "team"]
@@ -137,8 +138,8 @@ MUTATIONS = ["0", "-1", "x", "team", "veteran", '"q"', "plan", "99", "1.5", "own
 @given(seed=st.integers(0, 2**32 - 1))
 def test_broken_policies_give_diagnostics_never_exceptions(seed):
     """A generated policy with a token dropped, replaced or repeated: diagnostics, never a crash."""
-    from policyd.diagnostics import PolicyError
-    from policyd.parse import layout
+    from policyd.lang.diagnostics import PolicyError
+    from policyd.lang.parse import layout
 
     r = random.Random(seed)
     toks = [t.value for t in layout(generate(r))[0].tokens()]
@@ -175,9 +176,9 @@ def _random_lead(r: random.Random, reps: list[str]) -> dict:
 @given(seed=st.integers(0, 2**32 - 1))
 def test_never_claims_hold_for_random_leads(seed):
     """What the analysis says can never happen does not happen for 200 random leads (and loads)."""
-    from policyd.analyze import Analysis
-    from policyd.check import Context
-    from policyd.state import State
+    from policyd.checks.analyze import Analysis
+    from policyd.checks.check import Context
+    from policyd.engine.state import State
 
     r = random.Random(seed)
     loaded = load_text(generate(r), "g.policy")
@@ -211,7 +212,7 @@ def test_never_claims_hold_for_random_leads(seed):
         O = [r.randint(0, max(c - 1, 0)) for c in caps]
         Q = [r.random() for _ in caps]
         assert all(fn(lead, O, Q, list(range(len(reps)))) == [] for fn in unmeetable)
-        got = loaded.compiled.decide(lead, State(), "s", lottery=False)
+        got = decide(loaded.compiled, lead, State(), "s", lottery=False)
         if exact:
             assert got.total in a.reachable
         assert not any(got.score_lines[bi] == li for bi, li in dead_lines)

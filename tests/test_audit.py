@@ -8,9 +8,9 @@ import sqlite3
 import pytest
 from click.testing import CliRunner
 
-from policyd import audit
-from policyd.cli import main
-from policyd.runtime import connect
+from policyd.cli.main import main
+from policyd.daemon.runtime import connect
+from policyd.storage import audit
 
 
 @pytest.fixture

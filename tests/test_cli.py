@@ -10,7 +10,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from policyd.cli import main
+from policyd.cli.main import main
 
 from .conftest import POLICIES, ROOT
 

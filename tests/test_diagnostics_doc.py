@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from policyd.diagnostics import PolicyError
-from policyd.load import load_text
-from policyd.parse import LayoutNode, layout
+from policyd.checks.load import load_text
+from policyd.lang.diagnostics import PolicyError
+from policyd.lang.parse import LayoutNode, layout
 
 ROOT = Path(__file__).parent.parent
 DOC = ROOT / "docs" / "diagnostics.md"
@@ -19,7 +19,7 @@ CODE_RE = re.compile(r'"([PSNTA]\d{3})"')
 
 def code_base_codes() -> set[str]:
     """Every code literal in the package: a diagnostic code cannot be emitted without one."""
-    return {c for path in (ROOT / "policyd").glob("*.py") for c in CODE_RE.findall(path.read_text())}
+    return {c for path in (ROOT / "policyd").rglob("*.py") for c in CODE_RE.findall(path.read_text())}
 
 
 def _key(item: LayoutNode) -> tuple:

@@ -12,10 +12,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from policyd.cli import main
-from policyd.diff import cond_text, diff_policies, render, report
-from policyd.impact import impact
-from policyd.load import load_text
+from policyd.changes.diff import cond_text, diff_policies, render, report
+from policyd.changes.impact import impact
+from policyd.checks.load import load_text
+from policyd.cli.main import main
+from policyd.engine.decide import decide
 
 DATA = Path(__file__).parent / "data" / "diff"
 BASE = (DATA / "base.policy").read_text(encoding="utf-8")
@@ -221,8 +222,8 @@ def test_route_change_matches_the_evaluator_on_real_leads():
         "segment": "smb",
         "country": "US",
     }
-    assert old.decide(lead, seed="s", lottery=False).tier == "medium"
-    assert new.decide(lead, seed="s", lottery=False).tier == "high"
+    assert decide(old, lead, seed="s", lottery=False).tier == "medium"
+    assert decide(new, lead, seed="s", lottery=False).tier == "high"
     assert "employees 500..999, budget considering, authority decision_maker, timing_months 4..6, account_owner missing" in up
 
 

@@ -8,11 +8,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from policyd import lottery, seeds
-from policyd.cli import main
-from policyd.distribute import LeadsFileError, read_leads, run_meeting
-from policyd.load import load_path
-from policyd.state import State, apply
+from policyd.checks.load import load_path
+from policyd.cli.main import main
+from policyd.engine.decide import decide
+from policyd.engine.state import State, apply
+from policyd.lottery import record as lottery
+from policyd.lottery import seeds
+from policyd.lottery.distribute import LeadsFileError, read_leads, run_meeting
 
 ROOT = Path(__file__).parent.parent
 POLICY = str(ROOT / "policies/inbound.policy")
@@ -49,14 +51,14 @@ def test_cells_are_converted_by_the_schema_and_empty_cells_are_missing(compiled,
         "segment": "enterprise",
         "country": "US",
     }
-    d = compiled.decide(row.lead, State(), "s")
+    d = decide(compiled, row.lead, State(), "s")
     assert d.lead["timing_months"] is None and d.lead["motion"] == "new_business" and d.lead["language"] == "en"
 
 
 def test_the_bundled_week_covers_every_tier(compiled):
     rows = read_leads(WEEK, compiled).rows
     assert len(rows) == 30 and all(r.lead is not None for r in rows)
-    tiers = {compiled.decide(r.lead, State(), "s", lottery=False).tier for r in rows}
+    tiers = {decide(compiled, r.lead, State(), "s", lottery=False).tier for r in rows}
     assert tiers == {"high", "medium", "low"}
 
 
@@ -179,7 +181,7 @@ def test_the_meeting_moves_state_through_the_same_transitions(compiled):
     record, final = run_meeting(compiled, rows, start, "the-seed", PERIOD, "c" * 64)
     state = start
     for row, lead in zip(rows, record["leads"]):
-        d = compiled.decide(row.lead, state, "the-seed")
+        d = decide(compiled, row.lead, state, "the-seed")
         assert (lead["outcome"]["rep"], lead["outcome"]["by"]) == (d.rep, d.by)
         state = apply(state, d, float(row.line))
     assert final == state
@@ -201,7 +203,7 @@ def test_a_high_lead_that_falls_through_keeps_its_draw(compiled):
 
 
 def test_the_meeting_with_a_fixed_seed(compiled, snapshot):
-    from policyd.distribute import draw_lines, summary_lines
+    from policyd.lottery.distribute import draw_lines, summary_lines
 
     seed = "0f3b5c7d9e1a2b4c6d8e0f1a3b5c7d9e1f2a4b6c8d0e2f4a6b8c0d2e4f6a8b0c"
     start = State.from_json({"open": {"alice": 12, "carol": 20, "farah": 6}, "away": ["uma"]})
@@ -440,7 +442,7 @@ def test_the_page_finds_its_own_tampering_in_chromium(tmp_path):
 
 
 def test_replay_catches_a_pool_edit_that_leaves_the_winner_in_place(compiled):
-    from policyd.distribute import replay_record
+    from policyd.lottery.distribute import replay_record
 
     rows = read_leads(WEEK, compiled).rows
     seed = "replay-seed"
@@ -500,7 +502,7 @@ def test_verify_a_draw_that_names_its_period_uses_the_revealed_seed(tmp_path):
 def test_the_record_names_every_policy_file_by_its_sha256(compiled):
     import hashlib
 
-    from policyd.distribute import policy_info
+    from policyd.lottery.distribute import policy_info
 
     text = (ROOT / "policies/inbound.policy").read_bytes()
     assert policy_info(compiled) == {
@@ -515,7 +517,7 @@ def test_the_record_names_every_policy_file_by_its_sha256(compiled):
 
 
 def test_replay_with_another_policy_says_so(compiled, tmp_path):
-    from policyd.distribute import replay_record
+    from policyd.lottery.distribute import replay_record
 
     seed = "replay-seed"
     record, _ = run_meeting(compiled, read_leads(WEEK, compiled).rows, State(), seed, PERIOD, seeds.commit_hash(seed))

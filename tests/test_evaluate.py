@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from policyd.evaluate import draw, draw_index, rank
-from policyd.load import load_text
-from policyd.state import State, StateError, apply, close, set_away
+from policyd.checks.load import load_text
+from policyd.engine.decide import decide
+from policyd.engine.draw import draw, draw_index
+from policyd.engine.picks import rank
+from policyd.engine.state import State, StateError, apply, close, set_away
 
 LEAD = {"id": "E-1", "company": "Co", "seats": 10, "source": "web", "segment": "smb"}
 
@@ -43,8 +45,8 @@ def small(routes: str, team: str | None = None, extra: str = "") -> object:
 
 
 def test_scores_tier_and_route(emea):
-    d = emea.compiled.decide(
-        emea_lead(seats=800, source="event", segment="enterprise", urgent=True, language="de"), seed="s", lottery=False
+    d = decide(
+        emea.compiled, emea_lead(seats=800, source="event", segment="enterprise", urgent=True, language="de"), seed="s", lottery=False
     )
     assert (d.total, d.tier, d.rep, d.by, d.route) == (5, "hot", "anna", "route", "hot")
     assert d.score_lines == (0, 1, 0)
@@ -59,7 +61,7 @@ def test_a_score_outside_every_tier_is_queued_unassigned():
     route t { pick least loaded }
     """
     c = load_text(text, "gap.policy").compiled
-    d = c.decide({"id": "1", "n": 9})
+    d = decide(c, {"id": "1", "n": 9})
     assert (d.tier, d.rep, d.queue, d.by) == (None, None, "unassigned", "queue")
     assert ("unassigned", "score 5 is in no tier") in d.trace
 
@@ -67,16 +69,16 @@ def test_a_score_outside_every_tier_is_queued_unassigned():
 def test_exception_assign_falls_through_when_the_owner_is_away(emea):
     c = emea.compiled
     lead = emea_lead(owner="chiara")
-    assert c.decide(lead).rep == "chiara"
-    d = c.decide(lead, State(away=frozenset({"chiara"})))
+    assert decide(c, lead).rep == "chiara"
+    d = decide(c, lead, State(away=frozenset({"chiara"})))
     assert d.exception is None and d.rep != "chiara"
     assert ("assign", "exception:owner", 0, "chiara", 2, False) in d.trace
-    full = c.decide(lead, State(open={"chiara": 10}))
+    full = decide(c, lead, State(open={"chiara": 10}))
     assert full.rep != "chiara"
 
 
 def test_exception_queue_action(emea):
-    d = emea.compiled.decide(emea_lead(spam_score=0.9))
+    d = decide(emea.compiled, emea_lead(spam_score=0.9))
     assert (d.rep, d.queue, d.by, d.exception) == (None, "spam_review", "exception", "spam")
 
 
@@ -85,19 +87,19 @@ def test_lottery_always_and_never():
     never = small("lottery 0% among available reps  pick least loaded")
     for i in range(20):
         lead = {"id": f"L{i}"}
-        d = always.decide(lead, seed="week")
+        d = decide(always, lead, seed="week")
         assert d.by == "lottery" and d.lottery.entered
         pool = ["a", "b", "c", "d"]
         expected = pool[draw_index(draw("week", f"L{i}", "winner"), None, 4)]
         assert d.rep == expected == d.lottery.winner
         assert d.lottery.entry_draw == draw("week", f"L{i}", "entry")
-        n = never.decide(lead, seed="week")
+        n = decide(never, lead, seed="week")
         assert n.by == "route" and not n.lottery.entered
 
 
 def test_lottery_off_skips_the_draw():
     c = small("lottery 100% among available reps  pick least loaded")
-    d = c.decide({"id": "L1"}, seed="week", lottery=False)
+    d = decide(c, {"id": "L1"}, seed="week", lottery=False)
     assert d.by == "route" and d.lottery is None
 
 
@@ -105,7 +107,7 @@ def test_weighted_lottery_follows_weights():
     c = small("lottery 100% among available reps by weight  pick least loaded")
     wins = {"a": 0, "b": 0, "c": 0, "d": 0}
     for i in range(6000):
-        wins[c.decide({"id": f"L{i}"}, seed="s").rep] += 1
+        wins[decide(c, {"id": f"L{i}"}, seed="s").rep] += 1
     # weights 3, 1, 1, 1: a should win about half the draws
     assert 0.46 < wins["a"] / 6000 < 0.54
     assert all(0.13 < wins[r] / 6000 < 0.20 for r in "bcd")
@@ -118,9 +120,9 @@ def test_draw_index_edges():
 
 def test_require_and_prefer_fall_back_in_order():
     c = small("require skill(x) >= 1  prefer new, then mid  pick least loaded")
-    assert c.decide({"id": "1"}).rep == "c"
+    assert decide(c, {"id": "1"}).rep == "c"
     busy = State(open={"c": 5, "d": 2})  # both new reps full
-    d = c.decide({"id": "1"}, busy)
+    d = decide(c, {"id": "1"}, busy)
     assert d.rep == "b"
     prefer = next(t for t in d.trace if t[0] == "prefer")
     assert prefer[3] == 1  # the second option (`mid`) was used
@@ -128,7 +130,7 @@ def test_require_and_prefer_fall_back_in_order():
 
 def test_require_nobody_left_queues_unassigned_with_reason():
     c = small("require skill(x) >= 3 and load < 0.5  pick least loaded")
-    d = c.decide({"id": "1"}, State(open={"a": 3}))
+    d = decide(c, {"id": "1"}, State(open={"a": 3}))
     assert (d.rep, d.queue) == (None, "unassigned")
     assert d.trace[-1] == ("unassigned", "no rep qualified and the route has no `otherwise`")
 
@@ -136,15 +138,15 @@ def test_require_nobody_left_queues_unassigned_with_reason():
 def test_least_loaded_tie_breaks():
     c = small("pick least loaded")
     # lowest load wins
-    assert c.decide({"id": "1"}, State(open={"a": 1, "b": 1, "c": 1, "d": 1})).rep == "a"  # d: 1/2, others 1/5, then team order
+    assert decide(c, {"id": "1"}, State(open={"a": 1, "b": 1, "c": 1, "d": 1})).rep == "a"  # d: 1/2, others 1/5, then team order
     # same load: fewer open wins (d has capacity 2: 1/2 = 0.5, c 0/5)
-    assert c.decide({"id": "1"}, State(open={"a": 2, "b": 2, "c": 2, "d": 1})).rep == "a"
+    assert decide(c, {"id": "1"}, State(open={"a": 2, "b": 2, "c": 2, "d": 1})).rep == "a"
     # equal load and open: longest since last assignment
     st = State(open={"a": 1, "b": 1, "c": 1, "d": 2}, last={"a": 30.0, "b": 10.0, "c": 20.0})
-    assert c.decide({"id": "1"}, st).rep == "b"
+    assert decide(c, {"id": "1"}, st).rep == "b"
     # never assigned counts as the longest
     st = State(open={"a": 1, "b": 1, "c": 1, "d": 2}, last={"a": 30.0, "b": 10.0})
-    assert c.decide({"id": "1"}, st).rep == "c"
+    assert decide(c, {"id": "1"}, st).rep == "c"
 
 
 def test_round_robin_rotates_through_apply_and_skips_unavailable():
@@ -152,7 +154,7 @@ def test_round_robin_rotates_through_apply_and_skips_unavailable():
     state = State(away=frozenset({"b"}))
     got = []
     for i in range(5):
-        d = c.decide({"id": str(i)}, state)
+        d = decide(c, {"id": str(i)}, state)
         got.append(d.rep)
         state = apply(state, d, at=float(i))
     assert got == ["a", "c", "d", "a", "c"]
@@ -164,7 +166,7 @@ def test_weighted_is_smooth_weighted_round_robin():
     state = State()
     got = []
     for i in range(7):
-        d = c.decide({"id": str(i)}, state)
+        d = decide(c, {"id": str(i)}, state)
         got.append(d.rep)
         state = apply(state, d, at=float(i))
     # nginx's smooth weighted round robin for weights 5, 1, 1
@@ -173,9 +175,9 @@ def test_weighted_is_smooth_weighted_round_robin():
 
 def test_random_pick_is_a_verifiable_draw():
     c = small("pick random")
-    d1 = c.decide({"id": "L9"}, seed="s1")
+    d1 = decide(c, {"id": "L9"}, seed="s1")
     assert d1.rep == ["a", "b", "c", "d"][draw_index(draw("s1", "L9", "pick:route:t"), None, 4)]
-    reps = {c.decide({"id": "L9"}, seed=f"s{i}").rep for i in range(40)}
+    reps = {decide(c, {"id": "L9"}, seed=f"s{i}").rep for i in range(40)}
     assert reps == {"a", "b", "c", "d"}
 
 
@@ -191,14 +193,14 @@ def test_otherwise_route_and_cycles():
     route lo { prefer new  pick least loaded }
     """
     c = load_text(text, "o.policy").compiled
-    d = c.decide({"id": "1", "n": 9})
+    d = decide(c, {"id": "1", "n": 9})
     assert (d.tier, d.route, d.rep) == ("hi", "lo", "b")
     assert ("goto_route", "hi", "lo") in d.trace
 
 
 def test_otherwise_queue(emea):
-    d = emea.compiled.decide(
-        emea_lead(seats=900, source="referral", segment="enterprise"), State(open={"anna": 10, "bruno": 10}), lottery=False
+    d = decide(
+        emea.compiled, emea_lead(seats=900, source="referral", segment="enterprise"), State(open={"anna": 10, "bruno": 10}), lottery=False
     )
     assert (d.rep, d.queue, d.tier) == (None, "hot_backlog", "hot")
 
@@ -207,7 +209,7 @@ def test_everyone_unavailable_is_queued_never_dropped(emea):
     c = emea.compiled
     state = State(away=frozenset(c.rep_names))
     for lead in (emea_lead(), emea_lead(seats=900), emea_lead(source="partner", segment="enterprise")):
-        d = c.decide(lead, state)
+        d = decide(c, lead, state)
         assert d.rep is None and d.queue is not None
 
 
@@ -223,15 +225,15 @@ def test_same_inputs_same_decision(inbound):
         "segment": "enterprise",
         "country": "JP",
     }
-    a = inbound.compiled.decide(lead, State(open={"farah": 3}), "seed-1")
-    b = inbound.compiled.decide(dict(lead), State(open={"farah": 3}), "seed-1")
+    a = decide(inbound.compiled, lead, State(open={"farah": 3}), "seed-1")
+    b = decide(inbound.compiled, dict(lead), State(open={"farah": 3}), "seed-1")
     assert a.summary() == b.summary() and a.trace == b.trace and a.lottery == b.lottery
 
 
 def test_state_transitions():
     c = small("pick least loaded")
     s0 = State()
-    d = c.decide({"id": "1"}, s0)
+    d = decide(c, {"id": "1"}, s0)
     s1 = apply(s0, d, at=100.0)
     assert s0.open == {} and s1.open == {"a": 1} and s1.last == {"a": 100.0}
     assert close(s1, "a").open == {"a": 0}
@@ -241,7 +243,7 @@ def test_state_transitions():
 
 def test_rank_gives_the_next_candidates_in_pick_order():
     c = small("pick least loaded")
-    d = c.decide({"id": "1"}, State(open={"b": 1}))
+    d = decide(c, {"id": "1"}, State(open={"b": 1}))
     assert d.rep == "a"
     assert rank(c, State(open={"a": 1, "b": 1}), d, exclude={"a"}) == ["c", "d", "b"]
 
@@ -259,27 +261,8 @@ def test_state_json_round_trip_and_errors():
 
 def test_seed_id_names_the_seed_without_revealing_it():
     c = small("lottery 100% among available reps  pick least loaded")
-    d = c.decide({"id": "L1"}, seed="secret-seed", seed_id="2026-W48")
+    d = decide(c, {"id": "L1"}, seed="secret-seed", seed_id="2026-W48")
     assert d.lottery.seed_id == "2026-W48" and d.lottery.winner_draw == draw("secret-seed", "L1", "winner")
-    from policyd.explain import render
+    from policyd.explain.explain import render
 
     assert "secret-seed" not in render(c, d, "json") and "secret-seed" not in render(c, d, "text")
-
-
-def test_every_module_imports_first_in_a_fresh_process():
-    """No import-order trap: `Compiled.decide` is bound whichever module loads first."""
-    import subprocess
-    import sys
-
-    from .conftest import ROOT
-
-    for module in ("policyd.evaluate", "policyd.compile", "policyd.state", "policyd.explain", "policyd.distribute"):
-        code = (
-            f"import {module}; from policyd.load import load_path; "
-            "c = load_path('policies/inbound.policy').compiled; "
-            "print(c.decide({'id': 'x', 'company': 'c', 'employees': 5, 'budget': 'stated', 'authority': 'influencer',"
-            " 'industry': 'it', 'segment': 'smb', 'country': 'US'}).tier)"
-        )
-        out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
-        assert out.returncode == 0, out.stderr
-        assert out.stdout.strip() == "medium"

@@ -6,8 +6,9 @@ import json
 
 import pytest
 
-from policyd.explain import explain, render
-from policyd.state import State
+from policyd.engine.decide import decide
+from policyd.engine.state import State
+from policyd.explain.explain import explain, render
 
 IN = {
     "id": "L-10",
@@ -87,13 +88,13 @@ CASES = [
 def test_text_explanation(case, snapshot, request):
     name, fixture, lead, state, seed, lottery, why_not = case
     c = request.getfixturevalue(fixture).compiled
-    d = c.decide(lead, state, seed, lottery=lottery)
+    d = decide(c, lead, state, seed, lottery=lottery)
     assert render(c, d, "text", why_not) == snapshot
 
 
 def test_markdown_and_html_and_json(inbound, snapshot):
     c = inbound.compiled
-    d = c.decide(IN, State(open={"alice": 10, "carol": 12, "farah": 4}), "w48", lottery=False)
+    d = decide(c, IN, State(open={"alice": 10, "carol": 12, "farah": 4}), "w48", lottery=False)
     assert render(c, d, "md", "kofi") == snapshot(name="md")
     assert render(c, d, "html", "kofi") == snapshot(name="html")
     data = json.loads(render(c, d, "json", "kofi"))
@@ -102,7 +103,7 @@ def test_markdown_and_html_and_json(inbound, snapshot):
 
 def test_html_escapes_lead_values(inbound):
     c = inbound.compiled
-    d = c.decide(dict(IN, company="<script>alert(1)</script>"), seed="w48", lottery=False)
+    d = decide(c, dict(IN, company="<script>alert(1)</script>"), seed="w48", lottery=False)
     html = render(c, d, "html")
     assert "<script>alert(1)</script>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
@@ -110,7 +111,7 @@ def test_html_escapes_lead_values(inbound):
 
 def test_why_not_names_the_first_step_that_removed_the_rep(inbound):
     c = inbound.compiled
-    d = c.decide(IN, State(open={"alice": 30}, away=frozenset({"carol"})), "w48", lottery=False)
+    d = decide(c, IN, State(open={"alice": 30}, away=frozenset({"carol"})), "w48", lottery=False)
     data = explain(c, d, "alice")
     assert data["why_not"]["answer"] == "removed at line 115 (route high, `available reps`): at capacity (30 open of 30)"
     assert explain(c, d, "carol")["why_not"]["answer"] == "removed at line 115 (route high, `available reps`): away"
@@ -122,7 +123,7 @@ def test_why_not_names_the_first_step_that_removed_the_rep(inbound):
 
 def test_explanation_lists_every_score_line_that_fired_with_its_value(inbound):
     c = inbound.compiled
-    data = explain(c, c.decide(dict(IN, timing_months=None), seed="x", lottery=False))
+    data = explain(c, decide(c, dict(IN, timing_months=None), seed="x", lottery=False))
     assert [(s["block"], s["points"], s["line"]) for s in data["scores"]] == [
         ("company_size", 3, 28),
         ("budget", 3, 34),

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from policyd.fairness import cv, gini, max_min, spread
+from policyd.replay.fairness import cv, gini, max_min, spread
 
 
 def test_even_counts_are_perfectly_fair():
@@ -44,10 +44,10 @@ def test_spread_bundles_the_three():
 
 
 def test_load_series_stays_bounded_over_a_long_span():
-    from policyd.fairness import LOAD_POINTS
-    from policyd.history import HistoryRow
-    from policyd.load import load_path
-    from policyd.replay import Replay
+    from policyd.checks.load import load_path
+    from policyd.replay.fairness import LOAD_POINTS
+    from policyd.replay.history import HistoryRow
+    from policyd.replay.replay import Replay
 
     c = load_path("tests/data/replay/tiny.policy").compiled
     days = 5 * LOAD_POINTS  # one lead a day

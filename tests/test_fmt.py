@@ -12,10 +12,10 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from policyd.cli import main
-from policyd.diagnostics import PolicyError
-from policyd.fmt import format_text
-from policyd.parse import layout, parse_text
+from policyd.cli.main import main
+from policyd.lang.diagnostics import PolicyError
+from policyd.lang.fmt import format_text
+from policyd.lang.parse import layout, parse_text
 from tests.test_analyze_props import generate
 
 ROOT = Path(__file__).parent.parent

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from policyd.history import History, HistoryError, HistoryRow, MappingError, Reject, RejectWriter, load_mapping, parse_time
-from policyd.load import load_path
+from policyd.checks.load import load_path
+from policyd.replay.history import History, HistoryError, HistoryRow, MappingError, Reject, RejectWriter, load_mapping, parse_time
 
 DATA = Path(__file__).parent / "data" / "replay"
 
@@ -356,7 +356,7 @@ def test_mapping_checked_against_the_policy_and_the_source(tmp_path, tiny_schema
 
 
 def test_without_a_mapping_columns_are_the_lead_fields(tmp_path, tiny_schema):
-    from policyd.history import default_mapping
+    from policyd.replay.history import default_mapping
 
     src = write(
         tmp_path,

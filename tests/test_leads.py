@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from policyd.leads import LeadError
+from policyd.engine.decide import decide
+from policyd.engine.schema import LeadError
 
 BASE = {
     "id": "L-1",
@@ -44,13 +45,13 @@ MALFORMED = [
 @pytest.mark.parametrize("name,lead,messages", MALFORMED, ids=[c[0] for c in MALFORMED])
 def test_malformed_lead_is_refused_with_a_clear_message(inbound, name, lead, messages):
     with pytest.raises(LeadError) as err:
-        inbound.compiled.decide(lead)
+        decide(inbound.compiled, lead)
     assert [e.message for e in err.value.errors] == messages
 
 
 def test_every_problem_is_reported_not_only_the_first(inbound):
     with pytest.raises(LeadError) as err:
-        inbound.compiled.decide({"id": "L-1", "budget": 7, "extra": 1})
+        decide(inbound.compiled, {"id": "L-1", "budget": 7, "extra": 1})
     fields = [e.field for e in err.value.errors]
     assert fields == ["company", "employees", "budget", "authority", "industry", "segment", "country", "extra"]
     assert err.value.errors[2].expected == "one of stated, considering, unknown"
@@ -76,12 +77,12 @@ def test_fast_path_and_full_validation_agree(inbound):
 
 
 def test_null_for_an_optional_field_with_a_default_takes_the_default():
-    from policyd.load import load_text
+    from policyd.checks.load import load_text
 
     c = load_text(
         "lead { id text  x int? = 3 }\nscore s { 1 when x >= 3  0 otherwise }\ntiers { t 0..1 }\n"
         "team { rep a new }\nroute t { pick least loaded }\n",
         "d.policy",
     ).compiled
-    d = c.decide({"id": "1", "x": None})
+    d = decide(c, {"id": "1", "x": None})
     assert d.lead["x"] == 3 and d.total == 1

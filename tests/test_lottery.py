@@ -10,12 +10,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from policyd import lottery
-from policyd.distribute import read_leads, run_meeting
-from policyd.evaluate import draw, draw_index
-from policyd.load import load_path
-from policyd.seeds import commit_hash
-from policyd.state import State
+from policyd.checks.load import load_path
+from policyd.engine.draw import draw, draw_index
+from policyd.engine.state import State
+from policyd.lottery import record as lottery
+from policyd.lottery.distribute import read_leads, run_meeting
+from policyd.lottery.seeds import commit_hash
 
 ROOT = Path(__file__).parent.parent
 SEED = "5a1e56dbf27e97d7f25bcd91483437a8c894a0a675a3cd098a10ff5638ee2e76"
@@ -217,7 +217,7 @@ def test_embedded_json_cannot_close_the_script_element(record):
 
 
 def test_render_record_reads_from_a_directory_or_the_db(record, tmp_path):
-    from policyd import seeds
+    from policyd.lottery import seeds
 
     db = str(tmp_path / "p.db")
     seeds_rec = seeds.commit(db, PERIOD)

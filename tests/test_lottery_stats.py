@@ -11,8 +11,8 @@ import math
 
 import pytest
 
-from policyd.evaluate import draw, draw_index
-from policyd.lottery import recompute
+from policyd.engine.draw import draw, draw_index
+from policyd.lottery.record import recompute
 
 N = 100_000
 SEED = "d7c2a35f0e4b9a61c8f3e2d1b0a99887766554433221100ffeeddccbbaa99887"

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from policyd import model as m
-from policyd.diagnostics import PolicyError, format_all
-from policyd.load import load_text
-from policyd.parse import build_parser, parse_text
+from policyd.checks.load import load_text
+from policyd.lang import model as m
+from policyd.lang.diagnostics import PolicyError, format_all
+from policyd.lang.parse import build_parser, parse_text
 
 from .conftest import POLICIES
 
@@ -286,7 +286,7 @@ def test_error_messages_never_show_lark_internals(inbound_text):
 
 
 def test_unreadable_file_is_a_diagnostic(tmp_path):
-    from policyd.load import load_path
+    from policyd.checks.load import load_path
 
     with pytest.raises(PolicyError) as err:
         load_path(tmp_path / "missing.policy")

@@ -5,8 +5,9 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from policyd.load import load_path
-from policyd.state import State, apply
+from policyd.checks.load import load_path
+from policyd.engine.decide import decide
+from policyd.engine.state import State, apply
 
 from .conftest import POLICIES
 
@@ -53,8 +54,8 @@ inbound_states = states(INBOUND.rep_names, INBOUND.capacity)
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(lead=inbound_leads, state=inbound_states, seed=st.text(max_size=10), lottery=st.booleans())
 def test_same_inputs_give_the_same_decision(lead, state, seed, lottery):
-    a = INBOUND.decide(lead, state, seed, lottery=lottery)
-    b = INBOUND.decide(dict(lead), State.from_json(state.to_json()), seed, lottery=lottery)
+    a = decide(INBOUND, lead, state, seed, lottery=lottery)
+    b = decide(INBOUND, dict(lead), State.from_json(state.to_json()), seed, lottery=lottery)
     assert a.summary() == b.summary()
     assert a.trace == b.trace
     assert a.lottery == b.lottery
@@ -63,7 +64,7 @@ def test_same_inputs_give_the_same_decision(lead, state, seed, lottery):
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(lead=inbound_leads, state=inbound_states, seed=st.text(max_size=10), lottery=st.booleans())
 def test_a_chosen_rep_is_available_or_the_lead_is_queued_with_a_reason(lead, state, seed, lottery):
-    d = INBOUND.decide(lead, state, seed, lottery=lottery)
+    d = decide(INBOUND, lead, state, seed, lottery=lottery)
     if d.rep is not None:
         i = INBOUND.rep_index[d.rep]
         assert d.rep not in state.away
@@ -79,7 +80,7 @@ def test_a_chosen_rep_is_available_or_the_lead_is_queued_with_a_reason(lead, sta
 def test_a_stream_of_leads_never_pushes_a_rep_over_capacity(leads, seed):
     state = State()
     for k, lead in enumerate(leads):
-        d = INBOUND.decide(lead, state, seed)
+        d = decide(INBOUND, lead, state, seed)
         state = apply(state, d, at=float(k))
         for rep, n in state.open.items():
             assert n <= INBOUND.capacity[INBOUND.rep_index[rep]]
@@ -106,8 +107,8 @@ emea_leads = st.fixed_dictionaries(
 @settings(max_examples=300, deadline=None)
 @given(lead=emea_leads, state=states(EMEA.rep_names, EMEA.capacity), seed=st.text(max_size=6))
 def test_emea_decisions_are_deterministic_and_respect_availability(lead, state, seed):
-    a = EMEA.decide(lead, state, seed)
-    assert a.summary() == EMEA.decide(dict(lead), state, seed).summary()
+    a = decide(EMEA, lead, state, seed)
+    assert a.summary() == decide(EMEA, dict(lead), state, seed).summary()
     if a.rep is not None:
         assert a.rep not in state.away
         assert state.open.get(a.rep, 0) < EMEA.capacity[EMEA.rep_index[a.rep]]
@@ -124,7 +125,7 @@ def test_emea_decisions_are_deterministic_and_respect_availability(lead, state, 
 def test_staged_least_loaded_equals_the_tuple_key_of_the_language_doc(opens, lasts, mask):
     import math
 
-    from policyd.evaluate import least_loaded
+    from policyd.engine.picks import least_loaded
 
     names = INBOUND.rep_names
     state = State(last={n: float(t) for n, t in zip(names, lasts) if t is not None})

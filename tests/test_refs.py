@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from policyd.cli import main
-from policyd.refs import RefError, kind_of, load_ref, read_bundle
-from policyd.store import Store, bundle_of
+from policyd.cli.main import main
+from policyd.storage.refs import RefError, kind_of, load_ref, read_bundle
+from policyd.storage.store import Store, bundle_of
 
 ROOT = Path(__file__).parent.parent
 POLICY = ROOT / "policies" / "inbound.policy"

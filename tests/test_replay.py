@@ -8,14 +8,14 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-import policyd.replay as replay_mod
-from policyd.cli import main
-from policyd.evaluate import draw
-from policyd.history import History, HistoryRow, load_mapping
-from policyd.load import load_path, load_text
-from policyd.replay import OrderError, Replay
-from policyd.review import render_report, run_report
-from policyd.state import State
+import policyd.replay.replay as replay_mod
+from policyd.checks.load import load_path, load_text
+from policyd.cli.main import main
+from policyd.engine.draw import draw
+from policyd.engine.state import State
+from policyd.replay.history import History, HistoryRow, load_mapping
+from policyd.replay.replay import OrderError, Replay
+from policyd.replay.review import render_report, run_report
 
 ROOT = Path(__file__).parent.parent
 DATA = ROOT / "tests" / "data" / "replay"

@@ -32,8 +32,8 @@ from pathlib import Path
 
 import pytest
 
-from policyd.load import load_path
-from policyd.review import render_report, run_report
+from policyd.checks.load import load_path
+from policyd.replay.review import render_report, run_report
 
 ROOT = Path(__file__).parent.parent
 DATA = ROOT / "tests" / "data" / "replay"

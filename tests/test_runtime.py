@@ -9,10 +9,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from policyd import audit, seeds
-from policyd.leads import LeadError
-from policyd.runtime import Conflict, Runtime, connect
-from policyd.state import State
+from policyd.daemon.runtime import Conflict, Runtime, connect
+from policyd.engine.decide import decide
+from policyd.engine.schema import LeadError
+from policyd.engine.state import State
+from policyd.lottery import seeds
+from policyd.storage import audit
 
 from .serve_support import HIGH, INBOUND, Clock, db_rows, lead, publish
 
@@ -112,7 +114,7 @@ def test_state_is_rebuilt_from_the_database(tmp_path):
 
 def test_daemon_decisions_equal_a_replay_through_the_same_core(rt):
     """The stored leads, replayed in order through Compiled.decide and state.apply, give the same reps."""
-    from policyd.state import apply
+    from policyd.engine.state import apply
 
     clock = rt.clock
     for i in range(60):
@@ -125,7 +127,7 @@ def test_daemon_decisions_equal_a_replay_through_the_same_core(rt):
     for raw, period, at, rep, queue, version, snapshot in rows:
         assert version == 1 and period == "2026-W47"
         assert json.loads(snapshot) == state.to_json()  # the state the daemon used is the replay's state
-        d = c.decide(json.loads(raw), state, seeds.seed_for_period(rt.path, period))
+        d = decide(c, json.loads(raw), state, seeds.seed_for_period(rt.path, period))
         assert (d.rep, d.queue) == (rep, queue)
         state = apply(state, d, at)
     assert state.to_json() == rt.state.to_json()
@@ -174,7 +176,7 @@ OPS = st.one_of(
 def test_any_sequence_keeps_state_decisions_and_audit_in_step(tmp_path_factory, ops):
     """Whatever happens (refusals included): open counts equal the decisions holding reps, nobody is over
     capacity, the audit chain is intact, and a restart rebuilds the same state."""
-    from policyd.runtime import Refused
+    from policyd.daemon.runtime import Refused
 
     db = tmp_path_factory.mktemp("seq") / "s.db"
     publish(db, TINY)
@@ -226,7 +228,7 @@ def test_any_sequence_keeps_state_decisions_and_audit_in_step(tmp_path_factory, 
 
 def test_a_database_from_before_period_seeds_gets_the_new_columns(tmp_path):
     """Decisions made before decisions named their period seed keep working: the columns are added, empty."""
-    from policyd.runtime import SCHEMA, ensure_schema
+    from policyd.daemon.runtime import SCHEMA, ensure_schema
 
     conn = connect(str(tmp_path / "old.db"))
     audit.ensure_schema(conn)

@@ -9,8 +9,8 @@ from datetime import UTC
 import pytest
 from click.testing import CliRunner
 
-from policyd import seeds
-from policyd.cli import main
+from policyd.cli.main import main
+from policyd.lottery import seeds
 
 
 @pytest.fixture

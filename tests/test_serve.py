@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from policyd import seeds
-from policyd.serve import OPENAPI, ROUTES
+from policyd.lottery import seeds
+from policyd.web.serve import OPENAPI, ROUTES
 
 from .serve_support import HIGH, INBOUND, Clock, ProcessServer, ThreadServer, db_rows, lead, make_token, publish
 
@@ -376,7 +376,7 @@ def test_activation_in_another_process_takes_effect_without_restart(tmp_path):
         import sys
 
         subprocess.run(
-            [sys.executable, "-c", f"from policyd.store import Store; Store({str(db)!r}).activate({v2}, 'ops')"],
+            [sys.executable, "-c", f"from policyd.storage.store import Store; Store({str(db)!r}).activate({v2}, 'ops')"],
             check=True,
         )
         deadline = time.monotonic() + 10
@@ -445,7 +445,7 @@ def test_serve_on_a_busy_port_is_a_clear_error(tmp_path):
 
     from click.testing import CliRunner
 
-    from policyd.cli import main
+    from policyd.cli.main import main
 
     db = tmp_path / "busy.db"
     publish(db)
@@ -461,7 +461,7 @@ def test_serve_on_a_busy_port_is_a_clear_error(tmp_path):
 def test_daemon_commands_have_help_with_an_example():
     from click.testing import CliRunner
 
-    from policyd.cli import main
+    from policyd.cli.main import main
 
     for args in (["serve"], ["token"], ["token", "create"], ["token", "list"], ["audit"], ["audit", "verify"], ["audit", "export"]):
         r = CliRunner().invoke(main, [*args, "--help"])

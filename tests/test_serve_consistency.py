@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from click.testing import CliRunner
 
-from policyd.cli import main
+from policyd.cli.main import main
 
 from .serve_support import INBOUND, ProcessServer, db_rows, lead, make_token, publish
 

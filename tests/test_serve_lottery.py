@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from policyd import seeds
-from policyd.cli import main
+from policyd.cli.main import main
+from policyd.lottery import seeds
 
 from .browser import open_page
 from .serve_support import HIGH, Clock, ThreadServer, lead, make_token, publish

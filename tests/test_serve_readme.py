@@ -46,7 +46,7 @@ def test_readme_daemon_commands_run(tmp_path):
             os.killpg(proc.pid, signal.SIGKILL)
     assert proc.returncode == 0, err
     assert '"lead_id":"L-2"' in out and '"status":"assigned"' in out and '"replayed":false' in out
-    from policyd.seeds import period_of
+    from policyd.lottery.seeds import period_of
 
     assert f'"seed_id":"{period_of(time.time())}"' in out  # drawn with this week's committed seed, named by the week
     assert "Lead L-2 (Globex) -> " in out  # the text explanation

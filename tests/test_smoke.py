@@ -1,8 +1,8 @@
-from policyd.load import load_path
+from policyd.checks.load import load_path
 
 
 def test_reference_policy_examples_pass():
-    from policyd.examples import run_examples
+    from policyd.explain.examples import run_examples
 
     loaded = load_path("policies/inbound.policy")
     assert loaded.errors == []

@@ -10,9 +10,9 @@ import pytest
 import sqlite_utils
 from click.testing import CliRunner
 
-from policyd.cli import main
-from policyd.load import load_path
-from policyd.store import Store, StoreError, bundle_of, make_bundle
+from policyd.checks.load import load_path
+from policyd.cli.main import main
+from policyd.storage.store import Store, StoreError, bundle_of, make_bundle
 
 ROOT = Path(__file__).parent.parent
 POLICY = ROOT / "policies" / "inbound.policy"

@@ -6,9 +6,9 @@ import hashlib
 
 from click.testing import CliRunner
 
-from policyd import tokens
-from policyd.cli import main
-from policyd.runtime import connect
+from policyd.cli.main import main
+from policyd.daemon.runtime import connect
+from policyd.storage import tokens
 
 
 def test_create_prints_the_token_once_and_stores_only_its_hash(tmp_path):

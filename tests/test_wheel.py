@@ -10,13 +10,13 @@ import zipfile
 
 import pytest
 
-from policyd.parse import grammar_text
+from policyd.lang.parse import grammar_text
 
 from .conftest import POLICIES, ROOT
 
 
 def test_editable_install_reads_the_top_level_grammar():
-    assert grammar_text() == (ROOT / "grammar" / "policy.lark").read_text(encoding="utf-8")
+    assert grammar_text() == (ROOT / "policyd" / "lang" / "policy.lark").read_text(encoding="utf-8")
 
 
 @pytest.mark.slow
@@ -26,9 +26,9 @@ def test_wheel_installs_in_a_clean_venv_and_checks_a_policy(tmp_path):
     wheel = next(dist.glob("policyd-*.whl"))
     with zipfile.ZipFile(wheel) as zf:
         names = zf.namelist()
-        assert "policyd/grammar/policy.lark" in names
-        assert zf.read("policyd/grammar/policy.lark").decode() == (ROOT / "grammar" / "policy.lark").read_text(encoding="utf-8")
-        assert "policyd/templates/explain.text.j2" in names
+        assert "policyd/lang/policy.lark" in names
+        assert zf.read("policyd/lang/policy.lark").decode() == (ROOT / "policyd" / "lang" / "policy.lark").read_text(encoding="utf-8")
+        assert "policyd/render/templates/explain.text.j2" in names
 
     env_dir = tmp_path / "venv"
     venv.create(env_dir, with_pip=True)

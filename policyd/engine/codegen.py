@@ -1,0 +1,270 @@
+"""Compile a checked policy into tables and generated Python functions.
+
+Conditions become Python expressions compiled once (lead conditions over the lead
+dict `L`; rep conditions as list comprehensions over candidate rep indices), so a
+decision runs plain bytecode with no tree walking. The evaluator (evaluate.py)
+drives these pieces and records the trace.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ..lang import model as m
+from .schema import LeadSchema
+
+REP_ATTRIBUTES = ("load", "open", "quota", "capacity", "weight")
+
+# step kinds, as small ints for the hot loop
+LOTTERY, REQUIRE, PREFER, PICK, ASSIGN, QUEUE = range(6)
+
+
+@dataclass(frozen=True, slots=True)
+class CStep:
+    kind: int
+    index: int  # position in the model's steps, for the trace
+    node: Any  # the model step, for explanations
+    fn: Any = None  # REQUIRE: filter; PREFER: tuple of filters
+    arg: Any = None  # LOTTERY: (ratio, by_weight); PICK: kind; ASSIGN: (field or None, rep index); QUEUE: name
+
+
+@dataclass(frozen=True, slots=True)
+class Pipeline:
+    """A route or exception compiled: its steps and where it goes when empty."""
+
+    key: str  # "route:high" / "exception:strategic": the cursor key
+    kind: str  # route | exception
+    name: str
+    steps: tuple[CStep, ...]
+    otherwise_route: str | None
+    otherwise_queue: str | None
+    node: Any
+
+
+class Compiled:
+    """A policy ready to decide. Build with `compile_policy`."""
+
+    def __init__(self, policy: m.Policy):
+        self.policy = policy
+        team = policy.team or m.Team(1, 3, 1, 25, ())
+        self.team = team
+        self.rep_names: tuple[str, ...] = tuple(r.name for r in team.reps)
+        self.rep_index = {n: i for i, n in enumerate(self.rep_names)}
+        self.indices = tuple(range(len(self.rep_names)))
+        self.zeros = [0] * len(self.rep_names)
+        self.levels = tuple(r.level for r in team.reps)
+        self.capacity = tuple(team.capacity_of(r) for r in team.reps)
+        self.weights = tuple(float(r.weight) for r in team.reps)
+        self.speaks = tuple(frozenset(r.speaks) for r in team.reps)
+        self.skills = tuple(dict(r.skills) for r in team.reps)
+        self.skill_default = team.skill_default
+        self.schema = LeadSchema(policy.fields, self.rep_names)
+        self.fields = {f.name: f for f in policy.fields}
+        self.has_id = "id" in self.fields
+        self.tiers = policy.tiers
+        self.scores = policy.scores
+        self._tests: dict[int, Callable] = {}
+        self._ns: dict[str, Any] = {
+            "SK": self.skills,
+            "LV": self.levels,
+            "SP": self.speaks,
+            "CAP": self.capacity,
+            "W": self.weights,
+            "NM": self.rep_names,
+            "D": self.skill_default,
+        }
+        self.score_fn = self._compile_scores(policy.scores)
+        self.score_points = tuple(tuple(line.points for line in s.lines) for s in policy.scores)
+        self.tier_by_total = self._tier_table(policy.tiers)
+        self.exceptions = tuple((self._lead_fn(e.when), self._pipeline("exception", e.name, e.steps, e)) for e in policy.exceptions)
+        self.routes = {r.tier: self._pipeline("route", r.tier, r.steps, r) for r in policy.routes}
+        self.sla = {s.tier: s for s in policy.sla}
+
+    # ---------------------------------------------------------------- lead conditions
+    def lead_expr(self, c: m.Cond) -> str:
+        """Python source for a lead condition over `L` (a validated lead dict)."""
+        if isinstance(c, m.And):
+            return "(" + " and ".join(self.lead_expr(i) for i in c.items) + ")"
+        if isinstance(c, m.Or):
+            return "(" + " or ".join(self.lead_expr(i) for i in c.items) + ")"
+        if isinstance(c, m.Not):
+            return f"(not {self.lead_expr(c.item)})"
+        if isinstance(c, m.IsSet):
+            return f"(L[{c.name!r}] is {'' if c.negated else 'not '}None)"
+        if isinstance(c, m.Is):
+            words = tuple(c.words)
+            test = f"L[{c.name!r}] {'not in' if c.negated else 'in'} {words!r}"
+            return self._guard([c.name], test)
+        if isinstance(c, m.Flag):
+            return f"(L[{c.name!r}] is True)"
+        if isinstance(c, m.Compare):
+            left, lf = self._lead_operand(c.left)
+            right, rf = self._lead_operand(c.right)
+            return self._guard(lf + rf, f"{left} {c.op} {right}")
+        raise ValueError(f"not a lead condition: {c!r}")
+
+    def _lead_operand(self, o: m.Operand) -> tuple[str, list[str]]:
+        if isinstance(o, m.FieldRef):
+            return f"L[{o.name!r}]", [o.name]
+        if isinstance(o, m.Num):
+            return repr(o.value), []
+        if isinstance(o, m.Str):
+            return repr(o.value), []
+        raise ValueError(f"not a lead operand: {o!r}")
+
+    def _guard(self, names: Sequence[str], test: str) -> str:
+        """A comparison with a missing value is false: guard optional fields only."""
+        checks = [f"L[{n!r}] is not None" for n in dict.fromkeys(names) if self._may_be_missing(n)]
+        return "(" + " and ".join(checks + [test]) + ")"
+
+    def _may_be_missing(self, name: str) -> bool:
+        f = self.fields.get(name)
+        return f is None or (f.optional and not f.has_default)
+
+    def _lead_fn(self, c: m.Cond) -> Callable[[dict], bool]:
+        return eval(f"lambda L: {self.lead_expr(c)}", dict(self._ns))  # noqa: S307 - our own generated source
+
+    def _compile_scores(self, scores: Sequence[m.Score]) -> Callable[[dict], tuple[int, tuple[int, ...]]]:
+        """One generated function: every score block's matching line and the total."""
+        lines = ["def _score(L):"]
+        names = []
+        total = []
+        for si, s in enumerate(scores):
+            var = f"s{si}"
+            names.append(var)
+            first = True
+            fallback = "-1"
+            for li, line in enumerate(s.lines):
+                if line.cond is None:
+                    fallback = str(li)
+                    break
+                kw = "if" if first else "elif"
+                lines.append(f"    {kw} {self.lead_expr(line.cond)}: {var} = {li}; p{si} = {line.points}")
+                first = False
+            points_fallback = s.lines[int(fallback)].points if fallback != "-1" else 0
+            if first:
+                lines.append(f"    {var} = {fallback}; p{si} = {points_fallback}")
+            else:
+                lines.append(f"    else: {var} = {fallback}; p{si} = {points_fallback}")
+            total.append(f"p{si}")
+        lines.append(f"    return ({' + '.join(total) or '0'}), ({', '.join(names)}{',' if names else ''})")
+        ns = dict(self._ns)
+        exec("\n".join(lines), ns)  # noqa: S102 - our own generated source
+        return ns["_score"]
+
+    @staticmethod
+    def _tier_table(tiers: Sequence[m.Tier]) -> dict[int, int]:
+        table: dict[int, int] = {}
+        for ti, t in enumerate(tiers):
+            for total in range(t.low, t.high + 1):
+                table.setdefault(total, ti)  # the first tier in file order wins an overlap
+        return table
+
+    # ---------------------------------------------------------------- rep conditions
+    def rep_expr(self, c: m.Cond) -> str:
+        """Python source for a rep condition over rep index `r` (O: open counts, Q: quota)."""
+        if isinstance(c, m.And):
+            return "(" + " and ".join(self.rep_expr(i) for i in c.items) + ")"
+        if isinstance(c, m.Or):
+            return "(" + " or ".join(self.rep_expr(i) for i in c.items) + ")"
+        if isinstance(c, m.Not):
+            return f"(not {self.rep_expr(c.item)})"
+        if isinstance(c, m.Flag):
+            if c.name in self.fields and c.name not in self.levels:
+                return f"(L[{c.name!r}] is True)"
+            return f"(LV[r] == {c.name!r})"
+        if isinstance(c, m.Speaks):
+            if not c.literal and c.name in self.fields:
+                return self._guard([c.name], f"L[{c.name!r}] in SP[r]")
+            return f"({c.name!r} in SP[r])"
+        if isinstance(c, m.Is):
+            if c.name == "level" and "level" not in self.fields:
+                return f"(LV[r] {'not in' if c.negated else 'in'} {tuple(c.words)!r})"
+            if c.name == "rep" and "rep" not in self.fields:
+                return f"(NM[r] {'not in' if c.negated else 'in'} {tuple(c.words)!r})"
+            return self.lead_expr(c)
+        if isinstance(c, m.IsSet):
+            return self.lead_expr(c)
+        if isinstance(c, m.Compare):
+            left, lf = self._rep_operand(c.left)
+            right, rf = self._rep_operand(c.right)
+            return self._guard(lf + rf, f"{left} {c.op} {right}")
+        raise ValueError(f"not a rep condition: {c!r}")
+
+    def _rep_operand(self, o: m.Operand) -> tuple[str, list[str]]:
+        if isinstance(o, m.SkillRef):
+            if o.name in self.fields:
+                return f"SK[r].get(L[{o.name!r}], D)", [o.name]
+            return f"SK[r].get({o.name!r}, D)", []
+        if isinstance(o, m.FieldRef) and o.name not in self.fields and o.name in REP_ATTRIBUTES:
+            return {
+                "load": "(O[r] / CAP[r] if CAP[r] else 1.0)",
+                "open": "O[r]",
+                "quota": "Q[r]",
+                "capacity": "CAP[r]",
+                "weight": "W[r]",
+            }[o.name], []
+        return self._lead_operand(o)
+
+    def rep_filter(self, c: m.Cond) -> Callable[[dict, list, list, list], list]:
+        src = f"lambda L, O, Q, cands: [r for r in cands if {self.rep_expr(c)}]"
+        return eval(src, dict(self._ns))  # noqa: S307 - our own generated source
+
+    def rep_test(self, c: m.Cond) -> Callable[[dict, list, list, int], bool]:
+        """One rep's truth value for a condition, for explanations ("why not REP"); cached."""
+        key = id(c)
+        fn = self._tests.get(key)
+        if fn is None:
+            fn = eval(f"lambda L, O, Q, r: bool({self.rep_expr(c)})", dict(self._ns))  # noqa: S307
+            self._tests[key] = fn
+        return fn
+
+    # ---------------------------------------------------------------- pipelines
+    def _pipeline(self, kind: str, name: str, steps: Sequence[m.Step], node: Any) -> Pipeline:
+        out: list[CStep] = []
+        otherwise_route = otherwise_queue = None
+        has_pick = False
+        for i, s in enumerate(steps):
+            if isinstance(s, m.Lottery):
+                out.append(CStep(LOTTERY, i, s, arg=(s.percent / 100.0, s.by_weight)))
+            elif isinstance(s, m.Require):
+                out.append(CStep(REQUIRE, i, s, fn=self.rep_filter(s.cond)))
+            elif isinstance(s, m.Prefer):
+                out.append(CStep(PREFER, i, s, fn=tuple(self.rep_filter(o) for o in s.options)))
+            elif isinstance(s, m.Pick):
+                has_pick = True
+                out.append(CStep(PICK, i, s, arg=s.kind))
+            elif isinstance(s, m.Assign):
+                field = s.name if s.name in self.fields else None
+                out.append(CStep(ASSIGN, i, s, arg=(field, self.rep_index.get(s.name, -1))))
+            elif isinstance(s, m.QueueAction):
+                out.append(CStep(QUEUE, i, s, arg=s.queue))
+            elif isinstance(s, m.OtherwiseRoute):
+                otherwise_route = s.tier
+            elif isinstance(s, m.OtherwiseQueue):
+                otherwise_queue = s.queue
+        if not has_pick and not any(st.kind in (ASSIGN, QUEUE) for st in out):
+            out.append(CStep(PICK, -1, m.Pick("least_loaded", getattr(node, "span", m.NO_SPAN)), arg="least_loaded"))
+        return Pipeline(f"{kind}:{name}", kind, name, tuple(out), otherwise_route, otherwise_queue, node)
+
+    def score_range(self) -> tuple[int, int]:
+        """Lowest and highest total a lead can score (each block's min and max line)."""
+        low = high = 0
+        for s in self.scores:
+            pts = [line.points for line in s.lines] or [0]
+            if not any(line.cond is None for line in s.lines):
+                pts.append(0)
+            low += min(pts)
+            high += max(pts)
+        return low, high
+
+
+def compile_policy(policy: m.Policy) -> Compiled:
+    """Compile a policy that has passed `check` without errors."""
+    return Compiled(policy)
+
+
+INF = math.inf

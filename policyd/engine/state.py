@@ -1,0 +1,151 @@
+"""Runtime state as a value, and the transitions on it.
+
+State is immutable: a decision reads one State, and `apply` returns the next. The
+CLI, replay and the daemon all move state with these functions and no others, so a
+replay behaves exactly as the daemon would have.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
+from typing import Any, Protocol
+
+_EMPTY: Mapping = MappingProxyType({})
+
+
+@dataclass(frozen=True, slots=True)
+class State:
+    """Open leads, availability and rotation cursors, keyed by rep name.
+
+    `open` counts a rep's open leads; `away` reps get nothing; `last` is when each
+    rep was last assigned (for least-loaded tie-breaks); `quota` is attainment 0..1;
+    `cursors` holds, per route, the rep its round robin picked last; `wrr` holds the
+    smooth weighted round-robin current weights per route.
+    """
+
+    open: Mapping[str, int] = field(default_factory=dict)
+    away: frozenset[str] = frozenset()
+    last: Mapping[str, float] = field(default_factory=dict)
+    quota: Mapping[str, float] = field(default_factory=dict)
+    cursors: Mapping[str, str] = field(default_factory=dict)
+    wrr: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "open": dict(sorted(self.open.items())),
+            "away": sorted(self.away),
+            "last": dict(sorted(self.last.items())),
+            "quota": dict(sorted(self.quota.items())),
+            "cursors": dict(sorted(self.cursors.items())),
+            "wrr": {k: dict(sorted(v.items())) for k, v in sorted(self.wrr.items())},
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> State:
+        """Build a State from JSON; raises StateError naming the bad part."""
+        if not isinstance(data, Mapping):
+            raise StateError("state must be a JSON object")
+        known = {"open", "away", "last", "quota", "cursors", "wrr"}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise StateError(f"unknown state key {unknown[0]!r}; expected one of {', '.join(sorted(known))}")
+        opens = _mapping(data.get("open", {}), "open", int)
+        for rep, n in opens.items():
+            if n < 0:
+                raise StateError(f"open.{rep}: open count must be 0 or more, got {n}")
+        away = data.get("away", [])
+        if not isinstance(away, list) or not all(isinstance(a, str) for a in away):
+            raise StateError("away: expected a list of rep names")
+        return cls(
+            open=MappingProxyType(opens),
+            away=frozenset(away),
+            last=MappingProxyType(_mapping(data.get("last", {}), "last", float)),
+            quota=MappingProxyType(_mapping(data.get("quota", {}), "quota", float)),
+            cursors=MappingProxyType(_mapping(data.get("cursors", {}), "cursors", str)),
+            wrr=MappingProxyType(
+                {k: MappingProxyType(_mapping(v, f"wrr.{k}", float)) for k, v in _mapping(data.get("wrr", {}), "wrr", dict).items()}
+            ),
+        )
+
+    @classmethod
+    def load(cls, path: str) -> State:
+        try:
+            with open(path, encoding="utf-8") as fh:
+                data = json.load(fh)
+        except OSError as err:
+            raise StateError(f"cannot read state file {path}: {err.strerror}") from None
+        except json.JSONDecodeError as err:
+            raise StateError(f"{path}:{err.lineno}:{err.colno}: not valid JSON: {err.msg}") from None
+        return cls.from_json(data)
+
+
+class Placement(Protocol):
+    """What a transition needs of a decision: who got the lead, and the cursor moves."""
+
+    rep: str | None
+    updates: tuple
+
+
+class StateError(ValueError):
+    """A state file or value that cannot be used."""
+
+
+def _mapping(value: Any, where: str, kind: type) -> dict:
+    if not isinstance(value, Mapping):
+        raise StateError(f"{where}: expected an object of rep name to value")
+    out = {}
+    for k, v in value.items():
+        if kind is float and isinstance(v, (int, float)) and not isinstance(v, bool):
+            out[k] = float(v)
+        elif kind is int and isinstance(v, int) and not isinstance(v, bool):
+            out[k] = v
+        elif kind in (str, dict) and isinstance(v, kind):
+            out[k] = v
+        else:
+            expected = {int: "a whole number", float: "a number", str: "a rep name", dict: "an object"}[kind]
+            raise StateError(f"{where}.{k}: expected {expected}, got {json.dumps(v)}")
+    return out
+
+
+def apply(state: State, decision: Placement, at: float) -> State:
+    """The state after a decision takes effect at time `at` (the only assign transition)."""
+    rep = decision.rep
+    if rep is None:
+        return state
+    opens = dict(state.open)
+    opens[rep] = opens.get(rep, 0) + 1
+    last = dict(state.last)
+    last[rep] = at
+    cursors = state.cursors
+    wrr = state.wrr
+    for kind, key, value in decision.updates:
+        if kind == "cursor":
+            cursors = dict(cursors)
+            cursors[key] = value
+        elif kind == "wrr":
+            wrr = dict(wrr)
+            wrr[key] = value
+    return State(opens, state.away, last, state.quota, cursors, wrr)
+
+
+def close(state: State, rep: str) -> State:
+    """A rep's lead is closed (won, lost or reassigned away): one fewer open."""
+    n = state.open.get(rep, 0)
+    if n <= 0:
+        return state
+    opens = dict(state.open)
+    opens[rep] = n - 1
+    return State(opens, state.away, state.last, state.quota, state.cursors, state.wrr)
+
+
+def set_away(state: State, rep: str, away: bool) -> State:
+    return replace(state, away=(state.away | {rep}) if away else (state.away - {rep}))
+
+
+def with_open(state: State, counts: Mapping[str, int]) -> State:
+    opens = dict(state.open)
+    opens.update(counts)
+    return replace(state, open=opens)

@@ -1,0 +1,71 @@
+"""Running a policy's `example` blocks: each from fresh state plus its own `state`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..engine.codegen import Compiled
+from ..engine.decide import decide
+from ..engine.schema import LeadError
+from ..engine.state import State
+
+DEFAULT_EXAMPLE_SEED = "example"
+
+
+@dataclass(frozen=True)
+class ExampleResult:
+    name: str
+    line: int
+    ok: bool
+    problems: tuple[str, ...]
+    explanation: str
+
+
+def run_examples(c: Compiled) -> list[ExampleResult]:
+    from .explain import render
+
+    out = []
+    for ex in c.policy.examples:
+        lead = {k: v for k, v, _ in ex.lead}
+        state = State(open=dict(ex.open), away=frozenset(ex.away), quota=dict(ex.quota))
+        try:
+            d = decide(c, lead, state, ex.seed or DEFAULT_EXAMPLE_SEED, lottery=ex.lottery)
+        except LeadError as err:
+            out.append(ExampleResult(ex.name, ex.span.line, False, tuple(f"lead refused: {e.message}" for e in err.errors), ""))
+            continue
+        problems = []
+        for e in ex.expects:
+            got = _actual(c, d, e.kind)
+            want = e.value if e.kind != "lottery" else True
+            if got != want:
+                problems.append(f"expected {_label(e.kind, want)}, got {_label(e.kind, got)} (line {e.span.line})")
+        out.append(ExampleResult(ex.name, ex.span.line, not problems, tuple(problems), render(c, d, "text")))
+    return out
+
+
+def _actual(c: Compiled, d, kind: str):
+    if kind == "tier":
+        return d.tier
+    if kind == "rep":
+        return d.rep
+    if kind == "level":
+        return c.levels[c.rep_index[d.rep]] if d.rep else None
+    if kind == "queue":
+        return d.queue
+    if kind == "exception":
+        return d.exception
+    if kind == "lottery":
+        return bool(d.lottery and d.lottery.entered)
+    if kind == "route":
+        return d.route
+    raise ValueError(kind)
+
+
+def _label(kind: str, value) -> str:
+    if kind == "lottery":
+        return "a lottery draw" if value else "no lottery draw"
+    if value is None:
+        return f"no {kind}"
+    if kind == "exception":
+        return f"by exception {value}"
+    return f"{kind} {value}"

@@ -1,0 +1,247 @@
+"""Lottery seeds, committed before the draws and revealed after them.
+
+A period (an ISO week such as 2026-W48) gets one secret seed. Its SHA-256
+commitment is published first, so nobody -- the ops manager included -- can pick a
+seed after seeing the leads; the seed is published after the period, and anyone
+can then recompute every draw. A seed that no longer hashes to its commitment is
+refused everywhere: the db was altered and no draw made with it can be trusted.
+
+The tables live in the store's SQLite file (Store(path).db), created on first use.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+import sqlite3
+import time
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from ..storage.store import Store, StoreError, default_db_path
+
+TABLE = "lottery_seeds"
+_PERIOD = re.compile(r"^(\d{4})-W(\d{2})$")
+
+
+class SeedError(ValueError):
+    """A period, seed or commitment that cannot be used; the message says why."""
+
+
+@dataclass(frozen=True)
+class SeedRecord:
+    period: str
+    commitment: str
+    committed_at: float
+    revealed_at: float | None
+    seed: str  # secret until revealed_at is set: never print it before
+
+    @property
+    def revealed(self) -> bool:
+        return self.revealed_at is not None
+
+    def public(self) -> dict:
+        """What may be shown to anyone now: the seed only once revealed."""
+        return {
+            "period": self.period,
+            "commitment": self.commitment,
+            "committed_at": self.committed_at,
+            "revealed_at": self.revealed_at,
+            "seed": self.seed if self.revealed else None,
+        }
+
+
+def commit_hash(seed: str) -> str:
+    """The commitment: SHA-256 of the seed's UTF-8 bytes (`printf %s SEED | sha256sum`)."""
+    return hashlib.sha256(seed.encode("utf-8")).hexdigest()
+
+
+def check_period(period: str) -> str:
+    """The period if it is an ISO week that exists (2026-W48), else SeedError."""
+    m = _PERIOD.match(period or "")
+    if not m:
+        raise SeedError(f"period {period!r}: expected an ISO week like 2026-W48 (year, -W, two-digit week)")
+    year, week = int(m.group(1)), int(m.group(2))
+    weeks = date(year, 12, 28).isocalendar().week
+    if not 1 <= week <= weeks:
+        raise SeedError(f"period {period!r}: week {week} does not exist; {year} has weeks 01 to {weeks}")
+    return period
+
+
+def period_of(ts: float) -> str:
+    """The ISO week (UTC) a timestamp falls in: the period whose seed the daemon draws with."""
+    y, w, _ = datetime.fromtimestamp(ts, tz=UTC).isocalendar()
+    return f"{y}-W{w:02d}"
+
+
+def open_db(db_path: str | None):
+    """The store's database (sqlite-utils, through Store); SeedError when it cannot be used."""
+    path = db_path or default_db_path()
+    try:
+        return Store(path).db
+    except StoreError as err:
+        raise SeedError(str(err)) from None
+    except sqlite3.Error as err:
+        raise SeedError(f"cannot use the database {path}: {err}") from None
+
+
+def _db(db_path: str | None):
+    db = open_db(db_path)
+    if TABLE not in db.table_names():
+        db[TABLE].create(
+            {"period": str, "seed": str, "commitment": str, "committed_at": float, "revealed_at": float},
+            pk="period",
+            not_null={"seed", "commitment", "committed_at"},
+            if_not_exists=True,
+        )
+    return db
+
+
+def _row(db, period: str) -> SeedRecord | None:
+    rows = list(db.query(f"select * from {TABLE} where period = ?", [period]))
+    if not rows:
+        return None
+    r = rows[0]
+    return SeedRecord(r["period"], r["commitment"], r["committed_at"], r["revealed_at"], r["seed"])
+
+
+def _checked(rec: SeedRecord) -> SeedRecord:
+    if commit_hash(rec.seed) != rec.commitment:
+        raise SeedError(
+            f"the seed stored for {rec.period} does not match its commitment {rec.commitment[:16]}...; "
+            "the database was altered, so this seed is refused"
+        )
+    return rec
+
+
+def commit(db_path: str | None, period: str, now: float | None = None) -> SeedRecord:
+    """Make and store a secret seed for `period`; refuses a period already committed."""
+    check_period(period)
+    db = _db(db_path)
+    existing = _row(db, period)
+    if existing is not None:
+        raise SeedError(f"{period} is already committed (commitment {existing.commitment}); a period has one seed")
+    seed = secrets.token_hex(32)
+    rec = SeedRecord(period, commit_hash(seed), now if now is not None else time.time(), None, seed)
+    try:
+        with db.atomic():
+            db[TABLE].insert(
+                {"period": period, "seed": seed, "commitment": rec.commitment, "committed_at": rec.committed_at, "revealed_at": None}
+            )
+    except sqlite3.IntegrityError:  # another commit of the same period won the race
+        raise SeedError(f"{period} is already committed (commitment {commitment_for(db_path, period)}); a period has one seed") from None
+    return rec
+
+
+def reveal(db_path: str | None, period: str, now: float | None = None) -> SeedRecord:
+    """Publish the seed of `period` (idempotent); refuses a seed that fails its commitment."""
+    rec = _checked(_require(db_path, period))
+    if rec.revealed:
+        return rec
+    at = now if now is not None else time.time()
+    db = _db(db_path)
+    with db.atomic():
+        db[TABLE].update(period, {"revealed_at": at})
+    return SeedRecord(rec.period, rec.commitment, rec.committed_at, at, rec.seed)
+
+
+def _require(db_path: str | None, period: str) -> SeedRecord:
+    check_period(period)
+    rec = _row(_db(db_path), period)
+    if rec is None:
+        raise SeedError(f"no seed committed for {period}; run `policyd seed commit --period {period}` first")
+    return rec
+
+
+def get(db_path: str | None, period: str) -> SeedRecord | None:
+    """The period's record (seed checked against its commitment), or None."""
+    check_period(period)
+    rec = _row(_db(db_path), period)
+    return _checked(rec) if rec is not None else None
+
+
+def seed_for_period(db_path: str | None, period: str, *, allow_revealed: bool = False) -> str:
+    """The seed to draw with in `period` (secret until revealed: never show it).
+
+    A revealed seed is refused unless `allow_revealed` (replays): anyone who knows
+    it could pick lead ids that win, so new draws with it would prove nothing.
+    """
+    rec = _checked(_require(db_path, period))
+    if rec.revealed and not allow_revealed:
+        raise SeedError(f"the seed for {period} is already revealed, so its draws could be steered; commit a seed for a new period")
+    return rec.seed
+
+
+def revealed_seed(db_path: str | None, period: str) -> str:
+    """The published seed of `period`, for verification; SeedError while still secret."""
+    rec = _checked(_require(db_path, period))
+    if not rec.revealed:
+        raise SeedError(f"the seed for {period} is not revealed yet; run `policyd seed reveal --period {period}` after the period")
+    return rec.seed
+
+
+def commitment_for(db_path: str | None, period: str) -> str | None:
+    """The published commitment of `period` (for the dashboard), or None when not committed."""
+    rec = get(db_path, period)
+    return rec.commitment if rec is not None else None
+
+
+def periods(db_path: str | None) -> list[dict]:
+    """Every committed period, newest first, as public data (seeds only once revealed)."""
+    db = _db(db_path)
+    out = []
+    for r in db.query(f"select * from {TABLE} order by period desc"):
+        rec = SeedRecord(r["period"], r["commitment"], r["committed_at"], r["revealed_at"], r["seed"])
+        data = rec.public()
+        data["intact"] = commit_hash(rec.seed) == rec.commitment
+        if not data["intact"]:
+            data["seed"] = None
+        out.append(data)
+    return out
+
+
+@dataclass(frozen=True)
+class DrawSeed:
+    """The seed a decision made now draws with, or why there is none (`note`).
+
+    The daemon asks this for every batch of decisions: a decision at time t draws
+    with the committed, unrevealed seed of `period_of(t)`. Without one, the lead is
+    still decided (never dropped), with its lottery steps skipped and `note` saying why.
+    """
+
+    period: str
+    status: str  # committed (it draws), missing, revealed, or refused (the seed fails its commitment)
+    seed: str | None
+    commitment: str | None
+    note: str | None
+
+    def public(self) -> dict:
+        """What health checks and dashboards may show: never the seed."""
+        return {"period": self.period, "seed": self.status, "commitment": self.commitment, "note": self.note}
+
+
+def draw_seed(db_path: str | None, ts: float) -> DrawSeed:
+    """The seed to draw with for a decision at `ts` (see DrawSeed); never raises for a usable db."""
+    period = period_of(ts)
+    try:
+        rec = get(db_path, period)
+    except SeedError as err:  # the stored seed fails its commitment
+        return DrawSeed(period, "refused", None, None, f"{err}; lottery steps are skipped")
+    if rec is None:
+        return DrawSeed(
+            period,
+            "missing",
+            None,
+            None,
+            f"no committed seed for {period}: lottery steps are skipped (run `policyd seed commit --period {period}`)",
+        )
+    if rec.revealed:
+        return DrawSeed(
+            period,
+            "revealed",
+            None,
+            rec.commitment,
+            f"the seed for {period} is already revealed, so new draws could be steered: lottery steps are skipped",
+        )
+    return DrawSeed(period, "committed", rec.seed, rec.commitment, None)
