@@ -37,15 +37,16 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
+from ..engine.availability import why_unavailable
 from ..engine.codegen import Compiled
 from ..engine.decide import decide
 from ..engine.decision import ESCALATED, Decision
-from ..engine.picks import rank
+from ..engine.picks import Move, next_holder
 from ..engine.schema import FieldError, LeadError
-from ..engine.state import State, apply, close, set_away
+from ..engine.state import State, apply, close, reassign, set_away
 from ..lottery.seeds import DrawSeed, draw_seed, period_of
 from ..storage import audit
 from . import sla
@@ -591,15 +592,11 @@ class Runtime:
                 raise Conflict(f"lead {lead_id} is closed ({row['status']}); it cannot be moved")
             if row["holder"] == rep:
                 raise Conflict(f"lead {lead_id} is already with {rep}")
-            i = c.rep_index[rep]
-            if rep in tx.state.away:
-                raise Conflict(f"{rep} is away")
-            if tx.state.open.get(rep, 0) >= c.capacity[i]:
-                raise Conflict(f"{rep} is at capacity ({tx.state.open.get(rep, 0)}/{c.capacity[i]})")
-            _, d = self.redecide(row)
-            if row["holder"] is not None and row["status"] in OPEN_STATUSES:
-                tx.state = close(tx.state, row["holder"])
-            tx.state = apply(tx.state, replace(d, rep=rep, updates=()), tx.now)
+            busy = why_unavailable(c, tx.state, rep)
+            if busy is not None:
+                raise Conflict(busy)
+            holder = row["holder"] if row["status"] in OPEN_STATUSES else None
+            tx.state = reassign(tx.state, holder, Move(rep), tx.now)
             tried = json.loads(row["tried"]) + [rep]
             tx.log.append(tx.now, "override", actor, {"lead_id": lead_id, "from": row["holder"], "to": rep, "reason": reason})
             self.count("overrides")
@@ -672,15 +669,12 @@ class Runtime:
         rule = c.sla.get(row["tier"])
         tried = json.loads(row["tried"])
         old = row["holder"]
-        tx.state = close(tx.state, old)
         allowed = rule is not None and row["reassigned"] < rule.reassign
-        nxt = None
-        if allowed:
-            order = rank(c, tx.state, d, set(tried))
-            nxt = order[0] if order else None
-        if nxt is not None:
-            tx.state = apply(tx.state, replace(d, rep=nxt, updates=()), tx.now)
-            attempt = row["reassigned"] + 1
+        attempt = row["reassigned"] + 1
+        move = next_holder(c, close(tx.state, old), d, tried, attempt) if allowed else None
+        nxt = move.rep if move is not None else None
+        if move is not None:
+            tx.state = reassign(tx.state, old, move, tx.now)
             tx.log.append(
                 tx.now, "sla_reassign", "sla", {"lead_id": lead_id, "from": old, "to": nxt, "attempt": attempt, "tier": row["tier"]}
             )
@@ -695,6 +689,7 @@ class Runtime:
             else f"not accepted after {row['reassigned']} reassignment(s), the most the SLA allows"
         )
         tx.log.append(tx.now, "sla_escalate", "sla", {"lead_id": lead_id, "from": old, "tier": row["tier"], "why": why})
+        tx.state = close(tx.state, old)
         self.count("escalations")
         self.update_row(tx, lead_id, holder=None, status="escalated", queue=ESCALATED, deadline=None)
         return {"kind": "escalate", "lead_id": lead_id, "from": old, "why": why}

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
+from dataclasses import dataclass
 
+from .availability import available
 from .codegen import Compiled, Pipeline
 from .decision import Decision
 from .draw import draw, draw_index
@@ -67,10 +70,29 @@ def rank(c: Compiled, state: State, decision: Decision, exclude: set[str]) -> li
     names = c.rep_names
     O = [state.open.get(n, 0) for n in names]
     cands = [c.rep_index[n] for n in decision.candidates if n in c.rep_index and n not in exclude]
-    cands = [i for i in cands if O[i] < c.capacity[i] and names[i] not in state.away]
+    free = set(available(c, O, state.away))
+    cands = [i for i in cands if i in free]
     order = []
     while cands:
         i = least_loaded(c, O, state, cands)
         order.append(names[i])
         cands.remove(i)
     return order
+
+
+@dataclass(frozen=True, slots=True)
+class Move:
+    """Where a lead goes next: the rep, and the rotation updates that placement makes."""
+
+    rep: str
+    updates: tuple = ()
+
+
+def next_holder(c: Compiled, state: State, decision: Decision, tried: Collection[str], attempt: int) -> Move | None:
+    """Who takes a lead its holder let go (SLA), in the order the decision's pick takes them.
+
+    `tried` are the reps who already had it; `attempt` counts moves (1 for the first),
+    so a verifiable draw can differ per move. None: nobody is left.
+    """
+    order = rank(c, state, decision, set(tried))
+    return Move(order[0]) if order else None

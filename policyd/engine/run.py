@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from itertools import compress
-from operator import lt
-
+from .availability import available, open_counts
 from .codegen import Compiled
 from .state import State
 
@@ -21,17 +19,10 @@ class Run:
         self.seed = seed
         self.seed_id = seed
         self.lottery = lottery
-        names = c.rep_names
-        n = len(names)
-        so = state.open
-        self.O = O = list(map(so.get, names, c.zeros)) if so else [0] * n
+        self.O = O = open_counts(c, state)
         sq = state.quota
-        self.Q = list(map(sq.get, names, c.zeros)) if sq else c.zeros
-        avail = list(compress(c.indices, map(lt, O, c.capacity)))
-        away = state.away
-        if away:
-            avail = [i for i in avail if names[i] not in away]
-        self.avail = avail
+        self.Q = list(map(sq.get, c.rep_names, c.zeros)) if sq else c.zeros
+        self.avail = available(c, O, state.away)
         self.trace: list = []
         lid = L.get("id")
         self.lead_id = "" if lid is None else str(lid)

@@ -141,6 +141,18 @@ def close(state: State, rep: str) -> State:
     return State(opens, state.away, state.last, state.quota, state.cursors, state.wrr)
 
 
+def reassign(state: State, old: str | None, new: Placement, at: float) -> State:
+    """A lead moves on: `old` (if any) lets it go, `new.rep` takes it. The one move transition.
+
+    The SLA and overrides both move leads through here, so a move counts the same
+    whoever makes it: one fewer open for the old holder, one more for the new, and
+    the new placement's rotation updates.
+    """
+    if old is not None:
+        state = close(state, old)
+    return apply(state, new, at)
+
+
 def set_away(state: State, rep: str, away: bool) -> State:
     return replace(state, away=(state.away | {rep}) if away else (state.away - {rep}))
 
