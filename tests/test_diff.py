@@ -12,8 +12,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from policyd.changes.diff import cond_text, diff_policies, render, report
+from policyd.changes.diff import render, report
 from policyd.changes.impact import impact
+from policyd.changes.semantic import diff_policies
+from policyd.changes.wording import cond_text
 from policyd.checks.load import load_text
 from policyd.cli.main import main
 from policyd.engine.decide import decide
