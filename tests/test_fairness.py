@@ -46,7 +46,7 @@ def test_spread_bundles_the_three():
 def test_load_series_stays_bounded_over_a_long_span():
     from policyd.checks.load import load_path
     from policyd.replay.fairness import LOAD_POINTS
-    from policyd.replay.history import HistoryRow
+    from policyd.replay.records import HistoryRow
     from policyd.replay.replay import Replay
 
     c = load_path("tests/data/replay/tiny.policy").compiled

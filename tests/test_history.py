@@ -10,7 +10,11 @@ from pathlib import Path
 import pytest
 
 from policyd.checks.load import load_path
-from policyd.replay.history import History, HistoryError, HistoryRow, MappingError, Reject, RejectWriter, load_mapping, parse_time
+from policyd.replay.history import History
+from policyd.replay.mapping import default_mapping, load_mapping
+from policyd.replay.records import HistoryError, HistoryRow, MappingError, Reject
+from policyd.replay.rejects import RejectWriter
+from policyd.replay.values import parse_time
 
 DATA = Path(__file__).parent / "data" / "replay"
 
@@ -356,8 +360,6 @@ def test_mapping_checked_against_the_policy_and_the_source(tmp_path, tiny_schema
 
 
 def test_without_a_mapping_columns_are_the_lead_fields(tmp_path, tiny_schema):
-    from policyd.replay.history import default_mapping
-
     src = write(
         tmp_path,
         "h.jsonl",

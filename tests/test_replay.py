@@ -13,7 +13,9 @@ from policyd.checks.load import load_path, load_text
 from policyd.cli.main import main
 from policyd.engine.draw import draw
 from policyd.engine.state import State
-from policyd.replay.history import History, HistoryRow, load_mapping
+from policyd.replay.history import History
+from policyd.replay.mapping import load_mapping
+from policyd.replay.records import HistoryRow
 from policyd.replay.replay import OrderError, Replay
 from policyd.replay.review import render_report, run_report
 

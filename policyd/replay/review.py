@@ -147,7 +147,9 @@ def run_report(
     (a progress bar); it is asked for only when the history's size is known.
     Raises MappingError, HistoryError or OrderError for input that cannot be used.
     """
-    from .history import History, RejectWriter, default_mapping, load_mapping
+    from .history import History
+    from .mapping import default_mapping, load_mapping
+    from .rejects import RejectWriter
 
     compiled = [c for _, _, c in policies]
     mapping = load_mapping(map_file) if map_file else default_mapping()
