@@ -139,3 +139,33 @@ def test_module_entry_point_and_console_script():
     assert out.returncode == 0 and "3 passed, 0 failed" in out.stdout
     usage = subprocess.run([sys.executable, "-m", "policyd", "assign"], capture_output=True, text=True, cwd=ROOT)
     assert usage.returncode == 2 and "Missing argument 'POLICY'" in usage.stderr
+
+
+@pytest.mark.parametrize(
+    "number,shown",
+    [("1" + "0" * 399 + ".5", "`1000000000000000...` (401 digits)"), ("1" + "0" * 4999, "`1000000000000000...` (5000 digits)")],
+    ids=["400-digit decimal", "5000-digit integer"],
+)
+def test_check_reports_a_number_out_of_range_instead_of_crashing(run, tmp_path, number, shown):
+    bad = tmp_path / "big.policy"
+    bad.write_text((POLICIES / "inbound.policy").read_text().replace("3 when employees >= 1000", f"3 when employees >= {number}"))
+    message = f"the number {shown} is out of range; expected a number between -1000000000000000 and 1000000000000000"
+    result = run("check", str(bad))
+    assert result.exit_code == 1
+    assert f"{bad}:28:23: error P010: {message}\n" in result.stderr
+    assert result.stderr.strip().endswith(f"{bad}: 1 error, 0 warnings")
+    js = run("check", str(bad), "--format", "json")
+    assert js.exit_code == 1
+    assert [(d["code"], d["line"], d["col"], d["message"]) for d in json.loads(js.stdout)] == [("P010", 28, 23, message)]
+    refused = run("assign", str(bad), "--lead", GLOBEX)  # never compiled, so no generated code sees the number
+    assert refused.exit_code == 1 and "fix the errors first" in refused.stderr
+
+
+def test_check_reports_a_decimal_with_too_many_digits(run, tmp_path):
+    bad = tmp_path / "digits.policy"
+    bad.write_text((POLICIES / "inbound.policy").read_text().replace("lottery 30% among", "lottery 30.00000000000001% among"))
+    result = run("check", str(bad), "--format", "json")
+    assert result.exit_code == 1
+    assert [(d["code"], d["message"]) for d in json.loads(result.stdout)] == [
+        ("P011", "the number `30.00000000000001` has 16 significant digits; expected at most 15")
+    ]
