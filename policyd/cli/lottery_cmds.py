@@ -176,11 +176,7 @@ def distribute(
     db_path = current_db()
 
     loaded = load_policy(policy)
-    rec = seed_call(seeds.get, db_path, period)
-    if rec is None:
-        raise PolicydError(f"no seed committed for {period}; run `policyd seed commit --period {period}` and publish the commitment first")
-    if rec.revealed:
-        raise PolicydError(f"the seed for {period} is already revealed, so its draws could be steered; commit a seed for a new period")
+    rec = seed_call(seeds.draw_record, db_path, period)
     state = load_state(state_file) if state_file else State()
     if since is not None and until is not None and since >= until:
         raise PolicydError("--since must be before --until")
