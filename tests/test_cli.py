@@ -139,3 +139,96 @@ def test_module_entry_point_and_console_script():
     assert out.returncode == 0 and "3 passed, 0 failed" in out.stdout
     usage = subprocess.run([sys.executable, "-m", "policyd", "assign"], capture_output=True, text=True, cwd=ROOT)
     assert usage.returncode == 2 and "Missing argument 'POLICY'" in usage.stderr
+
+
+@pytest.mark.parametrize(
+    "number,shown",
+    [("1" + "0" * 399 + ".5", "`1000000000000000...` (401 digits)"), ("1" + "0" * 4999, "`1000000000000000...` (5000 digits)")],
+    ids=["400-digit decimal", "5000-digit integer"],
+)
+def test_check_reports_a_number_out_of_range_instead_of_crashing(run, tmp_path, number, shown):
+    bad = tmp_path / "big.policy"
+    bad.write_text((POLICIES / "inbound.policy").read_text().replace("3 when employees >= 1000", f"3 when employees >= {number}"))
+    message = f"the number {shown} is out of range; expected a number between -1000000000000000 and 1000000000000000"
+    result = run("check", str(bad))
+    assert result.exit_code == 1
+    assert f"{bad}:28:23: error P010: {message}\n" in result.stderr
+    assert result.stderr.strip().endswith(f"{bad}: 1 error, 0 warnings")
+    js = run("check", str(bad), "--format", "json")
+    assert js.exit_code == 1
+    assert [(d["code"], d["line"], d["col"], d["message"]) for d in json.loads(js.stdout)] == [("P010", 28, 23, message)]
+    refused = run("assign", str(bad), "--lead", GLOBEX)  # never compiled, so no generated code sees the number
+    assert refused.exit_code == 1 and "fix the errors first" in refused.stderr
+
+
+def test_check_reports_a_decimal_with_too_many_digits(run, tmp_path):
+    bad = tmp_path / "digits.policy"
+    bad.write_text((POLICIES / "inbound.policy").read_text().replace("lottery 30% among", "lottery 30.00000000000001% among"))
+    result = run("check", str(bad), "--format", "json")
+    assert result.exit_code == 1
+    assert [(d["code"], d["message"]) for d in json.loads(result.stdout)] == [
+        ("P011", "the number `30.00000000000001` has 16 significant digits; expected at most 15")
+    ]
+
+
+# ---- the CLI asks the owners of rules instead of copying them
+WEEK = str(POLICIES / "leads" / "week-2026-W48.csv")
+
+
+def _seed_error(fn, *args) -> str:
+    from policyd.lottery.seeds import SeedError
+
+    with pytest.raises(SeedError) as err:
+        fn(*args)
+    return str(err.value)
+
+
+def test_distribute_refuses_a_seed_by_the_seed_modules_rule(run, tmp_path):
+    from policyd.lottery import seeds
+
+    db, out = str(tmp_path / "p.db"), str(tmp_path / "out")
+    missing = _seed_error(seeds.draw_record, db, "2026-W48")
+    r = run("distribute", INBOUND, "--leads", WEEK, "--period", "2026-W48", "--out", out, "--db", db)
+    assert r.exit_code == 1 and r.stderr == f"policyd: {missing}\n"
+    assert "no seed committed for 2026-W48" in missing
+
+    committed = seeds.commit(db, "2026-W48", now=1_764_000_000.0)
+    assert seeds.draw_record(db, "2026-W48") == committed
+    seeds.reveal(db, "2026-W48", now=1_764_700_000.0)
+    revealed = _seed_error(seeds.draw_record, db, "2026-W48")
+    assert revealed == _seed_error(seeds.seed_for_period, db, "2026-W48")  # one refusal, one wording
+    r = run("distribute", INBOUND, "--leads", WEEK, "--period", "2026-W48", "--out", out, "--db", db)
+    assert r.exit_code == 1 and r.stderr == f"policyd: {revealed}\n"
+
+
+@pytest.mark.parametrize("period", ["2026-W54", "2026-48", "26-W01"])
+def test_period_names_are_checked_by_the_seed_module(run, tmp_path, period):
+    from policyd.lottery import seeds
+
+    expected = _seed_error(seeds.check_period, period)
+    db = str(tmp_path / "p.db")
+    for args in (["seed", "commit"], ["distribute", INBOUND, "--leads", WEEK]):
+        r = run(*args, "--period", period, "--db", db)
+        assert r.exit_code == 1 and r.stderr == f"policyd: {expected}\n", args
+
+
+def test_a_team_file_is_recognised_by_the_model(run, emea):
+    from policyd.lang.parse import load_file
+
+    team, _ = load_file(POLICIES / "emea-team.policy")
+    assert team.is_team_file and not emea.policy.is_team_file
+    r = run("check", str(POLICIES / "emea-team.policy"))
+    assert r.exit_code == 0 and r.stderr.endswith("emea-team.policy: team file; 0 errors, 0 warnings\n")
+
+
+def test_state_files_are_read_by_the_engine_for_every_command(run, tmp_path):
+    from policyd.engine.state import State, StateError
+
+    bad = tmp_path / "state.json"
+    bad.write_text('{"open": {"alice": -1}}')
+    with pytest.raises(StateError) as err:
+        State.load(str(bad))
+    replay = run("replay", INBOUND, "--leads", WEEK, "--state", str(bad))
+    assign = run("assign", INBOUND, "--lead", GLOBEX, "--state", str(bad))
+    assert replay.exit_code == assign.exit_code == 1
+    assert replay.stderr == assign.stderr == f"policyd: {err.value}\n"

@@ -10,7 +10,7 @@ import pytest
 
 from policyd.checks.load import load_text
 from policyd.lang.diagnostics import PolicyError
-from policyd.lang.parse import LayoutNode, layout
+from policyd.lang.layout import LayoutNode, layout
 
 ROOT = Path(__file__).parent.parent
 DOC = ROOT / "docs" / "diagnostics.md"

@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 from policyd.cli.main import main
 from policyd.lang.diagnostics import PolicyError
 from policyd.lang.fmt import format_text
-from policyd.lang.parse import layout, parse_text
+from policyd.lang.layout import layout
+from policyd.lang.parse import parse_text
 from tests.test_analyze_props import generate
 
 ROOT = Path(__file__).parent.parent

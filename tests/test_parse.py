@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from policyd.checks.load import load_text
 from policyd.lang import model as m
 from policyd.lang.diagnostics import PolicyError, format_all
-from policyd.lang.parse import build_parser, parse_text
+from policyd.lang.grammar import build_parser
+from policyd.lang.parse import parse_text
 
 from .conftest import POLICIES
 
@@ -292,3 +295,114 @@ def test_unreadable_file_is_a_diagnostic(tmp_path):
         load_path(tmp_path / "missing.policy")
     assert err.value.diagnostics[0].code == "P006"
     assert "cannot read policy file" in err.value.diagnostics[0].message
+
+
+# ---------------------------------------------------------------- numbers (docs/language.md, Numbers)
+HUGE_INT = "1" + "0" * 4999  # past Python's int-string limit
+HUGE_DEC = "1" + "0" * 399 + ".5"  # a float infinity if converted
+RANGE = "expected a number between -1000000000000000 and 1000000000000000"
+
+# Every place a number token is read; {n} is the number.
+WHOLE_PLACES = {
+    "points": "score s {{ {n} when a >= 1  0 otherwise }}",
+    "tier bound": "tiers {{ t 0..{n} }}",
+    "capacity": "team {{ rep ann new capacity {n} }}",
+    "capacity default": "team {{ capacity default {n}  rep ann new }}",
+    "skill value": "team {{ rep ann new skills x {n} }}",
+    "skill scale": "team {{ skills 1..{n}  rep ann new }}",
+    "open count": 'example "e" {{ state {{ open ann {n} }} expect tier t }}',
+    "reassign count": "sla {{ t respond within 2h, reassign at most {n} times }}",
+    "review period": "policy p {{ review every {n} months }}",
+    "sla time": "sla {{ t respond within {n}h }}",
+}
+DECIMAL_PLACES = {
+    "condition": "score s {{ 1 when a >= {n}  0 otherwise }}",
+    "weight": "team {{ rep ann new weight {n} }}",
+    "lottery ratio": "route t {{ lottery {n}% among available reps }}",
+    "quota": 'example "e" {{ state {{ quota ann {n} }} expect tier t }}',
+    "default": "lead {{ a int  b number = {n} }}",
+    "example lead value": 'example "e" {{ lead {{ a {n} }} expect tier t }}',
+}
+
+
+def _number_problems(template: str, n: str):
+    first = "# the lead block is below\n" if template.startswith("lead") else "lead { a int }\n"
+    text = first + template.format(n=n) + "\n"
+    _, problems = parse_text(text, "n.policy")
+    return text, problems
+
+
+@pytest.mark.parametrize("place", sorted(WHOLE_PLACES.keys() | DECIMAL_PLACES.keys()))
+def test_a_huge_whole_number_is_a_diagnostic_at_its_place(place):
+    text, problems = _number_problems({**WHOLE_PLACES, **DECIMAL_PLACES}[place], HUGE_INT)
+    assert [(d.code, d.span.line, d.span.col) for d in problems] == [("P010", 2, text.splitlines()[1].index(HUGE_INT) + 1)]
+    assert problems[0].message == f"the number `1000000000000000...` (5000 digits) is out of range; {RANGE}"
+
+
+@pytest.mark.parametrize("place", sorted(DECIMAL_PLACES))
+def test_a_decimal_too_large_for_a_float_is_a_diagnostic(place):
+    text, problems = _number_problems(DECIMAL_PLACES[place], HUGE_DEC)
+    assert [(d.code, d.span.col) for d in problems] == [("P010", text.splitlines()[1].index(HUGE_DEC) + 1)]
+    assert "(401 digits) is out of range" in problems[0].message
+
+
+@pytest.mark.parametrize("place", sorted(set(WHOLE_PLACES) - {"sla time"}))
+def test_a_huge_decimal_where_a_whole_number_goes_is_p007_alone(place):
+    _, problems = _number_problems(WHOLE_PLACES[place], HUGE_DEC)
+    assert [d.code for d in problems] == ["P007"]
+
+
+@pytest.mark.parametrize(
+    "written,value",
+    [
+        ("1000000000000000", 10**15),
+        ("-1000000000000000", -(10**15)),
+        ("999999999999.999", 999999999999.999),
+        ("123456789012345", 123456789012345),
+        ("12345678901234.5", 12345678901234.5),
+        ("0.000000000000000000123456789012345", 1.23456789012345e-19),
+        ("1.50", 1.5),
+        ("-0", 0),
+    ],
+)
+def test_numbers_at_the_limits_are_read_exactly(written, value):
+    text, problems = _number_problems(DECIMAL_PLACES["condition"], written)
+    assert problems == []
+    p, _ = parse_text(text)
+    got = p.scores[0].lines[0].cond.right.value
+    assert got == value and type(got) is type(value)
+
+
+@pytest.mark.parametrize(
+    "written,code,message",
+    [
+        ("1000000000000001", "P010", f"the number `1000000000000001` is out of range; {RANGE}"),
+        ("-1000000000000001", "P010", f"the number `-1000000000000001` is out of range; {RANGE}"),
+        ("1000000000000000.5", "P010", f"the number `1000000000000000.5` is out of range; {RANGE}"),
+        ("1.23456789012345678", "P011", "the number `1.23456789012345678` has 18 significant digits; expected at most 15"),
+        ("0.0000001234567890123456", "P011", "the number `0.0000001234567890123456` has 16 significant digits; expected at most 15"),
+    ],
+)
+def test_numbers_past_the_limits_name_what_was_expected(written, code, message):
+    _, problems = _number_problems(DECIMAL_PLACES["condition"], written)
+    assert [(d.code, d.message) for d in problems] == [(code, message)]
+
+
+@given(st.integers(min_value=-(10**40), max_value=10**40))
+def test_every_whole_number_is_read_or_refused_by_its_size(n):
+    text, problems = _number_problems(DECIMAL_PLACES["condition"], str(n))
+    if abs(n) <= 10**15:
+        assert problems == [] and parse_text(text)[0].scores[0].lines[0].cond.right.value == n
+    else:
+        assert [d.code for d in problems] == ["P010"]
+
+
+def test_a_policy_with_a_refused_number_never_carries_it_to_the_engine(inbound_text, monkeypatch):
+    from policyd.engine.codegen import compile_policy
+
+    monkeypatch.chdir(POLICIES)
+    loaded = load_text(inbound_text.replace("3 when employees >= 1000", f"3 when employees >= {HUGE_DEC}"), "inbound.policy")
+    assert [d.code for d in loaded.errors] == ["P010"]
+    compiled = compile_policy(loaded.policy)  # generated code would name `inf` if the decimal got through
+    cond = loaded.policy.scores[0].lines[0].cond
+    assert cond.right.value == 0 and "inf" not in compiled.lead_expr(cond)

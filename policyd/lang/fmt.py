@@ -25,7 +25,7 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass, field
 
-from .parse import LayoutNode, LayoutTok, layout
+from .layout import LayoutNode, LayoutTok, layout
 
 INDENT = "  "
 _TIGHT_BRACES = ("type_enum", "in_", "not_in_")

@@ -321,6 +321,12 @@ class Policy:
     def name(self) -> str:
         return self.info.name if self.info else "policy"
 
+    @property
+    def is_team_file(self) -> bool:
+        """Only a `team { ... }` block: a file that `team from` loads, checked on its own."""
+        rest = (self.info, self.fields, self.scores, self.tiers, self.exceptions, self.routes, self.sla, self.examples)
+        return self.team is not None and not any(rest)
+
     def field_named(self, name: str) -> LeadField | None:
         for f in self.fields:
             if f.name == name:

@@ -23,6 +23,7 @@ from ..storage.store import Store, StoreError, default_db_path
 
 TABLE = "lottery_seeds"
 _PERIOD = re.compile(r"^(\d{4})-W(\d{2})$")
+_REVEALED = "the seed for {period} is already revealed, so its draws could be steered; commit a seed for a new period"
 
 
 class SeedError(ValueError):
@@ -169,8 +170,18 @@ def seed_for_period(db_path: str | None, period: str, *, allow_revealed: bool = 
     """
     rec = _checked(_require(db_path, period))
     if rec.revealed and not allow_revealed:
-        raise SeedError(f"the seed for {period} is already revealed, so its draws could be steered; commit a seed for a new period")
+        raise SeedError(_REVEALED.format(period=period))
     return rec.seed
+
+
+def draw_record(db_path: str | None, period: str) -> SeedRecord:
+    """The record new draws in `period` use (seed and commitment): committed, intact, unrevealed."""
+    rec = get(db_path, period)
+    if rec is None:
+        raise SeedError(f"no seed committed for {period}; run `policyd seed commit --period {period}` and publish the commitment first")
+    if rec.revealed:
+        raise SeedError(_REVEALED.format(period=period))
+    return rec
 
 
 def revealed_seed(db_path: str | None, period: str) -> str:

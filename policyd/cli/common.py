@@ -1,0 +1,133 @@
+"""What every command shares: the error type, diagnostics output, policy refs, --db, input files."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from ..engine.state import State, StateError
+from ..lang.diagnostics import PolicyError, format_all, summary
+
+if TYPE_CHECKING:
+    from ..checks.load import Loaded
+    from ..storage.store import Store
+
+
+class PolicydError(click.ClickException):
+    """A user-facing error: printed without a traceback, exit 1."""
+
+    exit_code = 1
+
+    def show(self, file=None) -> None:
+        click.echo(f"policyd: {self.message}", err=True)
+
+
+def print_diagnostics(diags, sources) -> None:
+    """Diagnostics go to stderr (data, such as `--format json`, goes to stdout)."""
+    if diags:
+        click.echo(format_all(diags, sources), err=True)
+
+
+def load_policy(ref: str, *, allow_errors: bool = False) -> Loaded:
+    """Load a policy; print its diagnostics and stop when it has errors."""
+    try:
+        loaded = resolve(ref)
+    except PolicyError as err:
+        print_diagnostics(err.diagnostics, err.sources)
+        raise PolicydError(f"{ref}: cannot be parsed") from None
+    if loaded.errors and not allow_errors:
+        print_diagnostics(loaded.diagnostics, loaded.sources)
+        raise PolicydError(f"{ref}: {summary(loaded.diagnostics)}; fix the errors first")
+    return loaded
+
+
+def resolve(ref: str) -> Loaded:
+    """A policy by ref: a file path, a stored version (@3, @active) or a git revision (REV:PATH); see refs.py."""
+    from ..storage.refs import RefError, load_ref
+
+    try:
+        return load_ref(ref, current_db())
+    except RefError as err:
+        raise PolicydError(str(err)) from None
+
+
+def current_db() -> str:
+    """The store named by --db on this command line, else POLICYD_DB, else ./policyd.db."""
+    from ..storage.store import default_db_path
+
+    ctx = click.get_current_context(silent=True)
+    return (ctx.meta.get("policyd.db") if ctx is not None else None) or default_db_path()
+
+
+def _remember_db(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value:
+        ctx.meta["policyd.db"] = value
+    return value
+
+
+def db_option(f):
+    """`--db FILE` (or POLICYD_DB): the policy store, for @N refs and the store commands."""
+    return click.option(
+        "--db",
+        metavar="FILE",
+        envvar="POLICYD_DB",
+        expose_value=False,
+        is_eager=True,
+        callback=_remember_db,
+        help="The policy store [default: ./policyd.db, or $POLICYD_DB].",
+    )(f)
+
+
+def read_json(source: str, what: str) -> Any:
+    """JSON from a file or `-` (stdin); bad JSON names its line and column."""
+    try:
+        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+    except OSError as err:
+        raise PolicydError(f"cannot read {what} {source}: {err.strerror}") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as err:
+        raise PolicydError(f"{source}:{err.lineno}:{err.colno}: {what} is not valid JSON: {err.msg}") from None
+
+
+def load_state(path: str) -> State:
+    """A runtime state file, read by the engine's own reader (State.load)."""
+    try:
+        return State.load(path)
+    except StateError as err:
+        raise PolicydError(str(err)) from None
+
+
+def command_store(create: bool = False) -> Store:
+    """The store for this command; only `publish` may create the file."""
+    from ..storage.refs import RefError, open_store
+    from ..storage.store import Store, StoreError
+
+    path = current_db()
+    try:
+        return Store(path) if create else open_store(path)
+    except (RefError, StoreError) as err:
+        raise PolicydError(str(err)) from None
+
+
+def who(name: str | None) -> str:
+    """Who did it: the name given, else the login name (recorded with versions and activations)."""
+    if name:
+        return name
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def when(ts: float) -> str:
+    """A stored time as the CLI shows it, in UTC."""
+    import datetime as dt
+
+    return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")

@@ -1,0 +1,100 @@
+"""The lottery seed commands: commit before the draws, reveal after, list."""
+
+from __future__ import annotations
+
+import click
+
+from .common import PolicydError, current_db, db_option
+
+period_option = click.option("--period", required=True, metavar="YYYY-Www", help="The ISO week the seed is for, e.g. 2026-W48.")
+
+
+def seed_call(fn, *args):
+    from ..lottery.seeds import SeedError
+
+    try:
+        return fn(*args)
+    except SeedError as err:
+        raise PolicydError(str(err)) from None
+
+
+@click.group()
+def seed() -> None:
+    """Commit to a period's lottery seed before drawing, reveal it after.
+
+    \b
+    Example:
+      policyd seed commit --period 2026-W48     # prints the commitment; the seed stays secret
+      policyd seed reveal --period 2026-W48     # after the period: prints the seed
+      policyd seed list
+    """
+
+
+@seed.command("commit")
+@period_option
+@db_option
+def seed_commit(period: str) -> None:
+    """Make a secret seed for PERIOD and print its SHA-256 commitment.
+
+    Publish the commitment before any lead of the period is drawn. The seed is
+    stored in the db and not shown until `policyd seed reveal`.
+
+    \b
+    Example:
+      policyd seed commit --period 2026-W48
+    """
+    from ..lottery import seeds
+
+    db_path = current_db()
+
+    rec = seed_call(seeds.commit, db_path, period)
+    click.echo(rec.commitment)
+    click.echo(f"committed {period}; publish this commitment now, reveal the seed after the period", err=True)
+
+
+@seed.command("reveal")
+@period_option
+@db_option
+@click.option("--records", "records_dir", metavar="DIR", help="Also rewrite the record pages of PERIOD in DIR with the seed embedded.")
+def seed_reveal(period: str, records_dir: str | None) -> None:
+    """Publish PERIOD's seed (refused when it does not match its commitment).
+
+    \b
+    Example:
+      policyd seed reveal --period 2026-W48 --records out/lottery
+    """
+    from ..lottery import seeds
+    from ..lottery.record import republish
+
+    db_path = current_db()
+
+    rec = seed_call(seeds.reveal, db_path, period)
+    click.echo(rec.seed)
+    click.echo(f"revealed {period}: sha256(seed) = {rec.commitment}", err=True)
+    if records_dir:
+        try:
+            pages = republish(records_dir, period, rec.seed)
+        except OSError as err:
+            raise PolicydError(f"cannot update the record pages in {records_dir}: {err.strerror}") from None
+        for page in pages:
+            click.echo(f"updated {page}", err=True)
+        if not pages:
+            click.echo(f"no record of {period} in {records_dir}", err=True)
+
+
+@seed.command("list")
+@db_option
+def seed_list() -> None:
+    """Every committed period with its commitment, and its seed once revealed.
+
+    \b
+    Example:
+      policyd seed list --db policyd.db
+    """
+    from ..lottery import seeds
+
+    db_path = current_db()
+
+    for p in seed_call(seeds.periods, db_path):
+        state = "TAMPERED" if not p["intact"] else ("revealed " + p["seed"] if p["seed"] else "secret")
+        click.echo(f"{p['period']}  {p['commitment']}  {state}")
