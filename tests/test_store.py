@@ -141,6 +141,7 @@ def test_a_store_made_before_migrations_is_upgraded_in_place(tmp_path):
 def test_bundles_hold_the_team_file_and_load_without_the_disk(tmp_path):
     text = POLICY.read_text(encoding="utf-8")
     start, end = text.index("team {"), text.index("# Exceptions run")
+    (tmp_path / ".git").mkdir()  # one repository: the policy and its team folder
     (tmp_path / "teams").mkdir()
     (tmp_path / "teams" / "sales.policy").write_text(text[start:end], encoding="utf-8")
     (tmp_path / "p").mkdir()

@@ -46,6 +46,7 @@ def load_path(path: str | Path) -> Loaded:
     return Loaded(policy, check_policy(policy, problems), str(path))
 
 
-def load_text(text: str, file: str = "<policy>", base_dir: Path | None = None) -> Loaded:
-    policy, problems = parse_text(text, file, base_dir)
+def load_text(text: str, file: str = "<policy>", base_dir: Path | None = None, root: Path | None = None) -> Loaded:
+    """Parse and check policy text; `team from` reads inside `root` (default: base_dir's repository)."""
+    policy, problems = parse_text(text, file, base_dir, root)
     return Loaded(policy, check_policy(policy, problems), file)

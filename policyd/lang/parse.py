@@ -35,8 +35,13 @@ def _parse_tree(text: str, file: str, start: str) -> Tree:
         raise PolicyError([syntax_diagnostic(err, text, file)], {file: text}) from None
 
 
-def parse_text(text: str, file: str = "<policy>", base_dir: Path | None = None) -> tuple[m.Policy, list[Diagnostic]]:
-    """Parse one policy (and its `team from` file); structural problems come back as diagnostics."""
+def parse_text(
+    text: str, file: str = "<policy>", base_dir: Path | None = None, root: Path | None = None
+) -> tuple[m.Policy, list[Diagnostic]]:
+    """Parse one policy (and its `team from` file); structural problems come back as diagnostics.
+
+    `root` bounds what `team from` may read (default: the repository holding `base_dir`).
+    """
     tree = _parse_tree(text, file, "start")
     build = Build(file)
     try:
@@ -96,7 +101,7 @@ def parse_text(text: str, file: str = "<policy>", base_dir: Path | None = None) 
         elif it[0] == "team_from":
             if once("team", it[2]):
                 try:
-                    team, team_sources, team_problems = _load_team(it[1], it[2], base_dir)
+                    team, team_sources, team_problems = _load_team(it[1], it[2], base_dir, root)
                 except PolicyError as err:
                     err.sources.setdefault(file, text)
                     raise
@@ -130,13 +135,14 @@ def _resolve_example(e: m.Example) -> m.Example:
     return m.Example(e.name, lead, e.open, e.away, e.quota, e.lottery, e.seed, e.expects, e.span)
 
 
-def _load_team(rel: str, span: m.Span, base_dir: Path | None):
-    path = (base_dir or Path(".")) / rel
+def _load_team(rel: str, span: m.Span, base_dir: Path | None, root: Path | None):
+    path = team_path(rel, span, base_dir, root)
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except OSError as err:
         diag = Diagnostic("P006", ERROR, span, f"cannot read the team file `{rel}` ({err.strerror or err})", f"looked for {path}")
         raise PolicyError([diag]) from None
+    text = _team_text(data, rel, span)
     file = _display_path(path)
     tree = _parse_tree(text, file, "team_file")
     build = Build(file)
@@ -144,6 +150,66 @@ def _load_team(rel: str, span: m.Span, base_dir: Path | None):
     team = team_item[1]
     team = m.Team(team.skill_low, team.skill_high, team.skill_default, team.capacity_default, team.reps, team.span, rel)
     return team, [(file, text)], build.problems
+
+
+MAX_TEAM_FILE_BYTES = 1_000_000
+
+
+def repository_root(start: Path) -> Path:
+    """The git work tree holding `start`, else `start` itself: the most `team from` may reach."""
+    start = start.resolve()
+    for folder in (start, *start.parents):
+        if (folder / ".git").exists():
+            return folder
+    return start
+
+
+def team_path(rel: str, span: m.Span, base_dir: Path | None, root: Path | None = None) -> Path:
+    """Where `team from REL` points, refused unless it is a `.policy` file inside the repository.
+
+    A policy under review may be untrusted (a pull request): reading any other file would
+    let it show the reviewer's machine, so the refusal never reads or quotes the file.
+    """
+    where = base_dir if base_dir is not None else Path(".")
+    bound = (root if root is not None else repository_root(where)).resolve()
+    name = rel.encode("unicode_escape").decode("ascii")
+
+    def refuse(message: str, hint: str) -> PolicyError:
+        return PolicyError([Diagnostic("P012", ERROR, span, message, hint)])
+
+    if "\x00" in rel or any(ord(ch) < 32 for ch in rel):
+        raise refuse(f"the team file name `{name}` holds a control character", "name a file such as `team.policy`")
+    if Path(rel).is_absolute():
+        raise refuse(
+            f"`team from` takes a path relative to the policy file, not `{name}`", "name a file such as `team.policy` beside the policy"
+        )
+    if Path(rel).suffix != ".policy":
+        raise refuse(f"the team file `{name}` is not a `.policy` file", "a team file is a policy file holding one `team { ... }` block")
+    path = (where / rel).resolve()
+    if not path.is_relative_to(bound):
+        raise refuse(f"the team file `{name}` lies outside the policy's repository", f"keep team files inside {bound}")
+    if path.exists() and not path.is_file():
+        raise refuse(f"the team file `{name}` is not a regular file", "name a policy file")
+    if path.is_file() and path.stat().st_size > MAX_TEAM_FILE_BYTES:
+        raise refuse(f"the team file `{name}` is larger than {MAX_TEAM_FILE_BYTES:,} bytes", "a team file holds one `team { ... }` block")
+    return path
+
+
+def _team_text(data: bytes, rel: str, span: m.Span) -> str:
+    """The team file as text; binary or non-UTF-8 content is refused without being shown."""
+    if b"\x00" in data:
+        raise PolicyError([Diagnostic("P006", ERROR, span, f"the team file `{rel}` is binary, not policy text", "save it as UTF-8 text")])
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = data.count(b"\n", 0, err.start) + 1
+        raise PolicyError(
+            [
+                Diagnostic(
+                    "P006", ERROR, span, f"the team file `{rel}` is not UTF-8 text (line {line}, byte {err.start})", "save it as UTF-8"
+                )
+            ]
+        ) from None
 
 
 def _display_path(path: Path) -> str:

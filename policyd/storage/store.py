@@ -26,7 +26,7 @@ from sqlite_utils import Migrations
 
 from ..checks.load import Loaded, load_text
 from ..lang import model as m
-from ..lang.diagnostics import PolicyError
+from ..lang.diagnostics import ERROR, Diagnostic, PolicyError
 from ..lang.model import Span
 
 DEFAULT_DB = "policyd.db"
@@ -85,7 +85,9 @@ def load_bundle(main_file: str, files: dict[str, str], label: str = "") -> Loade
 
     with tempfile.TemporaryDirectory(prefix="policyd-bundle-") as tmp:
         for name, text in files.items():
-            path = Path(tmp) / name
+            path = (Path(tmp) / name).resolve()
+            if not path.is_relative_to(Path(tmp).resolve()):  # a bundle names files inside itself, never beyond
+                raise PolicyError([Diagnostic("P012", ERROR, Span(main_file, 0, 0), f"the bundle names a file outside itself: {name!r}")])
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text, encoding="utf-8")
         prefixes = tuple(dict.fromkeys(str(p).replace(os.sep, "/").rstrip("/") + "/" for p in (Path(tmp), Path(tmp).resolve())))
@@ -98,7 +100,7 @@ def load_bundle(main_file: str, files: dict[str, str], label: str = "") -> Loade
             return file
 
         try:
-            loaded = load_text(files[main_file], main_file, Path(tmp) / Path(main_file).parent)
+            loaded = load_text(files[main_file], main_file, Path(tmp) / Path(main_file).parent, root=Path(tmp))
         except PolicyError as err:
             raise PolicyError(_respan(list(err.diagnostics), rename), {rename(k): v for k, v in (err.sources or {}).items()}) from None
     # the temporary directory is gone: name the team file as the bundle does, everywhere
