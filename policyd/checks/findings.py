@@ -46,6 +46,11 @@ def _plural(totals: Iterable[int]) -> str:
     return ("score " if len(ts) == 1 else "scores ") + _scores(ts)
 
 
+def _are(totals: Iterable[int]) -> str:
+    """The verb after `_plural(totals)`: `is` for one score, `are` for several."""
+    return "is" if len(set(totals)) == 1 else "are"
+
+
 def _show(lead: dict) -> str:
     return json.dumps(lead, ensure_ascii=False)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ..lang.diagnostics import ERROR, WARNING, Diagnostic
-from .findings import _diag, _plural, _scores, _show, _src
+from .findings import _are, _diag, _plural, _scores, _show, _src
 from .leadspace import LeadSpace
 
 
@@ -29,7 +29,7 @@ def tier_gaps(a: LeadSpace) -> Iterator[Diagnostic]:
         "A001",
         ERROR,
         a.policy.tiers[0].span,
-        f"{_plural(gaps)} can be reached but {'is' if len(gaps) == 1 else 'are'} in no tier",
+        f"{_plural(gaps)} can be reached but {_are(gaps)} in no tier",
         f"reachable totals: {reach}; {where}",
         lead,
     )
@@ -50,7 +50,7 @@ def tier_overlaps(a: LeadSpace) -> Iterator[Diagnostic]:
                 "A002",
                 WARNING,
                 tj.span,
-                f"{_plural(both)} {'is' if len(both) == 1 else 'are'} in both {ti.name} and {tj.name}",
+                f"{_plural(both)} {_are(both)} in both {ti.name} and {tj.name}",
                 f"the first tier in file order wins, so such leads go to {first}"
                 + (f"; for example this lead scores {t0}: {_show(lead)}" if lead else ""),
                 lead,
@@ -71,7 +71,7 @@ def tier_unreachable(a: LeadSpace) -> Iterator[Diagnostic]:
         if not inside:
             msg = f"tier `{t.name}` ({t.low}..{t.high}) can never be reached: leads score {reach}"
         else:
-            msg = f"tier `{t.name}` is never chosen: its {_plural(inside)} {'is' if len(inside) == 1 else 'are'} taken by earlier tiers"
+            msg = f"tier `{t.name}` is never chosen: its {_plural(inside)} {_are(inside)} taken by earlier tiers"
         yield _diag("A003", WARNING, t.span, msg, "change its range or remove it (and its route)")
 
 
