@@ -1,4 +1,4 @@
-"""The verifiable lottery: ladders, meeting records and their verification.
+"""The verifiable lottery: each draw recomputed from the seed, and records checked against it.
 
 Every lottery number is `evaluate.draw(seed, lead_id, purpose)`: HMAC-SHA256 keyed
 by the period's committed seed, so the draws are fixed the moment the commitment is
@@ -12,120 +12,24 @@ Tracing the ladder up from the marker therefore always reaches the winner, and a
 ladder with one rung moved no longer matches the seed. See docs/lottery.md.
 
 A record is canonical JSON addressed by its SHA-256, so the same meeting (policy,
-leads, state, period) always has the same id and the same page.
+leads, state, period) always has the same id and the same page. The ladder, the
+record's bytes and id, its page and its keeping live in ladder.py, canonical.py,
+page.py and archive.py; their public names are imported here too, since callers
+address the lottery record through this module.
 """
 
 from __future__ import annotations
 
-import hashlib
-import html as _html
 import json
-import re
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from ..engine.draw import draw, draw_index
+from .archive import list_records, render_record, republish, store_record, write_record
+from .canonical import RECORD_FORMAT, RecordError, RecordNotFound, canonical, record_id
+from .ladder import ladder, ladder_rungs, ladder_svg, rung_count, trace
+from .page import parse_page, read_subject, render_page
 from .seeds import check_period, commit_hash
-
-RECORD_FORMAT = "policyd-lottery-record/1"
-RECORDS_TABLE = "lottery_records"
-_ID = re.compile(r"^[0-9a-f]{64}$")
-_SCRIPT = re.compile(r'<script type="application/json" id="(lottery-record|lottery-seed)">(.*?)</script>', re.S)
-
-
-class RecordError(ValueError):
-    """A record or decision file that cannot be read or used; the message says why."""
-
-
-class RecordNotFound(RecordError, KeyError):
-    """No record with that id (the daemon answers 404)."""
-
-    def __str__(self) -> str:
-        return str(self.args[0]) if self.args else ""
-
-
-# ---- the ladder
-
-
-def rung_count(n: int) -> int:
-    """Rungs in a ladder of n legs: none for one leg, else 2n (at least 4)."""
-    return 0 if n < 2 else max(4, 2 * n)
-
-
-def ladder_rungs(seed: str, lead_id: str, n: int) -> list[int]:
-    """Rung k joins legs g and g+1, g = draw_index(draw(seed, lead_id, "rung:k"), None, n-1)."""
-    return [draw_index(draw(seed, lead_id, f"rung:{k}"), None, n - 1) for k in range(rung_count(n))]
-
-
-def trace(rungs: list[int], start: int) -> int:
-    """Follow a leg down the ladder: every rung that touches it moves it across."""
-    pos = start
-    for g in rungs:
-        if g == pos:
-            pos += 1
-        elif g == pos - 1:
-            pos -= 1
-    return pos
-
-
-def ladder(seed: str, lead_id: str, n: int, winner: int) -> dict:
-    """The ladder of one lottery draw: rungs, the winner's leg and where it ends."""
-    rungs = ladder_rungs(seed, lead_id, n)
-    return {"rungs": rungs, "start": winner, "end": trace(rungs, winner)}
-
-
-def ladder_svg(names: list[str], lad: dict, label: str) -> str:
-    """The ladder as inline SVG; the winner's path is highlighted down to the lead's marker.
-
-    Rungs that share no leg commute, so they are packed into rows to keep the
-    picture short; the order of rungs on each leg (what tracing reads) is kept.
-    """
-    n = len(names)
-    rungs = lad["rungs"]
-    dx, dy, top, left = 64, 16, 34, 40
-    row_of_leg = [0] * max(n, 1)
-    rows = []
-    for g in rungs:
-        r = max(row_of_leg[g], row_of_leg[g + 1]) + 1
-        row_of_leg[g] = row_of_leg[g + 1] = r
-        rows.append(r)
-    depth = (max(rows) if rows else 0) + 1
-    bottom = top + depth * dy
-    width = left * 2 + (n - 1) * dx
-    height = bottom + 40
-
-    def x(i: int) -> int:
-        return left + i * dx
-
-    def y(r: int) -> int:
-        return top + r * dy
-
-    esc = _html.escape
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="ladder" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" role="img" aria-label="Amida ladder for {esc(label)}">'
-    ]
-    for i, name in enumerate(names):
-        parts.append(f'<text x="{x(i)}" y="{top - 12}" class="name{" win" if i == lad["start"] else ""}">{esc(name)}</text>')
-        parts.append(f'<line x1="{x(i)}" y1="{top}" x2="{x(i)}" y2="{bottom}" class="leg"/>')
-    for g, r in zip(rungs, rows):
-        parts.append(f'<line x1="{x(g)}" y1="{y(r)}" x2="{x(g + 1)}" y2="{y(r)}" class="rung"/>')
-    # the winner's path, in rung order
-    pos = lad["start"]
-    pts = [(x(pos), top)]
-    for g, r in zip(rungs, rows):
-        if g in (pos, pos - 1):
-            pts.append((x(pos), y(r)))
-            pos = pos + 1 if g == pos else pos - 1
-            pts.append((x(pos), y(r)))
-    pts.append((x(pos), bottom))
-    parts.append('<polyline class="path" points="' + " ".join(f"{a},{b}" for a, b in pts) + '"/>')
-    parts.append(f'<circle cx="{x(lad["end"])}" cy="{bottom + 10}" r="6" class="marker"/>')
-    parts.append(f'<text x="{x(lad["end"])}" y="{bottom + 32}" class="lead">{esc(label)}</text>')
-    parts.append("</svg>")
-    return "\n".join(parts)
-
 
 # ---- draws
 
@@ -348,227 +252,32 @@ def _decision_draws(data: dict) -> list[dict]:
     return found
 
 
-# ---- records
-
-
-def canonical(record: dict) -> bytes:
-    """The bytes the id is computed from: sorted keys, no spaces, UTF-8, and `<`, `>`, `&` as \\u escapes.
-
-    The escapes (legal only inside JSON strings, and parsed back to the same
-    characters) let the page embed these exact bytes in a <script> element, so a
-    browser can hash the embedded text and compare it with the id.
-    """
-    text = json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026").encode("utf-8")
-
-
-def record_id(record: dict) -> str:
-    return hashlib.sha256(canonical(record)).hexdigest()
-
-
-def _embed(data: Any) -> str:
-    """JSON safe inside <script>: no `<`, `>` or `&` can close the element."""
-    text = json.dumps(data, sort_keys=True, indent=1, ensure_ascii=False)
-    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-
-
-def _drawable(d: dict) -> bool:
-    """A ladder whose numbers fit its pool (a hand-made record may hold anything)."""
-    lad, pool = d.get("ladder"), d.get("pool")
-    if not isinstance(lad, dict) or not isinstance(pool, list) or not pool:
-        return False
-    n = len(pool)
-    rungs = lad.get("rungs")
-    ints = isinstance(rungs, list) and all(isinstance(g, int) and 0 <= g < n - 1 for g in rungs)
-    return ints and all(isinstance(lad.get(k), int) and 0 <= lad[k] < n for k in ("start", "end"))
-
-
-def page_data(record: dict, seed: str | None) -> dict:
-    """What the record template shows; the seed only once revealed."""
-    rid = record_id(record)
-    ladders = []
-    for lead in record["leads"]:
-        for d in lead.get("draws", []):
-            if d.get("entered") and _drawable(d):
-                label = f"{lead['lead_id']}"
-                ladders.append({"lead_id": lead["lead_id"], "draw": d, "svg": ladder_svg(d["pool"], d["ladder"], label)})
-    return {
-        "id": rid,
-        "record": record,
-        "ladders": ladders,
-        "seed": seed,
-        "record_json": canonical(record).decode("utf-8"),
-        "seed_json": _embed({"period": record["period"], "seed": seed, "commitment": record["commitment"]}) if seed else None,
-    }
-
-
-def render_page(record: dict, seed: str | None = None) -> str:
-    """The record's HTML page: ladders as inline SVG, the record JSON embedded for verification."""
-    from ..render.jinja import render_template
-
-    if seed is not None and commit_hash(seed) != record.get("commitment"):
-        raise RecordError(f"the seed does not match the record's commitment {record.get('commitment')}; refusing to publish it")
-    return render_template("lottery_record.html.j2", page_data(record, seed))
-
-
-def read_subject(path: str) -> tuple[str, dict, str | None, str | None]:
-    """Read a file to verify: (kind, data, claimed record id, seed embedded in a page).
-
-    kind is "record" or "decision". The claimed id comes from the page or from a
-    file name that is a record id (`<id>.json`).
-    """
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as err:
-        raise RecordError(f"cannot read {path}: {err.strerror}") from None
-    except UnicodeDecodeError:
-        raise RecordError(f"{path}: not a text file (expected JSON or a record page)") from None
-    stem = Path(path).name.split(".")[0]
-    claimed = stem if _ID.match(stem) else None
-    if text.lstrip().startswith("<"):
-        data, page_id, seed = parse_page(text, path)
-        return "record", data, page_id or claimed, seed
-    data = _json(text, path)
-    if not isinstance(data, dict):
-        raise RecordError(f"{path}: expected a JSON object (a decision or a lottery record)")
-    return ("record" if data.get("format") == RECORD_FORMAT else "decision"), data, claimed, None
-
-
-def parse_page(text: str, where: str) -> tuple[dict, str | None, str | None]:
-    """A record page's embedded (record, id, revealed seed or None): all a verifier needs."""
-    blocks = dict(_SCRIPT.findall(text))
-    if "lottery-record" not in blocks:
-        raise RecordError(f"{where}: no embedded lottery record (expected a page written by `policyd distribute`)")
-    data = _json(blocks["lottery-record"], where)
-    if not isinstance(data, dict):
-        raise RecordError(f"{where}: the embedded record is not a JSON object")
-    m = re.search(r'<meta name="policyd-record-id" content="([0-9a-f]{64})">', text)
-    seed = None
-    if "lottery-seed" in blocks:
-        block = _json(blocks["lottery-seed"], where)
-        seed = block.get("seed") if isinstance(block, dict) else None
-    return data, (m.group(1) if m else None), seed
-
-
-def _json(text: str, path: str) -> Any:
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as err:
-        raise RecordError(f"{path}:{err.lineno}:{err.colno}: not valid JSON: {err.msg}") from None
-
-
-def write_record(record: dict, out_dir: str | Path, seed: str | None = None) -> tuple[str, Path]:
-    """Write `<id>.json` and `<id>.html` under out_dir; returns (id, page path)."""
-    rid = record_id(record)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / f"{rid}.json").write_text(json.dumps(record, sort_keys=True, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    page = out / f"{rid}.html"
-    page.write_text(render_page(record, seed), encoding="utf-8")
-    return rid, page
-
-
-def _open(db_path: str | None):
-    from .seeds import SeedError, open_db
-
-    try:
-        return open_db(db_path)
-    except SeedError as err:
-        raise RecordError(str(err)) from None
-
-
-def store_record(db_path: str | None, record: dict, now: float | None = None) -> str:
-    """Keep the record in the store's db so the daemon can serve it at /lottery/<id>."""
-    import time
-
-    db = _open(db_path)
-    rid = record_id(record)
-    with db.atomic():
-        db[RECORDS_TABLE].insert(
-            {
-                "id": rid,
-                "period": record["period"],
-                "record": canonical(record).decode("utf-8"),
-                "created_at": now if now is not None else time.time(),
-            },
-            pk="id",
-            ignore=True,
-        )
-    return rid
-
-
-def list_records(db_path: str | None, period: str | None = None) -> list[dict]:
-    """Records kept in the db, newest first: id, period, created_at and totals (for the dashboard's links)."""
-    db = _open(db_path)
-    if RECORDS_TABLE not in db.table_names():
-        return []
-    sql = f"select id, period, created_at, record from {RECORDS_TABLE}"
-    rows = (
-        db.query(sql + " where period = ? order by created_at desc, id", [period])
-        if period
-        else db.query(sql + " order by created_at desc, id")
-    )
-    return [
-        {"id": r["id"], "period": r["period"], "created_at": r["created_at"], "totals": json.loads(r["record"])["totals"]} for r in rows
-    ]
-
-
-def load_record(record_id_: str, db_or_dir: str | Path) -> dict:
-    """A record by id from a records directory or from the db; RecordNotFound otherwise."""
-    if not _ID.match(record_id_ or ""):
-        raise RecordNotFound(f"not a record id: {record_id_!r} (expected 64 lowercase hex digits)")
-    where = Path(db_or_dir)
-    if where.is_dir():
-        path = where / f"{record_id_}.json"
-        if not path.exists():
-            raise RecordNotFound(f"no record {record_id_} in {where}")
-        record = _json(path.read_text(encoding="utf-8"), str(path))
-    else:
-        db = _open(str(where))
-        if RECORDS_TABLE not in db.table_names():
-            raise RecordNotFound(f"no record {record_id_} in {where}")
-        rows = list(db.query(f"select record from {RECORDS_TABLE} where id = ?", [record_id_]))
-        if not rows:
-            raise RecordNotFound(f"no record {record_id_} in {where}")
-        record = json.loads(rows[0]["record"])
-    if record_id(record) != record_id_:
-        raise RecordError(f"record {record_id_} was altered: its content no longer hashes to its id")
-    return record
-
-
-def render_record(record_id_: str, db_or_dir: str | Path, seed_db: str | None = None) -> str:
-    """The record page for the daemon's /lottery/<id>: the seed is shown once its period is revealed.
-
-    `db_or_dir` is the store's db file (records and seeds) or a records directory;
-    with a directory, seeds are read from `seed_db` when given.
-    """
-    from . import seeds
-
-    record = load_record(record_id_, db_or_dir)
-    seeds_db = seed_db if Path(db_or_dir).is_dir() else str(db_or_dir)
-    seed = None
-    if seeds_db is not None:
-        rec = seeds.get(seeds_db, record["period"])
-        if rec is not None and rec.revealed:
-            seed = rec.seed
-    return render_page(record, seed)
-
-
-def republish(out_dir: str | Path, period: str, seed: str) -> list[Path]:
-    """Rewrite the pages of `period` in out_dir with the revealed seed embedded."""
-    written = []
-    for path in sorted(Path(out_dir).glob("*.json")):
-        if not _ID.match(path.stem):
-            continue
-        try:
-            record = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError):
-            continue
-        if not isinstance(record, dict) or record.get("format") != RECORD_FORMAT or record.get("period") != period:
-            continue
-        if record_id(record) != path.stem:
-            continue
-        page = path.with_suffix(".html")
-        page.write_text(render_page(record, seed), encoding="utf-8")
-        written.append(page)
-    return written
+__all__ = [
+    "RECORD_FORMAT",
+    "Check",
+    "RecordError",
+    "RecordNotFound",
+    "Verification",
+    "canonical",
+    "decision_seed_id",
+    "is_period",
+    "ladder",
+    "ladder_rungs",
+    "ladder_svg",
+    "list_records",
+    "parse_page",
+    "read_subject",
+    "recompute",
+    "record_draw",
+    "record_id",
+    "render_page",
+    "render_record",
+    "republish",
+    "rung_count",
+    "store_record",
+    "trace",
+    "verify_decision",
+    "verify_draw",
+    "verify_record",
+    "write_record",
+]
