@@ -55,7 +55,7 @@ def moves(history: list[dict]) -> list[dict]:
 
 
 def now(row: dict, mv: list[dict]) -> dict[str, Any]:
-    """Where the lead is now and how it got there: {rep, queue, status, moved, how, text}."""
+    """Where the lead is now and how it got there: {rep, queue, status, moved, where, how, text}."""
     moving = [m for m in mv if m["kind"] in MOVING]
     how = moving[-1]["text"] if moving else "as decided"
     holder, queue, status = row["holder"], row.get("current_queue"), row["status"]
@@ -66,7 +66,7 @@ def now(row: dict, mv: list[dict]) -> dict[str, Any]:
     else:
         where = f"the lead waits in queue {queue} ({status})"
     text = where + (f", since {how}" if moving else ", as decided")
-    return {"rep": holder, "queue": queue, "status": status, "moved": bool(moving), "how": how, "text": text}
+    return {"rep": holder, "queue": queue, "status": status, "moved": bool(moving), "where": where, "how": how, "text": text}
 
 
 def why_not(row: dict, mv: list[dict], rep: str, as_decided: dict) -> dict[str, Any]:
@@ -80,8 +80,13 @@ def why_not(row: dict, mv: list[dict], rep: str, as_decided: dict) -> dict[str, 
         lead_in = f"{rep} holds this lead now: {current['how']}"
     else:
         lost = [m for m in mv if m["kind"] in MOVING and m["from"] == rep]
-        gone = f"{rep} no longer holds it ({lost[-1]['text']}); " if lost else ""
-        lead_in = f"{gone}now {current['text']}"
+        last = [m for m in mv if m["kind"] in MOVING][-1]
+        if lost and lost[-1] is last:  # the move that took it from them is how it got where it is
+            lead_in = f"{rep} no longer holds it: {last['text']}; now {current['where']}"
+        elif lost:
+            lead_in = f"{rep} no longer holds it ({lost[-1]['text']}); now {current['text']}"
+        else:
+            lead_in = f"now {current['text']}"
     out["answer"] = f"{lead_in}. As decided: {as_decided['answer']}"
     out["now"] = current["text"]
     return out
