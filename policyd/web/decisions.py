@@ -52,10 +52,10 @@ def decision_json(row: dict, replayed: bool | None = None) -> dict:
     return out
 
 
-def history(d: Daemon, lead_id: str) -> list[dict]:
-    """The lead's audit records with times (and deadlines, away times) as ISO-8601."""
+def history_json(records: list[dict]) -> list[dict]:
+    """A lead's audit records (reads.history) with times (and deadlines, away times) as ISO-8601."""
     out = []
-    for h in reads.history(d.read, lead_id):
+    for h in records:
         data = dict(h["data"])
         for key in ("deadline", "until"):
             if isinstance(data.get(key), (int, float)):
@@ -91,10 +91,10 @@ def explained(d: Daemon, row: dict, why_not: str | None) -> tuple[Compiled, Deci
 
 def answer(d: Daemon, row: dict, fmt: str, why_not: str | None) -> tuple[Any, str]:
     """The body (a dict for json, else text) and its media type."""
-    c, decision, x, _ = explained(d, row, why_not)
+    c, decision, x, raw = explained(d, row, why_not)
     x["moves"] = [{**m, "at": iso(m["at"])} for m in x["moves"]]
     if fmt == "json":
-        return {"decision": decision_json(row), "explanation": x, "history": history(d, row["lead_id"])}, FORMATS[fmt]
+        return {"decision": decision_json(row), "explanation": x, "history": history_json(raw)}, FORMATS[fmt]
     from ..explain.explain import render
 
     body = render(c, decision, fmt, None, _notes(row))  # the decision as made; why-not is answered below, about now
@@ -127,6 +127,6 @@ def _html(x: dict, body: str) -> str:
 
 def page_data(d: Daemon, row: dict, why_not: str | None) -> dict:
     """What page_decision.html.j2 shows."""
-    _, _, x, _ = explained(d, row, why_not)
+    _, _, x, raw = explained(d, row, why_not)
     x["moves"] = [{**m, "at": iso(m["at"])} for m in x["moves"]]
-    return {"d": decision_json(row), "x": x, "lead": json.loads(row["lead"]), "history": history(d, row["lead_id"])}
+    return {"d": decision_json(row), "x": x, "lead": json.loads(row["lead"]), "history": history_json(raw)}
