@@ -19,8 +19,8 @@ from pathlib import Path
 
 import httpx
 
-from policyd.daemon.runtime import connect
 from policyd.storage import tokens
+from policyd.storage.db import connect
 from policyd.storage.store import Store
 
 ROOT = Path(__file__).parent.parent
@@ -87,7 +87,8 @@ class ThreadServer:
     def __init__(self, db: str | Path, clock=time.time, sla_interval: float = 0.05, **kw):
         import uvicorn
 
-        from policyd.web.serve import bind, create_app
+        from policyd.web.app import create_app
+        from policyd.web.serve import bind
 
         self.app = create_app(str(db), clock=clock, sla_interval=sla_interval, **kw)
         self.sock = bind("127.0.0.1", 0)

@@ -9,8 +9,8 @@ import pytest
 from click.testing import CliRunner
 
 from policyd.cli.main import main
-from policyd.daemon.runtime import connect
 from policyd.storage import audit
+from policyd.storage.db import connect
 
 
 @pytest.fixture
@@ -18,7 +18,6 @@ def log_db(tmp_path):
     """Six records written through the Appender (one transaction each, as the daemon does)."""
     path = tmp_path / "audit.db"
     conn = connect(str(path))
-    audit.ensure_schema(conn)
     for i in range(1, 7):
         audit.append_one(conn, 1000.0 + i, "assign", "crm", {"lead_id": f"L-{i}", "rep": "alice" if i % 2 else "bob"})
     conn.close()

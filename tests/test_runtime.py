@@ -9,12 +9,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from policyd.daemon.runtime import Conflict, Runtime, connect
+from policyd.daemon.runtime import Runtime
 from policyd.engine.decide import decide
 from policyd.engine.schema import LeadError
 from policyd.engine.state import State
 from policyd.lottery import seeds
 from policyd.storage import audit
+from policyd.storage.db import connect
+from policyd.storage.errors import Conflict, DomainError
 
 from .serve_support import HIGH, INBOUND, Clock, db_rows, lead, publish
 
@@ -176,8 +178,6 @@ OPS = st.one_of(
 def test_any_sequence_keeps_state_decisions_and_audit_in_step(tmp_path_factory, ops):
     """Whatever happens (refusals included): open counts equal the decisions holding reps, nobody is over
     capacity, the audit chain is intact, and a restart rebuilds the same state."""
-    from policyd.daemon.runtime import Refused
-
     db = tmp_path_factory.mktemp("seq") / "s.db"
     publish(db, TINY)
     clock = Clock()
@@ -200,7 +200,7 @@ def test_any_sequence_keeps_state_decisions_and_audit_in_step(tmp_path_factory, 
                 else:
                     clock.advance(a)
                     rt.tick().result()
-            except Refused:
+            except DomainError:
                 pass
         c = rt.compiled_for(1)
         held = dict(
@@ -224,16 +224,3 @@ def test_any_sequence_keeps_state_decisions_and_audit_in_step(tmp_path_factory, 
         assert {k: after[k] for k in ("away", "last", "cursors", "wrr")} == {k: before[k] for k in ("away", "last", "cursors", "wrr")}
     finally:
         again.stop()
-
-
-def test_a_database_from_before_period_seeds_gets_the_new_columns(tmp_path):
-    """Decisions made before decisions named their period seed keep working: the columns are added, empty."""
-    from policyd.daemon.runtime import SCHEMA, ensure_schema
-
-    conn = connect(str(tmp_path / "old.db"))
-    audit.ensure_schema(conn)
-    conn.executescript(SCHEMA.replace("  seed_id text,\n  lottery_note text,\n", ""))
-    assert "seed_id" not in {r[1] for r in conn.execute("pragma table_info(rt_decisions)")}
-    ensure_schema(conn)
-    ensure_schema(conn)  # twice: nothing to add the second time
-    assert {"seed_id", "lottery_note"} <= {r[1] for r in conn.execute("pragma table_info(rt_decisions)")}

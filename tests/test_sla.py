@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from policyd.daemon.runtime import connect
 from policyd.storage import audit
+from policyd.storage.db import connect
 
 from .serve_support import HIGH, Clock, ThreadServer, db_rows, lead, make_token, publish
 

@@ -132,7 +132,10 @@ def test_a_store_made_before_migrations_is_upgraded_in_place(tmp_path):
     db["activations"].insert(dict(number=1, by="a", at=2.0, previous=None))
     db.close()
     store = Store(path)
-    assert store.applied_migrations() == ["m001_versions_and_activations", "m002_append_only", "m003_activation_action_and_hash_index"]
+    from policyd.storage.db import migration_names
+
+    assert store.applied_migrations() == migration_names()
+    assert store.applied_migrations()[:3] == ["m001_versions_and_activations", "m002_append_only", "m003_activation_action_and_hash_index"]
     assert store.active().number == 1
     assert store.activation_log()[0].action == "activate"
     assert store.get("@1").load().errors == []

@@ -7,8 +7,8 @@ import hashlib
 from click.testing import CliRunner
 
 from policyd.cli.main import main
-from policyd.daemon.runtime import connect
 from policyd.storage import tokens
+from policyd.storage.db import connect
 
 
 def test_create_prints_the_token_once_and_stores_only_its_hash(tmp_path):

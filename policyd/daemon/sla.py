@@ -3,18 +3,98 @@
 A decision's deadline is stored in its row (`rt_decisions.deadline`), so timers
 survive a restart: the clock loop only asks the database which deadlines have
 passed. A missed deadline hands the lead to the decision's next candidate
-(`evaluate.rank`, never a rep who already had it) until the tier's `reassign at
-most N times` is used up or nobody is left; then the lead is queued `escalated`.
-Every step is an audit record. The clock is injected (`Runtime(clock=...)`), so
-tests move time instead of waiting.
+(`picks.next_holder`, never a rep who already had it) until the tier's `reassign
+at most N times` is used up or nobody is left; then the lead waits in the
+`escalated` queue. Every step is an audit record. The clock is injected
+(`Runtime(clock=...)`), so tests move time instead of waiting.
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
+import logging
+from collections.abc import Callable
+from concurrent.futures import Future
+
 from ..engine.codegen import Compiled
+from ..engine.decision import ESCALATED, Decision
+from ..engine.picks import next_holder
+from ..engine.state import close, reassign, set_away
+from . import rows
+from .writer import Tx
+
+log = logging.getLogger(__name__)
+
+Redecide = Callable[[dict], tuple[Compiled, Decision]]
 
 
 def deadline(c: Compiled, tier: str | None, at: float) -> float | None:
     """When a lead of this tier must be accepted by, or None when the tier has no SLA."""
     rule = c.sla.get(tier) if tier is not None else None
     return None if rule is None else at + rule.minutes * 60.0
+
+
+def tick(tx: Tx, limit: int, redecide: Redecide, count: Callable[[str], None]) -> list[dict]:
+    """Bring reps back whose away time is over, and act on SLA deadlines that passed (in the writer)."""
+    steps: list[dict] = []
+    for rep, (until, _) in sorted(tx.away.items()):
+        if until <= tx.now:
+            tx.state = set_away(tx.state, rep, False)
+            tx.conn.execute("delete from rt_away where rep = ?", (rep,))
+            del tx.away[rep]
+            tx.log.append(tx.now, "back", "clock", {"rep": rep, "until": until})
+            steps.append({"kind": "back", "rep": rep})
+    for lead_id in rows.due(tx.conn, tx.now, limit):
+        steps.append(step(tx, lead_id, redecide, count))
+    return steps
+
+
+def step(tx: Tx, lead_id: str, redecide: Redecide, count: Callable[[str], None]) -> dict:
+    """Act on one missed deadline: hand the lead to the next candidate, or escalate it."""
+    row = rows.need(tx.conn, lead_id)
+    c, d = redecide(row)
+    rule = c.sla.get(row["tier"])
+    tried = json.loads(row["tried"])
+    old = row["holder"]
+    allowed = rule is not None and row["reassigned"] < rule.reassign
+    attempt = row["reassigned"] + 1
+    move = next_holder(c, close(tx.state, old), d, tried, attempt) if allowed else None
+    if move is not None:
+        nxt = move.rep
+        tx.state = reassign(tx.state, old, move, tx.now)
+        tx.log.append(tx.now, "sla_reassign", "sla", {"lead_id": lead_id, "from": old, "to": nxt, "attempt": attempt, "tier": row["tier"]})
+        count("sla_reassignments")
+        rows.update(
+            tx.conn,
+            lead_id,
+            tx.now,
+            holder=nxt,
+            reassigned=attempt,
+            tried=json.dumps(tried + [nxt]),
+            deadline=deadline(c, row["tier"], tx.now),
+        )
+        return {"kind": "reassign", "lead_id": lead_id, "from": old, "to": nxt, "attempt": attempt}
+    why = (
+        "no other candidate is available" if allowed else f"not accepted after {row['reassigned']} reassignment(s), the most the SLA allows"
+    )
+    tx.log.append(tx.now, "sla_escalate", "sla", {"lead_id": lead_id, "from": old, "tier": row["tier"], "why": why})
+    tx.state = close(tx.state, old)
+    count("escalations")
+    rows.update(tx.conn, lead_id, tx.now, holder=None, status="escalated", current_queue=ESCALATED, deadline=None)
+    return {"kind": "escalate", "lead_id": lead_id, "from": old, "why": why}
+
+
+async def run_loop(tick_now: Callable[[], Future], interval: float) -> None:
+    """Every `interval` seconds: expire away times, act on missed deadlines, pick up activations."""
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            steps = await asyncio.wrap_future(tick_now())
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # keep the loop alive; the writer logged the cause
+            log.exception("SLA tick failed")
+            continue
+        for s in steps:
+            log.info("sla: %s", s)

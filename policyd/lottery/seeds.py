@@ -6,7 +6,7 @@ seed after seeing the leads; the seed is published after the period, and anyone
 can then recompute every draw. A seed that no longer hashes to its commitment is
 refused everywhere: the db was altered and no draw made with it can be trusted.
 
-The tables live in the store's SQLite file (Store(path).db), created on first use.
+The table lives in the store's SQLite file, made by its migration chain (storage/db.py).
 """
 
 from __future__ import annotations
@@ -16,10 +16,15 @@ import re
 import secrets
 import sqlite3
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import Any
 
-from ..storage.store import Store, StoreError, default_db_path
+from ..storage import db as dbfile
+from ..storage.errors import StoreError
+from ..storage.store import default_db_path
 
 TABLE = "lottery_seeds"
 _PERIOD = re.compile(r"^(\d{4})-W(\d{2})$")
@@ -77,26 +82,21 @@ def period_of(ts: float) -> str:
 
 
 def open_db(db_path: str | None):
-    """The store's database (sqlite-utils, through Store); SeedError when it cannot be used."""
+    """The store's database (sqlite-utils, migrated); SeedError when it cannot be used. The caller closes it."""
     path = db_path or default_db_path()
     try:
-        return Store(path).db
+        return dbfile.database(path)
     except StoreError as err:
         raise SeedError(str(err)) from None
-    except sqlite3.Error as err:
-        raise SeedError(f"cannot use the database {path}: {err}") from None
 
 
-def _db(db_path: str | None):
+@contextmanager
+def _db(db_path: str | None) -> Iterator[Any]:
     db = open_db(db_path)
-    if TABLE not in db.table_names():
-        db[TABLE].create(
-            {"period": str, "seed": str, "commitment": str, "committed_at": float, "revealed_at": float},
-            pk="period",
-            not_null={"seed", "commitment", "committed_at"},
-            if_not_exists=True,
-        )
-    return db
+    try:
+        yield db
+    finally:
+        db.close()
 
 
 def _row(db, period: str) -> SeedRecord | None:
@@ -119,20 +119,21 @@ def _checked(rec: SeedRecord) -> SeedRecord:
 def commit(db_path: str | None, period: str, now: float | None = None) -> SeedRecord:
     """Make and store a secret seed for `period`; refuses a period already committed."""
     check_period(period)
-    db = _db(db_path)
-    existing = _row(db, period)
-    if existing is not None:
-        raise SeedError(f"{period} is already committed (commitment {existing.commitment}); a period has one seed")
-    seed = secrets.token_hex(32)
-    rec = SeedRecord(period, commit_hash(seed), now if now is not None else time.time(), None, seed)
-    try:
-        with db.atomic():
-            db[TABLE].insert(
-                {"period": period, "seed": seed, "commitment": rec.commitment, "committed_at": rec.committed_at, "revealed_at": None}
-            )
-    except sqlite3.IntegrityError:  # another commit of the same period won the race
-        raise SeedError(f"{period} is already committed (commitment {commitment_for(db_path, period)}); a period has one seed") from None
-    return rec
+    with _db(db_path) as db:
+        existing = _row(db, period)
+        if existing is not None:
+            raise SeedError(f"{period} is already committed (commitment {existing.commitment}); a period has one seed")
+        seed = secrets.token_hex(32)
+        rec = SeedRecord(period, commit_hash(seed), now if now is not None else time.time(), None, seed)
+        try:
+            with db.atomic():
+                db[TABLE].insert(
+                    {"period": period, "seed": seed, "commitment": rec.commitment, "committed_at": rec.committed_at, "revealed_at": None}
+                )
+            return rec
+        except sqlite3.IntegrityError:
+            pass  # another commit of the same period won the race
+    raise SeedError(f"{period} is already committed (commitment {commitment_for(db_path, period)}); a period has one seed")
 
 
 def reveal(db_path: str | None, period: str, now: float | None = None) -> SeedRecord:
@@ -141,15 +142,15 @@ def reveal(db_path: str | None, period: str, now: float | None = None) -> SeedRe
     if rec.revealed:
         return rec
     at = now if now is not None else time.time()
-    db = _db(db_path)
-    with db.atomic():
+    with _db(db_path) as db, db.atomic():
         db[TABLE].update(period, {"revealed_at": at})
     return SeedRecord(rec.period, rec.commitment, rec.committed_at, at, rec.seed)
 
 
 def _require(db_path: str | None, period: str) -> SeedRecord:
     check_period(period)
-    rec = _row(_db(db_path), period)
+    with _db(db_path) as db:
+        rec = _row(db, period)
     if rec is None:
         raise SeedError(f"no seed committed for {period}; run `policyd seed commit --period {period}` first")
     return rec
@@ -158,7 +159,8 @@ def _require(db_path: str | None, period: str) -> SeedRecord:
 def get(db_path: str | None, period: str) -> SeedRecord | None:
     """The period's record (seed checked against its commitment), or None."""
     check_period(period)
-    rec = _row(_db(db_path), period)
+    with _db(db_path) as db:
+        rec = _row(db, period)
     return _checked(rec) if rec is not None else None
 
 
@@ -200,9 +202,10 @@ def commitment_for(db_path: str | None, period: str) -> str | None:
 
 def periods(db_path: str | None) -> list[dict]:
     """Every committed period, newest first, as public data (seeds only once revealed)."""
-    db = _db(db_path)
+    with _db(db_path) as db:
+        rows = list(db.query(f"select * from {TABLE} order by period desc"))
     out = []
-    for r in db.query(f"select * from {TABLE} order by period desc"):
+    for r in rows:
         rec = SeedRecord(r["period"], r["commitment"], r["committed_at"], r["revealed_at"], r["seed"])
         data = rec.public()
         data["intact"] = commit_hash(rec.seed) == rec.commitment

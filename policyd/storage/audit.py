@@ -8,7 +8,8 @@ names the first record where it breaks. The newest hash is also kept in
 edited as well: export the log, or note the head hash elsewhere, to anchor it).
 
 Records are appended inside the caller's transaction, so a decision and its audit
-record commit together or not at all.
+record commit together or not at all. The tables are made by the migration chain
+(storage/db.py): pass a `db.connect` connection.
 """
 
 from __future__ import annotations
@@ -30,14 +31,6 @@ def canonical(obj: Any) -> str:
 def chain_hash(prev: str, at: float, kind: str, actor: str, data: Any) -> str:
     body = canonical({"at": at, "kind": kind, "actor": actor, "data": data})
     return hashlib.sha256((prev + body).encode("utf-8")).hexdigest()
-
-
-def ensure_schema(conn: sqlite3.Connection) -> None:
-    conn.execute(
-        "create table if not exists audit (seq integer primary key, at real not null, kind text not null,"
-        " actor text not null, data text not null, prev text not null, hash text not null)"
-    )
-    conn.execute("create table if not exists audit_head (id integer primary key check (id = 1), seq integer not null, hash text not null)")
 
 
 class Appender:
@@ -69,7 +62,6 @@ class Appender:
 
 def append_one(conn: sqlite3.Connection, at: float, kind: str, actor: str, data: dict) -> None:
     """One record in its own transaction (CLI use, e.g. a token created)."""
-    ensure_schema(conn)
     conn.execute("BEGIN IMMEDIATE")
     try:
         a = Appender(conn)
@@ -88,7 +80,6 @@ class Problem:
 
 
 def records(conn: sqlite3.Connection) -> Iterator[dict]:
-    ensure_schema(conn)
     for seq, at, kind, actor, data, prev, h in conn.execute("select seq, at, kind, actor, data, prev, hash from audit order by seq"):
         try:
             parsed = json.loads(data)
@@ -103,7 +94,6 @@ def verify(conn: sqlite3.Connection) -> tuple[int, list[Problem]]:
     Records and head are read in one read transaction, so a daemon appending meanwhile
     cannot make the head look ahead of the records.
     """
-    ensure_schema(conn)
     own = not conn.in_transaction
     if own:
         conn.execute("BEGIN")

@@ -1,11 +1,10 @@
-"""Versioned policy store in SQLite (the only module that imports sqlite-utils).
+"""Versioned policy store in SQLite.
 
 A version is an immutable bundle: the policy file and its `team from` files,
 hashed together. One version is active at a time; every activation (and
 rollback) is recorded with who and when, so the log answers "what was live
-when". The schema grows through named migrations (sqlite-utils `Migrations`),
-applied under SQLite's write lock so two processes opening a fresh file at once
-cannot both create it. Triggers make versions and the activation log
+when". The file is opened through `db.database`, which applies the one migration
+chain (storage/db.py); its triggers make versions and the activation log
 append-only at the database level, not just by convention in this module.
 """
 
@@ -16,18 +15,16 @@ import hashlib
 import json
 import os
 import posixpath
-import sqlite3
 import time
 from dataclasses import dataclass
 from pathlib import Path
-
-import sqlite_utils
-from sqlite_utils import Migrations
 
 from ..checks.load import Loaded, load_text
 from ..lang import model as m
 from ..lang.diagnostics import ERROR, Diagnostic, PolicyError
 from ..lang.model import Span
+from . import db as dbfile
+from .errors import NotFound, Refused, StoreError
 
 DEFAULT_DB = "policyd.db"
 
@@ -36,8 +33,15 @@ def default_db_path() -> str:
     return os.environ.get("POLICYD_DB") or DEFAULT_DB
 
 
-class StoreError(Exception):
-    """A store operation that cannot be done (unknown version, nothing to roll back to)."""
+__all__ = ["StoreError", "Store", "Version", "Activation", "UnknownVersion", "BadReference"]
+
+
+class UnknownVersion(NotFound, StoreError):
+    """No such version, or no active/previous/latest one yet."""
+
+
+class BadReference(Refused, StoreError):
+    """A version reference that is not @N or a name."""
 
 
 @dataclass(frozen=True)
@@ -158,85 +162,17 @@ def make_bundle(main_path: str, main_text: str, team: tuple[str, str] | None = N
     return main_name, {main_name: main_text, rel: team[1]}
 
 
-# ---------------------------------------------------------------- schema
-MIGRATIONS = Migrations("policyd.store")
-
-
-@MIGRATIONS()
-def m001_versions_and_activations(db: sqlite_utils.Database) -> None:
-    """The first schema (also what stores made before migrations already hold)."""
-    if "versions" not in db.table_names():
-        db["versions"].create(
-            {
-                "number": int,
-                "hash": str,
-                "parent": int,
-                "author": str,
-                "message": str,
-                "created_at": float,
-                "main_file": str,
-                "files": str,
-            },
-            pk="number",
-            not_null={"hash", "author", "message", "created_at", "main_file", "files"},
-        )
-    if "activations" not in db.table_names():
-        db["activations"].create(
-            {"id": int, "number": int, "by": str, "at": float, "previous": int}, pk="id", foreign_keys=[("number", "versions")]
-        )
-
-
-@MIGRATIONS()
-def m002_append_only(db: sqlite_utils.Database) -> None:
-    """Versions and the activation log can be added to, never changed or removed."""
-    for table in ("versions", "activations"):
-        for event in ("UPDATE", "DELETE"):
-            db.execute(
-                f"CREATE TRIGGER IF NOT EXISTS {table}_no_{event.lower()} BEFORE {event} ON {table} "
-                f"BEGIN SELECT RAISE(ABORT, '{table} are append-only'); END"
-            )
-
-
-@MIGRATIONS()
-def m003_activation_action_and_hash_index(db: sqlite_utils.Database) -> None:
-    """Rollbacks are recorded as such; versions are found by content hash."""
-    db["activations"].add_column("action", str, not_null_default="activate")
-    db["versions"].create_index(["hash"], if_not_exists=True)
-
-
 # ---------------------------------------------------------------- the store
 class Store:
     def __init__(self, path: str | os.PathLike | None = None):
         self.path = str(path or default_db_path())
-        try:
-            self.db = sqlite_utils.Database(self.path)
-            self.db.execute("PRAGMA busy_timeout=10000")
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self._migrate()
-        except sqlite3.OperationalError as err:
-            raise StoreError(f"{self.path}: cannot open the policy store ({err})") from None
-        except sqlite3.DatabaseError as err:
-            raise StoreError(f"{self.path}: not a policyd store ({err})") from None
-
-    def _migrate(self) -> None:
-        """Apply pending migrations, holding the write lock so concurrent openers wait."""
-        conn = self.db.conn
-        if not MIGRATIONS.pending(self.db):
-            return
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            MIGRATIONS.apply(self.db)
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
+        self.db = dbfile.database(self.path)  # StoreError when the file cannot be used
 
     def close(self) -> None:
         self.db.close()
 
     def applied_migrations(self) -> list[str]:
-        return [m.name for m in MIGRATIONS.applied(self.db)]
+        return dbfile.applied(self.db.conn)
 
     # ------------------------------------------------------------ reading
     def _row_to_version(self, row: dict) -> Version:
@@ -270,25 +206,25 @@ class Store:
         if text == "active":
             v = self.active()
             if v is None:
-                raise StoreError(f"no version is active yet in {self.path}; run `policyd activate @N`")
+                raise UnknownVersion(f"no version is active yet in {self.path}; run `policyd activate @N`")
             return v
         if text == "previous":
             stack = self._active_stack()
             if len(stack) < 2:
-                raise StoreError(f"there is no previously active version in {self.path}")
+                raise UnknownVersion(f"there is no previously active version in {self.path}")
             return self.get(stack[-2])
         if text == "latest":
             v = self.latest()
             if v is None:
-                raise StoreError(f"the store {self.path} has no versions yet; run `policyd publish POLICY -m ...`")
+                raise UnknownVersion(f"the store {self.path} has no versions yet; run `policyd publish POLICY -m ...`")
             return v
         if not text.isdigit():
-            raise StoreError(f"not a version reference: {ref!r} (expected @N, @active, @previous or @latest)")
+            raise BadReference(f"not a version reference: {ref!r} (expected @N, @active, @previous or @latest)")
         rows = list(self.db.query("select * from versions where number = ?", [int(text)]))
         if not rows:
             latest = self.latest()
             known = f"versions are @1..@{latest.number}" if latest else "it has no versions yet"
-            raise StoreError(f"no version {int(text)} in {self.path} ({known})")
+            raise UnknownVersion(f"no version {int(text)} in {self.path} ({known})")
         return self._row_to_version(rows[0])
 
     def activations(self) -> list[dict]:
@@ -328,7 +264,7 @@ class Store:
         publishers queue up: each gets the next number, none is lost.
         """
         if main_file not in files:
-            raise StoreError(f"the bundle has no file {main_file!r}")
+            raise BadReference(f"the bundle has no file {main_file!r}")
         digest = bundle_hash(files)
         conn = self.db.conn
         conn.execute("BEGIN IMMEDIATE")
@@ -389,7 +325,7 @@ class Store:
         try:
             current = self.active()
             if current is None:
-                raise StoreError(f"no version is active yet in {self.path}; nothing to roll back")
+                raise UnknownVersion(f"no version is active yet in {self.path}; nothing to roll back")
             target = self.get("@previous")
             self._record(target.number, by, now, "rollback")
             conn.execute("COMMIT")

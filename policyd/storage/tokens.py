@@ -4,6 +4,7 @@ A token is shown once, when it is created; the database keeps only its sha256, s
 a copy of the database (or a log line) never lets anyone in. Roles are ordered:
 `read` (dashboards) < `assign` (CRM clients: assign, accept, close) < `admin`
 (overrides, availability, activation); a role may do what the roles below it do.
+The table is made by the migration chain (storage/db.py): pass a `db.connect` connection.
 """
 
 from __future__ import annotations
@@ -36,20 +37,12 @@ def digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def ensure_schema(conn: sqlite3.Connection) -> None:
-    conn.execute(
-        "create table if not exists tokens (id integer primary key, name text not null, role text not null,"
-        " hash text not null unique, created_at real not null)"
-    )
-
-
 def create(conn: sqlite3.Connection, name: str, role: str, now: float | None = None) -> str:
     """Store a new token's hash and return the token itself (the only time it is seen)."""
     if role not in _RANK:
         raise TokenError(f"unknown role {role!r}; expected one of {', '.join(ROLES)}")
     if not name.strip():
         raise TokenError("a token needs a name (who or what uses it)")
-    ensure_schema(conn)
     token = PREFIX + secrets.token_urlsafe(32)
     with conn:
         conn.execute(
@@ -60,7 +53,6 @@ def create(conn: sqlite3.Connection, name: str, role: str, now: float | None = N
 
 
 def listing(conn: sqlite3.Connection) -> list[dict]:
-    ensure_schema(conn)
     rows = conn.execute("select id, name, role, created_at from tokens order by id").fetchall()
     return [{"id": r[0], "name": r[1], "role": r[2], "created_at": r[3]} for r in rows]
 
@@ -70,7 +62,6 @@ class TokenCache:
 
     def __init__(self, conn: sqlite3.Connection):
         self.conn = conn
-        ensure_schema(conn)
         self._known: dict[str, Identity] = {}
 
     def identify(self, token: str | None) -> Identity | None:

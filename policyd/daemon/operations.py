@@ -1,0 +1,186 @@
+"""The changes a client asks for, each run by the writer inside its batch transaction.
+
+Every function takes the batch's `Tx` and returns the answer for the caller, or
+raises a domain error (storage/errors.py), which rolls back that operation alone.
+Decisions go through the engine's one core (`decide`, `state.apply/close/
+reassign/set_away`), the same functions replay uses. `count` adds to the
+runtime's event counters (metrics).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ..engine.availability import why_unavailable
+from ..engine.codegen import Compiled
+from ..engine.decide import decide
+from ..engine.picks import Move
+from ..engine.schema import FieldError, LeadError
+from ..engine.state import apply, close, reassign, set_away
+from ..storage.errors import Conflict, NotFound, NotReady, Refused
+from . import rows
+from .rows import CLOSED_STATUSES, OPEN_STATUSES
+from .sla import deadline
+from .writer import Tx
+
+Count = Callable[[str], None]
+NO_POLICY = "no policy version is active; publish one and run `policyd activate @N`"
+
+
+@dataclass(frozen=True)
+class Seed:
+    """What a decision draws with: the seed, how explanations name it, lottery on, and why not."""
+
+    seed: str
+    seed_id: str | None
+    lottery: bool
+    note: str | None
+
+
+def assign(tx: Tx, raw: Any, actor: str, seed: Callable[[Tx], Seed], count: Count) -> tuple[dict, bool]:
+    """Decide a lead: (row, created); created False when the lead id was decided before (idempotent)."""
+    c = tx.compiled
+    if c is None:
+        raise NotReady(NO_POLICY)
+    if isinstance(raw, dict) and raw.get("id") is not None:
+        existing = rows.find(tx.conn, str(raw["id"]))
+        if existing is not None:
+            count("idempotent_replays")
+            return existing, False
+    s = seed(tx)
+    d = decide(c, raw, tx.state, s.seed, lottery=s.lottery, seed_id=s.seed_id)
+    lead_id = d.lead_id
+    if lead_id is None:
+        raise LeadError([FieldError("id", None, "a lead id", "field id: the daemon needs a lead id (it makes assign idempotent)")])
+    snapshot = json.dumps(tx.state.to_json(), separators=(",", ":"))
+    tx.state = apply(tx.state, d, tx.now)
+    due = deadline(c, d.tier, tx.now) if d.rep is not None else None
+    row = {
+        "lead_id": lead_id,
+        "version": tx.version,
+        "at": tx.now,
+        "seed": s.seed,  # stays in the database: explanations name it by seed_id
+        "lottery": int(s.lottery),
+        "seed_id": s.seed_id,
+        "lottery_note": s.note,
+        "lead": json.dumps(raw, separators=(",", ":"), ensure_ascii=False),
+        "snapshot": snapshot,
+        "rep": d.rep,
+        "queue": d.queue,
+        "tier": d.tier,
+        "by": d.by,
+        "holder": d.rep,
+        "current_queue": d.queue,
+        "status": "assigned" if d.rep else "queued",
+        "deadline": due,
+        "reassigned": 0,
+        "tried": json.dumps([d.rep] if d.rep else []),
+        "overridden": 0,
+        "override_reason": None,
+        "updated_at": tx.now,
+    }
+    row["id"] = rows.insert(tx.conn, row)
+    tx.log.append(
+        tx.now,
+        "assign",
+        actor,
+        {"lead_id": lead_id, "version": tx.version, "rep": d.rep, "queue": d.queue, "tier": d.tier, "by": d.by, "deadline": due},
+    )
+    count("assignments")
+    if not s.lottery:
+        count("lottery_off")
+    count(f"by:{d.by}")
+    return row, True
+
+
+def accept(tx: Tx, lead_id: str, actor: str, rep: str | None) -> dict:
+    """The holder accepted the lead: its SLA timer stops. Accepting twice is the same answer."""
+    row = rows.need(tx.conn, lead_id)
+    if row["status"] == "accepted" and (rep is None or rep == row["holder"]):
+        return row
+    if row["status"] != "assigned":
+        raise Conflict(f"lead {lead_id} cannot be accepted: it is {row['status']}")
+    if rep is not None and rep != row["holder"]:
+        raise Conflict(f"lead {lead_id} is held by {row['holder']}, not {rep}")
+    tx.log.append(tx.now, "accept", actor, {"lead_id": lead_id, "rep": row["holder"]})
+    return rows.update(tx.conn, lead_id, tx.now, status="accepted", deadline=None)
+
+
+def close_lead(tx: Tx, lead_id: str, outcome: str, actor: str, count: Count) -> dict:
+    """Close a lead as won or lost; its holder's capacity frees up."""
+    if outcome not in CLOSED_STATUSES:
+        raise Refused(f"outcome must be won or lost, got {outcome!r}")
+    row = rows.need(tx.conn, lead_id)
+    if row["status"] in CLOSED_STATUSES:
+        raise Conflict(f"lead {lead_id} is already closed ({row['status']})")
+    if row["holder"] is not None and row["status"] in OPEN_STATUSES:
+        tx.state = close(tx.state, row["holder"])
+    tx.log.append(tx.now, "close", actor, {"lead_id": lead_id, "outcome": outcome, "rep": row["holder"]})
+    count(f"closed:{outcome}")
+    return rows.update(tx.conn, lead_id, tx.now, status=outcome, deadline=None)
+
+
+def check_rep(tx: Tx, rep: str) -> Compiled:
+    """The compiled policy, when `rep` is on its team (NotFound with a suggestion otherwise)."""
+    c = tx.compiled
+    if c is None:
+        raise NotReady(NO_POLICY)
+    if rep not in c.rep_index:
+        from ..lang.diagnostics import did_you_mean
+
+        guess = did_you_mean(rep, c.rep_names)
+        raise NotFound(f"no rep named {rep!r} in version {tx.version}" + (f"; did you mean {guess}?" if guess else ""))
+    return c
+
+
+def override(tx: Tx, lead_id: str, rep: str, reason: str, actor: str, count: Count) -> dict:
+    """Move a lead to `rep` by hand, with a reason (kept in the row and the audit log)."""
+    if not reason.strip():
+        raise Refused("an override needs a reason")
+    c = check_rep(tx, rep)
+    row = rows.need(tx.conn, lead_id)
+    if row["status"] in CLOSED_STATUSES:
+        raise Conflict(f"lead {lead_id} is closed ({row['status']}); it cannot be moved")
+    if row["holder"] == rep:
+        raise Conflict(f"lead {lead_id} is already with {rep}")
+    busy = why_unavailable(c, tx.state, rep)
+    if busy is not None:
+        raise Conflict(busy)
+    holder = row["holder"] if row["status"] in OPEN_STATUSES else None
+    tx.state = reassign(tx.state, holder, Move(rep), tx.now)
+    tried = json.loads(row["tried"]) + [rep]
+    tx.log.append(tx.now, "override", actor, {"lead_id": lead_id, "from": row["holder"], "to": rep, "reason": reason})
+    count("overrides")
+    return rows.update(
+        tx.conn,
+        lead_id,
+        tx.now,
+        holder=rep,
+        status="assigned",
+        current_queue=None,
+        overridden=1,
+        override_reason=reason,
+        tried=json.dumps(tried),
+        deadline=deadline(c, row["tier"], tx.now),
+    )
+
+
+def set_away_until(tx: Tx, rep: str, until: float | None, reason: str, actor: str) -> dict:
+    """Mark a rep away until a time (None: back now)."""
+    check_rep(tx, rep)
+    if until is None:
+        tx.state = set_away(tx.state, rep, False)
+        tx.conn.execute("delete from rt_away where rep = ?", (rep,))
+        tx.away.pop(rep, None)
+        tx.log.append(tx.now, "back", actor, {"rep": rep})
+        return {"rep": rep, "away": False, "until": None}
+    if until <= tx.now:
+        raise Refused("until must be in the future")
+    tx.state = set_away(tx.state, rep, True)
+    tx.conn.execute("insert or replace into rt_away (rep, until, reason, at) values (?, ?, ?, ?)", (rep, until, reason, tx.now))
+    tx.away[rep] = (until, reason)
+    tx.log.append(tx.now, "away", actor, {"rep": rep, "until": until, "reason": reason})
+    return {"rep": rep, "away": True, "until": until, "reason": reason}

@@ -1,0 +1,119 @@
+"""Which policy version decides: compiled versions, activations picked up, activation asked for.
+
+The store's activation log says what is active. The writer looks once per batch
+(`Versions.check`): `PRAGMA data_version` changes only when another connection
+commits, so the common case (no activation) costs one pragma. A version that
+cannot be loaded is logged and the one in force stays; `activate` refuses such a
+version before it is ever made active.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ..engine.codegen import Compiled
+from ..storage.errors import Unusable
+from ..storage.store import Store
+
+log = logging.getLogger(__name__)
+
+
+class UnusableVersion(Unusable):
+    """A stored version with errors: it cannot be served, so it is not activated."""
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The active version and its compiled policy, swapped as one value."""
+
+    version: int
+    activation: int
+    compiled: Compiled
+
+
+class Versions:
+    """Compiled versions by number (cached: versions never change) and the activation in force."""
+
+    def __init__(self, path: str, loader: Callable[[int], Compiled] | None = None):
+        self.path = path
+        self._loader = loader
+        self._cache: dict[int, Compiled] = {}
+        self._lock = threading.Lock()
+        self.policy: Policy | None = None
+        self.pending: dict | None = None  # the activation to record in the audit log with the next batch
+        self._data_version: int | None = None
+
+    def compiled_for(self, version: int) -> Compiled:
+        """The compiled policy of a stored version; UnusableVersion when it has errors."""
+        with self._lock:
+            c = self._cache.get(version)
+        if c is None:
+            c = self._load(version)
+            with self._lock:
+                self._cache[version] = c
+        return c
+
+    def _load(self, version: int) -> Compiled:
+        if self._loader is not None:
+            return self._loader(version)
+        store = Store(self.path)
+        try:
+            loaded = store.get(version).load()
+        finally:
+            store.close()
+        if loaded.errors:
+            raise UnusableVersion(f"version {version} has errors and cannot be served; run `policyd check` on it")
+        return loaded.compiled
+
+    def changed(self, conn: sqlite3.Connection) -> bool:
+        """Whether another connection committed since the last look (seeds or an activation may be new)."""
+        dv = conn.execute("PRAGMA data_version").fetchone()[0]
+        if dv == self._data_version:
+            return False
+        self._data_version = dv
+        return True
+
+    def check(self, store: Store, changed: bool) -> None:
+        """Switch to the newest activation if there is one this daemon does not serve yet."""
+        if not changed and self.policy is not None:
+            return
+        acts = store.activations()
+        if not acts:
+            return
+        latest = acts[0]
+        current = self.policy
+        if current is not None and current.activation == latest["id"]:
+            return
+        try:
+            compiled = self.compiled_for(latest["number"])
+        except Exception as err:
+            log.error("cannot load version %s: %s; still serving %s", latest["number"], err, current.version if current else "nothing")
+            return
+        self.policy = Policy(latest["number"], latest["id"], compiled)
+        self.pending = {
+            "version": latest["number"],
+            "activation": latest["id"],
+            "activated_by": latest["by"],
+            "activated_at": latest["at"],
+        }
+        log.info("serving version %s", latest["number"])
+
+
+def activate(versions: Versions, ref: str | int, by: str) -> int:
+    """Make a stored version active (UnknownVersion, UnusableVersion when it cannot be); its number.
+
+    The version is compiled first, so one that does not load is never made active.
+    The writer picks the activation up with its next batch (`Runtime.refresh`).
+    """
+    store = Store(versions.path)
+    try:
+        v = store.get(ref)
+        versions.compiled_for(v.number)
+        store.activate(v.number, by)
+        return v.number
+    finally:
+        store.close()

@@ -1,0 +1,70 @@
+"""Decision rows (`rt_decisions`): what was decided, and where the lead is now.
+
+`rep` and `queue` are the decision as made, never changed afterwards (the replay
+check re-runs the decision and compares against them). `holder`, `current_queue`
+and `status` say where the lead is now, after accepts, overrides and SLA moves.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from ..storage.errors import NotFound
+
+OPEN_STATUSES = ("assigned", "accepted")
+CLOSED_STATUSES = ("won", "lost")
+
+
+def find(conn: sqlite3.Connection, lead_id: str) -> dict | None:
+    cur = conn.execute("select * from rt_decisions where lead_id = ?", (lead_id,))
+    r = cur.fetchone()
+    return None if r is None else dict(zip([c[0] for c in cur.description], r))
+
+
+def need(conn: sqlite3.Connection, lead_id: str) -> dict:
+    """The row of a decided lead, or NotFound."""
+    row = find(conn, lead_id)
+    if row is None:
+        raise NotFound(f"no decision for lead {lead_id!r}")
+    return row
+
+
+def insert(conn: sqlite3.Connection, row: dict) -> int:
+    cur = conn.execute(
+        "insert into rt_decisions (" + ", ".join(row) + ") values (" + ", ".join("?" * len(row)) + ")",
+        tuple(row.values()),
+    )
+    return int(cur.lastrowid or 0)
+
+
+def update(conn: sqlite3.Connection, lead_id: str, now: float, **values: Any) -> dict:
+    """Move a lead (holder, current_queue, status, deadline...); the decision columns are never passed here."""
+    if {"rep", "queue"} & set(values):
+        raise ValueError("a decision's rep and queue are what was decided; move the holder and current_queue")
+    values["updated_at"] = now
+    conn.execute(
+        "update rt_decisions set " + ", ".join(f"{k} = ?" for k in values) + " where lead_id = ?",
+        (*values.values(), lead_id),
+    )
+    return need(conn, lead_id)
+
+
+def open_counts(conn: sqlite3.Connection) -> dict[str, int]:
+    """Open leads per holder, from the rows (the state is rebuilt from these on start)."""
+    return dict(
+        conn.execute(
+            "select holder, count(*) from rt_decisions where holder is not null and status in ('assigned', 'accepted') group by holder"
+        ).fetchall()
+    )
+
+
+def due(conn: sqlite3.Connection, now: float, limit: int) -> list[str]:
+    """Leads whose SLA deadline has passed, oldest deadline first."""
+    return [
+        r[0]
+        for r in conn.execute(
+            "select lead_id from rt_decisions where deadline is not null and deadline <= ? and status = 'assigned' order by deadline, id limit ?",
+            (now, limit),
+        )
+    ]

@@ -1,0 +1,194 @@
+"""One writer thread, group commit: every change to the database goes through here.
+
+An operation is a function `fn(tx)` queued with `submit`. The writer takes every
+operation waiting (up to MAX_BATCH), runs them one after another inside ONE
+`BEGIN IMMEDIATE` transaction, each under its own savepoint, and commits the
+batch -- decision rows, audit records and the new state -- durably (WAL,
+synchronous=FULL) before any caller is answered. An operation that raises is
+rolled back alone (its savepoint and its share of the in-memory state); the
+others commit. While one batch is being fsynced the next gathers, so the disk's
+commit rate is shared by many assignments.
+
+This module knows nothing about leads: the runtime (runtime.py) says what a batch
+starts from (`prepare`, `begin`) and what it leaves behind (`finish`, `committed`).
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import sqlite3
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..engine.codegen import Compiled
+from ..engine.state import State
+from ..lottery.seeds import DrawSeed
+from ..storage import audit
+
+log = logging.getLogger(__name__)
+
+MAX_BATCH = 512
+
+
+@dataclass
+class Op:
+    """One queued change: `fn(tx)` runs in the writer thread inside the batch transaction."""
+
+    fn: Callable[[Tx], Any]
+    future: Future = field(default_factory=Future)
+
+
+@dataclass
+class Tx:
+    """What an operation sees: the connection in a transaction, the working state, the audit log."""
+
+    conn: sqlite3.Connection
+    state: State
+    log: audit.Appender
+    now: float
+    compiled: Compiled | None
+    version: int | None
+    draw: DrawSeed | None = None  # the period's seed for this batch's decisions (or why there is none)
+    away: dict[str, tuple[float, str]] = field(default_factory=dict)  # rep -> (until, reason), changed with the state
+
+
+def settle(fut: Future, result: Any, err: BaseException | None) -> None:
+    """Answer a caller; one who gave up (a client that went away) is skipped, the change stays committed."""
+    if fut.done():
+        return
+    try:
+        if err is None:
+            fut.set_result(result)
+        else:
+            fut.set_exception(err)
+    except Exception:  # cancelled between the check and the set
+        pass
+
+
+class Writer:
+    """The queue and the thread; subclasses give `open`, `begin`, `finish` and `committed`."""
+
+    conn: sqlite3.Connection
+    clock: Callable[[], float]  # the injected clock: a batch's `now`
+
+    def __init__(self) -> None:
+        self._queue: queue.Queue[Op | None] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._ready = threading.Event()
+        self._start_error: BaseException | None = None
+        self.batches = 0
+        self.batch_ops = 0
+
+    # ------------------------------------------------------------------ hooks
+    def open(self) -> None:
+        """In the writer thread, before the first batch: open `self.conn`, load state."""
+        raise NotImplementedError
+
+    def prepare(self, now: float) -> None:
+        """Before BEGIN: work that must not hold the write lock (loading a new version, reading seeds)."""
+
+    def begin(self, conn: sqlite3.Connection, log_: audit.Appender, now: float) -> Tx:
+        """After BEGIN: the batch's Tx (records written for the batch as a whole go here)."""
+        raise NotImplementedError
+
+    def finish(self, tx: Tx) -> None:
+        """Before COMMIT: write what the batch changed beyond its rows (the state)."""
+
+    def committed(self, tx: Tx) -> None:
+        """After COMMIT: adopt the batch's state."""
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="policyd-writer", daemon=True)
+        self._thread.start()
+        self._ready.wait()
+        if self._start_error is not None:
+            raise self._start_error
+
+    def stop(self) -> None:
+        if self._thread is not None and self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join(timeout=30)
+
+    def alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def submit(self, fn: Callable[[Tx], Any]) -> Future:
+        op = Op(fn)
+        self._queue.put(op)
+        return op.future
+
+    def call(self, fn: Callable[[Tx], Any]) -> Any:
+        """Submit and wait (for the CLI and tests)."""
+        return self.submit(fn).result()
+
+    def _run(self) -> None:
+        try:
+            self.open()
+        except BaseException as err:  # reported to start()
+            self._start_error = err
+            self._ready.set()
+            return
+        self._ready.set()
+        while True:
+            op = self._queue.get()
+            if op is None:
+                break
+            ops = [op]
+            stop = False
+            while len(ops) < MAX_BATCH:
+                try:
+                    nxt = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is None:
+                    stop = True
+                    break
+                ops.append(nxt)
+            self._batch(ops)
+            if stop:
+                break
+        self.conn.close()
+
+    def _batch(self, ops: list[Op]) -> None:
+        conn = self.conn
+        results: list[tuple[Op, Any, BaseException | None]] = []
+        try:
+            now = self.clock()
+            self.prepare(now)
+            conn.execute("BEGIN IMMEDIATE")
+            log_ = audit.Appender(conn)
+            tx = self.begin(conn, log_, now)
+            for op in ops:
+                saved = (tx.state, dict(tx.away), log_.seq, log_.hash, log_.dirty)
+                conn.execute("SAVEPOINT op")
+                try:
+                    r = op.fn(tx)
+                    conn.execute("RELEASE op")
+                    results.append((op, r, None))
+                except BaseException as err:
+                    conn.execute("ROLLBACK TO op")
+                    conn.execute("RELEASE op")
+                    tx.state, tx.away, log_.seq, log_.hash, log_.dirty = saved
+                    results.append((op, None, err))
+            self.finish(tx)
+            log_.finish()
+            conn.execute("COMMIT")
+        except BaseException as err:
+            log.exception("batch of %d failed; rolled back", len(ops))
+            try:
+                conn.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass
+            for op in ops:
+                settle(op.future, None, err)
+            return
+        self.committed(tx)
+        self.batches += 1
+        self.batch_ops += len(ops)
+        for op, r, err in results:
+            settle(op.future, r, err)

@@ -1,0 +1,214 @@
+"""The JSON API's endpoints: parse the request, hand the change to the runtime, shape the answer.
+
+Roles are not checked here: the route table (app.py) wraps each endpoint with
+the role it needs. Domain errors raised below answer through the one error table
+(errors.py).
+
+Idempotency: POST /v1/assign with a lead id that was already decided answers 200
+with the stored decision (and `"replayed": true`); a new decision answers 201.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+
+from ..daemon import policy, reads
+from ..lottery import seeds
+from . import decisions, openapi
+from .errors import ApiError
+from .requests import invalid, iso, parse_time, read_object, read_optional_object
+from .state import Daemon
+
+
+def _daemon(request: Request) -> Daemon:
+    return request.app.state.daemon
+
+
+async def health(request: Request) -> Response:
+    """Up and serving; `lottery` says whether the current period has a seed to draw with (public facts only)."""
+    d = _daemon(request)
+    pol = d.runtime.policy
+    if not d.runtime.alive():
+        return JSONResponse({"status": "writer_stopped", "version": pol.version if pol else None}, 503)
+    draw = await asyncio.to_thread(seeds.draw_seed, d.db, d.clock())
+    return JSONResponse({"status": "ok" if pol else "no_active_version", "version": pol.version if pol else None, "lottery": draw.public()})
+
+
+async def openapi_doc(request: Request) -> Response:
+    pol = _daemon(request).runtime.policy
+    return JSONResponse(openapi.document(request.app.state.endpoints, pol.compiled if pol else None))
+
+
+async def assign(request: Request) -> Response:
+    d = _daemon(request)
+    lead = await read_object(request)
+    t0 = time.perf_counter()
+    row, created = await asyncio.wrap_future(d.runtime.assign(lead, request.state.who.name))
+    d.assign_seconds += time.perf_counter() - t0
+    d.assign_count += 1
+    return JSONResponse(decisions.decision_json(row, replayed=not created), 201 if created else 200)
+
+
+async def get_decision(request: Request) -> Response:
+    d = _daemon(request)
+    row = d.row(request.path_params["lead_id"])
+    fmt = request.query_params.get("format", "json")
+    if fmt not in decisions.FORMATS:
+        raise ApiError(400, "bad_format", f"format={fmt}: expected one of {', '.join(decisions.FORMATS)}")
+    body, media = decisions.answer(d, row, fmt, request.query_params.get("why_not"))
+    if fmt == "json":
+        return JSONResponse(body)
+    return Response(body, media_type=media)
+
+
+async def accept(request: Request) -> Response:
+    d = _daemon(request)
+    body = await read_optional_object(request)
+    row = await asyncio.wrap_future(d.runtime.accept(request.path_params["lead_id"], request.state.who.name, body.get("rep")))
+    return JSONResponse(decisions.decision_json(row))
+
+
+async def close_lead(request: Request) -> Response:
+    d = _daemon(request)
+    body = await read_object(request)
+    outcome = body.get("outcome")
+    if outcome not in ("won", "lost"):
+        raise ApiError(
+            422,
+            "invalid",
+            f"outcome: expected won or lost, got {json.dumps(outcome)}",
+            fields=[{"field": "outcome", "message": "expected won or lost"}],
+        )
+    row = await asyncio.wrap_future(d.runtime.close_lead(request.path_params["lead_id"], outcome, request.state.who.name))
+    return JSONResponse(decisions.decision_json(row))
+
+
+async def override(request: Request) -> Response:
+    d = _daemon(request)
+    body = await read_object(request)
+    rep, reason = body.get("rep"), body.get("reason")
+    problems = []
+    if not isinstance(rep, str) or not rep:
+        problems.append({"field": "rep", "message": "expected the name of the rep who gets the lead"})
+    if not isinstance(reason, str) or not reason.strip():
+        problems.append({"field": "reason", "message": "expected a reason (it is recorded in the audit log)"})
+    if problems:
+        raise ApiError(422, "invalid", "; ".join(f"{p['field']}: {p['message']}" for p in problems), fields=problems)
+    row = await asyncio.wrap_future(d.runtime.override(request.path_params["lead_id"], rep, reason, request.state.who.name))
+    return JSONResponse(decisions.decision_json(row))
+
+
+def reps_json(d: Daemon) -> list[dict]:
+    return [{**r, "away_until": iso(r["away_until"]), "last_assigned": iso(r["last_assigned"])} for r in reads.reps(d.runtime)]
+
+
+def queues_json(d: Daemon, limit: int = 100) -> dict:
+    out = reads.queues(d.read, limit)
+    return {q: {**v, "leads": [{**x, "at": iso(x["at"])} for x in v["leads"]]} for q, v in out.items()}
+
+
+def fairness_json(d: Daemon, since: float, until: float) -> dict:
+    f = reads.fairness(d.runtime, d.read, since, until)
+    return {**f, "since": iso(f["since"]), "until": iso(f["until"])}
+
+
+async def list_queues(request: Request) -> Response:
+    return JSONResponse({"queues": queues_json(_daemon(request))})
+
+
+async def list_reps(request: Request) -> Response:
+    d = _daemon(request)
+    pol = d.runtime.policy
+    return JSONResponse({"version": pol.version if pol else None, "reps": reps_json(d)})
+
+
+async def set_away(request: Request) -> Response:
+    d = _daemon(request)
+    body = await read_object(request)
+    if "until" not in body:
+        raise ApiError(422, "invalid", "until: required (when the rep is back)", fields=[{"field": "until", "message": "required"}])
+    until = parse_time(body["until"], "until")
+    reason = body.get("reason", "")
+    if not isinstance(reason, str):
+        raise invalid("reason", "expected a text")
+    r = await asyncio.wrap_future(d.runtime.set_away(request.path_params["rep"], until, reason, request.state.who.name))
+    return JSONResponse({**r, "until": iso(r["until"])})
+
+
+async def clear_away(request: Request) -> Response:
+    d = _daemon(request)
+    r = await asyncio.wrap_future(d.runtime.set_away(request.path_params["rep"], None, "", request.state.who.name))
+    return JSONResponse(r)
+
+
+async def get_fairness(request: Request) -> Response:
+    d = _daemon(request)
+    q = request.query_params
+    until = parse_time(q["until"], "until") if "until" in q else d.clock()
+    since = parse_time(q["since"], "since") if "since" in q else until - 7 * 86400
+    if since >= until:
+        raise ApiError(400, "bad_time", "since must be before until")
+    return JSONResponse(fairness_json(d, since, until))
+
+
+async def metrics(request: Request) -> Response:
+    d = _daemon(request)
+    rt = d.runtime
+    pol = rt.policy
+    lines = [
+        "# HELP policyd_up 1 while the daemon serves.",
+        "# TYPE policyd_up gauge",
+        "policyd_up 1",
+        "# HELP policyd_active_version The policy version deciding now (0: none).",
+        "# TYPE policyd_active_version gauge",
+        f"policyd_active_version {pol.version if pol else 0}",
+        "# HELP policyd_requests_total HTTP requests by status code.",
+        "# TYPE policyd_requests_total counter",
+    ]
+    lines += [f'policyd_requests_total{{code="{k}"}} {v}' for k, v in sorted(d.requests.items())]
+    lines += [
+        "# HELP policyd_assign_seconds Time from an assign request's body to its durable answer.",
+        "# TYPE policyd_assign_seconds summary",
+        f"policyd_assign_seconds_sum {d.assign_seconds:.6f}",
+        f"policyd_assign_seconds_count {d.assign_count}",
+        "# HELP policyd_commit_batches_total Durable transactions (one per group of operations).",
+        "# TYPE policyd_commit_batches_total counter",
+        f"policyd_commit_batches_total {rt.batches}",
+        f"policyd_commit_operations_total {rt.batch_ops}",
+        "# HELP policyd_events_total Decisions and lead events since start.",
+        "# TYPE policyd_events_total counter",
+    ]
+    lines += [f'policyd_events_total{{event="{k}"}} {int(v)}' for k, v in sorted(rt.counters.items())]
+    draw = await asyncio.to_thread(seeds.draw_seed, d.db, d.clock())
+    lines += [
+        "# HELP policyd_lottery_seed 1 when the current period has a committed, unrevealed seed (else lottery steps are skipped).",
+        "# TYPE policyd_lottery_seed gauge",
+        f'policyd_lottery_seed{{period="{draw.period}",status="{draw.status}"}} {int(draw.seed is not None)}',
+    ]
+    reps = reads.reps(rt)
+    lines += ["# HELP policyd_open_leads Open leads per rep.", "# TYPE policyd_open_leads gauge"]
+    lines += [f'policyd_open_leads{{rep="{r["rep"]}"}} {r["open"]}' for r in reps]
+    lines += ["# HELP policyd_rep_away 1 when the rep is away.", "# TYPE policyd_rep_away gauge"]
+    lines += [f'policyd_rep_away{{rep="{r["rep"]}"}} {int(r["away"])}' for r in reps]
+    return PlainTextResponse("\n".join(lines) + "\n", media_type="text/plain; version=0.0.4")
+
+
+async def activate(request: Request) -> Response:
+    d = _daemon(request)
+    body = await read_object(request)
+    ref = body.get("version")
+    if not isinstance(ref, (int, str)) or isinstance(ref, bool):
+        raise ApiError(
+            422,
+            "invalid",
+            "version: expected a version number or @N",
+            fields=[{"field": "version", "message": "expected a version number"}],
+        )
+    number = await asyncio.to_thread(policy.activate, d.runtime.versions, ref, request.state.who.name)
+    version = await asyncio.wrap_future(d.runtime.refresh())
+    return JSONResponse({"version": version, "requested": number})

@@ -1,0 +1,254 @@
+"""The daemon as an ASGI app: the route table, the lifespan, the middleware.
+
+JSON API under /v1 (described at /v1/openapi.json, made from ENDPOINTS), three
+HTML pages (the team dashboard, a decision's explanation, a lottery record),
+bearer-token auth with roles. Every change goes to the runtime's single writer.
+
+Extension points (e.g. more pages, more dashboard sections):
+`create_app(extra_routes=[...], dashboard_panels=[...])`, where a panel is a
+callable `(runtime) -> {"title": str, "html": markupsafe.Markup}`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Sequence
+
+from starlette.applications import Starlette
+from starlette.routing import BaseRoute
+
+from ..daemon import sla
+from . import api, pages
+from .decisions import FORMATS
+from .endpoint import Endpoint, path, query
+from .errors import HANDLERS
+from .state import Daemon
+
+access_log = logging.getLogger("policyd.access")
+
+LEAD = path("lead_id", "the lead's id")
+ENDPOINTS: list[Endpoint] = [
+    Endpoint("GET", "/v1/health", api.health, "getHealth", "Health (no token needed)", None, {200: "Health", 503: "Health"}),
+    Endpoint("GET", "/v1/openapi.json", api.openapi_doc, "getOpenapi", "This document", "read", {200: "OpenAPI"}),
+    Endpoint(
+        "POST",
+        "/v1/assign",
+        api.assign,
+        "assignLead",
+        "Decide who gets a lead (idempotent by lead id: a repeat answers 200 with the stored decision)",
+        "assign",
+        {201: "Decision", 200: "Decision"},
+        (422, 503),
+        body="Lead",
+    ),
+    Endpoint(
+        "GET",
+        "/v1/decisions/{lead_id}",
+        api.get_decision,
+        "getDecision",
+        "A decision: where the lead is now, its moves, and why it was decided so",
+        "read",
+        {200: "Explained"},
+        (400, 404),
+        params=(
+            LEAD,
+            query("format", "json (default), text, md or html", tuple(FORMATS)),
+            query("why_not", "also say why this rep does not hold the lead"),
+        ),
+    ),
+    Endpoint(
+        "POST",
+        "/v1/decisions/{lead_id}/accept",
+        api.accept,
+        "acceptLead",
+        "The rep accepted the lead (stops the SLA timer)",
+        "assign",
+        {200: "Decision"},
+        (404, 409),
+        body="Accept",
+        body_required=False,
+        params=(LEAD,),
+    ),
+    Endpoint(
+        "POST",
+        "/v1/decisions/{lead_id}/close",
+        api.close_lead,
+        "closeLead",
+        "Close a lead as won or lost (frees capacity)",
+        "assign",
+        {200: "Decision"},
+        (404, 409, 422),
+        body="Close",
+        params=(LEAD,),
+    ),
+    Endpoint(
+        "POST",
+        "/v1/decisions/{lead_id}/override",
+        api.override,
+        "overrideLead",
+        "Move a lead to another rep, with a reason",
+        "admin",
+        {200: "Decision"},
+        (404, 409, 422, 503),
+        body="Override",
+        params=(LEAD,),
+    ),
+    Endpoint("GET", "/v1/reps", api.list_reps, "listReps", "Reps with their load and availability", "read", {200: "Reps"}),
+    Endpoint(
+        "GET",
+        "/v1/queues",
+        api.list_queues,
+        "listQueues",
+        "Leads waiting without a rep (queued by the rules or escalated by the SLA), oldest first",
+        "read",
+        {200: "Queues"},
+    ),
+    Endpoint(
+        "PUT",
+        "/v1/reps/{rep}/away",
+        api.set_away,
+        "setAway",
+        "Set a rep away until a time",
+        "admin",
+        {200: "AwayState"},
+        (404, 422, 503),
+        body="Away",
+        params=(path("rep"),),
+    ),
+    Endpoint(
+        "DELETE",
+        "/v1/reps/{rep}/away",
+        api.clear_away,
+        "clearAway",
+        "A rep is back",
+        "admin",
+        {200: "AwayState"},
+        (404, 503),
+        params=(path("rep"),),
+    ),
+    Endpoint(
+        "GET",
+        "/v1/fairness",
+        api.get_fairness,
+        "getFairness",
+        "Assignments per rep over a window: counts, CV, Gini, max/min, rule compliance (the replay review's measures)",
+        "read",
+        {200: "Fairness"},
+        (400,),
+        params=(query("since", "ISO-8601 or epoch; default until - 7 days"), query("until", "default now")),
+    ),
+    Endpoint("GET", "/v1/metrics", api.metrics, "getMetrics", "Prometheus text metrics", "read", {200: "text/plain"}),
+    Endpoint(
+        "POST",
+        "/v1/activate",
+        api.activate,
+        "activateVersion",
+        "Activate a stored version (takes effect for the next decision)",
+        "admin",
+        {200: "Activated"},
+        (404, 422),
+        body="Activate",
+    ),
+    Endpoint("GET", "/dashboard", pages.dashboard_page, "dashboardPage", "Team dashboard (HTML)", "read", {200: "text/html"}, page=True),
+    Endpoint(
+        "GET",
+        "/decisions/{lead_id}",
+        pages.decision_page,
+        "decisionPage",
+        "A decision's explanation page (HTML): where the lead is now, its moves, why it was decided so",
+        "read",
+        {200: "text/html"},
+        (404,),
+        params=(LEAD, query("why_not", "rep")),
+        page=True,
+    ),
+    Endpoint(
+        "GET",
+        "/lottery/{record_id}",
+        pages.lottery_page,
+        "lotteryRecordPage",
+        "A lottery meeting record page (HTML; the seed once its period is revealed; the page verifies itself)",
+        "read",
+        {200: "text/html"},
+        (404, 409),
+        params=(path("record_id"),),
+        page=True,
+    ),
+    Endpoint("GET", "/", pages.root, "root", "To the dashboard", None, {307: "To /dashboard"}, documented=False),
+]
+ROUTES = [ep.route() for ep in ENDPOINTS]
+
+
+class Counting:
+    """ASGI middleware: count responses by status and, when asked, log method, path (never the query), status, time."""
+
+    def __init__(self, app, daemon_ref: Callable[[], Daemon], log_access: bool):
+        self.app = app
+        self.daemon_ref = daemon_ref
+        self.log_access = log_access
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        t0 = time.perf_counter()
+        status = [500]
+
+        async def send_(message):
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+                message["headers"] = [*message.get("headers", ()), (b"x-content-type-options", b"nosniff")]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_)
+        finally:
+            d = self.daemon_ref()
+            key = str(status[0])
+            d.requests[key] = d.requests.get(key, 0) + 1
+            if self.log_access:
+                access_log.info("%s %s %s %.1fms", scope["method"], scope["path"], status[0], (time.perf_counter() - t0) * 1000)
+
+
+def create_app(
+    db: str,
+    *,
+    clock: Callable[[], float] = time.time,
+    sla_interval: float = 1.0,
+    extra_routes: Sequence[BaseRoute] = (),
+    dashboard_panels: Sequence[Callable] = (),
+    log_access: bool = False,
+    on_ready: Callable[[], None] | None = None,
+    seed_fn: Callable[[float], str] | None = None,
+) -> Starlette:
+    """The daemon as an ASGI app over the SQLite file `db`.
+
+    `seed_fn(now)` gives the lottery seed for a decision made at `now` (default: the
+    period's committed seed); `extra_routes` and `dashboard_panels` let other
+    features add pages without editing this module.
+    """
+    daemon = Daemon(db, clock, sla_interval, dashboard_panels, seed_fn)
+    daemon.on_ready = on_ready
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
+        await asyncio.to_thread(lambda: None)  # the default executor exists before the writer starts
+        daemon.open()
+        task = asyncio.create_task(sla.run_loop(daemon.runtime.tick, sla_interval))
+        if daemon.on_ready:
+            daemon.on_ready()
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            daemon.runtime.stop()
+
+    app = Starlette(routes=[*ROUTES, *extra_routes], lifespan=lifespan, exception_handlers=dict(HANDLERS))
+    app.state.daemon = daemon
+    app.state.endpoints = ENDPOINTS
+    app.add_middleware(Counting, daemon_ref=lambda: daemon, log_access=log_access)
+    return app

@@ -1,0 +1,41 @@
+"""What the endpoints share: the runtime, a read connection, the token cache, counters."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+
+from ..daemon.runtime import Runtime
+from ..storage import tokens
+from ..storage.db import connect
+
+
+class Daemon:
+    """The application's state (`request.app.state.daemon`): opened by the lifespan, before the first request."""
+
+    def __init__(
+        self,
+        db: str,
+        clock: Callable[[], float],
+        sla_interval: float,
+        dashboard_panels: Sequence[Callable] = (),
+        seed_fn: Callable[[float], str] | None = None,
+    ):
+        self.db = db
+        self.clock = clock
+        self.sla_interval = sla_interval
+        self.runtime = Runtime(db, clock=clock, seed_fn=seed_fn)
+        self.dashboard_panels = list(dashboard_panels)
+        self.requests: dict[str, int] = {}
+        self.assign_seconds = 0.0
+        self.assign_count = 0
+        self.started = time.time()
+        self.on_ready: Callable[[], None] | None = None
+
+    def open(self) -> None:
+        self.read = connect(self.db)
+        self.tokens = tokens.TokenCache(self.read)
+        self.runtime.start()
+
+    def row(self, lead_id: str) -> dict:
+        return self.runtime.row(self.read, lead_id)
