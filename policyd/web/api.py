@@ -21,7 +21,7 @@ from ..daemon import policy, reads
 from ..lottery import seeds
 from . import decisions, openapi
 from .errors import ApiError
-from .requests import invalid, iso, parse_time, read_object, read_optional_object
+from .requests import check_lead_id, invalid, iso, parse_time, read_object, read_optional_object
 from .state import Daemon
 
 
@@ -47,6 +47,7 @@ async def openapi_doc(request: Request) -> Response:
 async def assign(request: Request) -> Response:
     d = _daemon(request)
     lead = await read_object(request)
+    check_lead_id(lead.get("id"))  # before the runtime, which would match {"id": 5} to the text id "5"
     t0 = time.perf_counter()
     row, created = await asyncio.wrap_future(d.runtime.assign(lead, request.state.who.name))
     d.assign_seconds += time.perf_counter() - t0
