@@ -82,19 +82,19 @@ class Clock:
 
 
 class ThreadServer:
-    """uvicorn in a thread, on a free loopback port, with an injectable clock."""
+    """uvicorn in a thread, on a free loopback port, with an injectable clock, configured as `policyd serve` is (serve.config)."""
 
-    def __init__(self, db: str | Path, clock=time.time, sla_interval: float = 0.05, **kw):
+    def __init__(self, db: str | Path, clock=time.time, sla_interval: float = 0.05, limits=None, **kw):
         import uvicorn
 
         from policyd.web.app import create_app
-        from policyd.web.serve import bind
+        from policyd.web.serve import Limits, bind, config
 
         self.app = create_app(str(db), clock=clock, sla_interval=sla_interval, **kw)
         self.sock = bind("127.0.0.1", 0)
         self.port = self.sock.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
-        self.server = uvicorn.Server(uvicorn.Config(self.app, log_level="warning", access_log=False, lifespan="on"))
+        self.server = uvicorn.Server(config(self.app, limits or Limits()))
         self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
 
     def __enter__(self) -> ThreadServer:

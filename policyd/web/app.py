@@ -22,6 +22,7 @@ from starlette.routing import BaseRoute
 
 from ..daemon import sla
 from . import api, pages
+from .auth import PAGE_HEADERS
 from .decisions import FORMATS
 from .endpoint import Endpoint, path, query
 from .errors import HANDLERS
@@ -182,8 +183,18 @@ ENDPOINTS: list[Endpoint] = [
 ROUTES = [ep.route() for ep in ENDPOINTS]
 
 
+def _with_security_headers(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """Every answer says nosniff; every HTML answer (page, error page or `?format=html`) also gets the pages' CSP."""
+    out = [*headers, (b"x-content-type-options", b"nosniff")]
+    names = {k.lower() for k, _ in headers}
+    if any(k.lower() == b"content-type" and v.lower().startswith(b"text/html") for k, v in headers):
+        out += [(k.lower().encode(), v.encode()) for k, v in PAGE_HEADERS.items() if k.lower().encode() not in names]
+    return out
+
+
 class Counting:
-    """ASGI middleware: count responses by status and, when asked, log method, path (never the query), status, time."""
+    """ASGI middleware: count responses by status, add the security headers and, when asked, log method, path
+    (never the query), status, time."""
 
     def __init__(self, app, daemon_ref: Callable[[], Daemon], log_access: bool):
         self.app = app
@@ -199,7 +210,7 @@ class Counting:
         async def send_(message):
             if message["type"] == "http.response.start":
                 status[0] = message["status"]
-                message["headers"] = [*message.get("headers", ()), (b"x-content-type-options", b"nosniff")]
+                message["headers"] = _with_security_headers(list(message.get("headers", ())))
             await send(message)
 
         try:
