@@ -29,10 +29,11 @@ _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 class JsonRefused(ValueError):
     """A text that is not JSON, or JSON this service does not take; `problems` are (path, message) pairs."""
 
-    def __init__(self, message: str, problems: list[tuple[str, str]] | None = None):
+    def __init__(self, message: str, problems: list[tuple[str, str]] | None = None, at: tuple[int, int, str] | None = None):
         super().__init__(message)
         self.message = message
         self.problems = problems or []
+        self.at = at  # (line, column, reason) of malformed JSON
 
     def fields(self) -> list[dict[str, str]]:
         return [{"field": p, "message": m} for p, m in self.problems]
@@ -114,7 +115,9 @@ def loads(text: str) -> Any:
     try:
         value = _DECODER.decode(text)
     except json.JSONDecodeError as err:
-        raise JsonRefused(f"malformed JSON at line {err.lineno} column {err.colno}: {err.msg}") from None
+        raise JsonRefused(
+            f"malformed JSON at line {err.lineno} column {err.colno}: {err.msg}", at=(err.lineno, err.colno, err.msg)
+        ) from None
     except RecursionError:
         raise JsonRefused(f"JSON nested too deeply (the limit is {MAX_DEPTH} levels)", [("$", "nested too deeply")]) from None
     problems: list[tuple[str, str]] = []
