@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 
 from starlette.requests import Request
@@ -203,11 +204,14 @@ async def activate(request: Request) -> Response:
     d = _daemon(request)
     body = await read_object(request)
     ref = body.get("version")
-    if not isinstance(ref, (int, str)) or isinstance(ref, bool):
+    ok = (isinstance(ref, int) and not isinstance(ref, bool) and 0 <= ref <= openapi.MAX_VERSION) or (
+        isinstance(ref, str) and re.fullmatch(openapi.VERSION_REF, ref.strip()) is not None
+    )
+    if not ok:
         raise ApiError(
             422,
             "invalid",
-            "version: expected a version number or @N",
+            "version: expected a version number, @N, @active, @previous or @latest",
             fields=[{"field": "version", "message": "expected a version number"}],
         )
     number = await asyncio.to_thread(policy.activate, d.runtime.versions, ref, request.state.who.name)

@@ -26,6 +26,8 @@ ERRORS = {
     422: "A field of the request is invalid (`fields` names each)",
     503: "No policy version is active yet",
 }
+MAX_VERSION = 10**18 - 1  # version numbers are SQLite integers
+VERSION_REF = r"@?([0-9]{1,18}|active|previous|latest)"
 _TYPES = {"int": "integer", "number": "number", "text": "string", "bool": "boolean"}
 
 
@@ -171,7 +173,16 @@ SCHEMAS: dict[str, Any] = {
         "required": ["until"],
         "properties": {"until": {"type": ["string", "number"], "description": "ISO-8601 time or epoch seconds"}, "reason": _STR},
     },
-    "Activate": {"type": "object", "required": ["version"], "properties": {"version": {"type": ["integer", "string"]}}},
+    "Activate": {
+        "type": "object",
+        "required": ["version"],
+        "properties": {
+            "version": {
+                "oneOf": [{"type": "integer", "minimum": 0, "maximum": MAX_VERSION}, {"type": "string", "pattern": f"^{VERSION_REF}$"}],
+                "description": "a version number, @N, @active, @previous or @latest",
+            }
+        },
+    },
     "OpenAPI": {"type": "object", "description": "this document"},
     "Error": {
         "type": "object",
