@@ -71,7 +71,10 @@ async def get_decision(request: Request) -> Response:
 async def accept(request: Request) -> Response:
     d = _daemon(request)
     body = await read_optional_object(request)
-    row = await asyncio.wrap_future(d.runtime.accept(request.path_params["lead_id"], request.state.who.name, body.get("rep")))
+    rep = body.get("rep")
+    if rep is not None and not isinstance(rep, str):
+        raise invalid("rep", "expected the name of the rep who accepts")
+    row = await asyncio.wrap_future(d.runtime.accept(request.path_params["lead_id"], request.state.who.name, rep))
     return JSONResponse(decisions.decision_json(row))
 
 

@@ -21,7 +21,7 @@ from starlette.applications import Starlette
 from starlette.routing import BaseRoute
 
 from ..daemon import sla
-from . import api, pages
+from . import api, openapi, pages
 from .auth import PAGE_HEADERS
 from .decisions import FORMATS
 from .endpoint import Endpoint, path, query
@@ -30,7 +30,7 @@ from .state import Daemon
 
 access_log = logging.getLogger("policyd.access")
 
-LEAD = path("lead_id", "the lead's id")
+LEAD = path("lead_id", "the lead's id, percent-encoded", openapi.LEAD_ID_PATTERN)
 ENDPOINTS: list[Endpoint] = [
     Endpoint("GET", "/v1/health", api.health, "getHealth", "Health (no token needed)", None, {200: "Health", 503: "Health"}),
     Endpoint("GET", "/v1/openapi.json", api.openapi_doc, "getOpenapi", "This document", "read", {200: "OpenAPI"}),
@@ -68,7 +68,7 @@ ENDPOINTS: list[Endpoint] = [
         "The rep accepted the lead (stops the SLA timer)",
         "assign",
         {200: "Decision"},
-        (404, 409),
+        (404, 409, 422),
         body="Accept",
         body_required=False,
         params=(LEAD,),
