@@ -82,19 +82,19 @@ class Clock:
 
 
 class ThreadServer:
-    """uvicorn in a thread, on a free loopback port, with an injectable clock."""
+    """uvicorn in a thread, on a free loopback port, with an injectable clock, configured as `policyd serve` is (serve.config)."""
 
-    def __init__(self, db: str | Path, clock=time.time, sla_interval: float = 0.05, **kw):
+    def __init__(self, db: str | Path, clock=time.time, sla_interval: float = 0.05, limits=None, **kw):
         import uvicorn
 
         from policyd.web.app import create_app
-        from policyd.web.serve import bind
+        from policyd.web.serve import Limits, bind, config
 
         self.app = create_app(str(db), clock=clock, sla_interval=sla_interval, **kw)
         self.sock = bind("127.0.0.1", 0)
         self.port = self.sock.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
-        self.server = uvicorn.Server(uvicorn.Config(self.app, log_level="warning", access_log=False, lifespan="on"))
+        self.server = uvicorn.Server(config(self.app, limits or Limits()))
         self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
 
     def __enter__(self) -> ThreadServer:
@@ -188,3 +188,45 @@ def db_rows(db: str | Path, sql: str, params=()) -> list[tuple]:
         return conn.execute(sql, params).fetchall()
     finally:
         conn.close()
+
+
+def http_request(method: str, path: str, body: bytes = b"", token: str | None = None, extra: str = "") -> bytes:
+    """One HTTP/1.1 request as bytes (keep-alive), for tests that write raw or pipelined requests."""
+    auth = f"Authorization: Bearer {token}\r\n" if token else ""
+    length = f"Content-Length: {len(body)}\r\nContent-Type: application/json\r\n" if body or method in ("POST", "PUT") else ""
+    return f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{auth}{length}{extra}\r\n".encode("latin-1") + body
+
+
+def read_responses(sock, n: int, timeout: float = 20) -> list[tuple[int, dict[str, str], bytes]]:
+    """Up to `n` responses (status, headers, body) read from a raw socket; fewer when the server closes it."""
+    sock.settimeout(timeout)
+    buf, out = b"", []
+    while len(out) < n:
+        while b"\r\n\r\n" not in buf:
+            chunk = sock.recv(65536)
+            if not chunk:
+                return out
+            buf += chunk
+        head, buf = buf.split(b"\r\n\r\n", 1)
+        lines = head.decode("latin-1").split("\r\n")
+        headers = {k.strip().lower(): v.strip() for k, v in (line.split(":", 1) for line in lines[1:])}
+        size = int(headers["content-length"])
+        while len(buf) < size:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            buf += chunk
+        out.append((int(lines[0].split()[1]), headers, buf[:size]))
+        buf = buf[size:]
+    return out
+
+
+def closed_by_server(sock, timeout: float = 20) -> bool:
+    """True once the server has closed the socket (EOF or reset), reading and dropping anything before."""
+    sock.settimeout(timeout)
+    try:
+        while sock.recv(65536):
+            pass
+    except ConnectionResetError:
+        pass
+    return True

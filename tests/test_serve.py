@@ -158,9 +158,9 @@ def test_malformed_json_non_object_empty_and_too_large(env):
         r = c.post("/v1/assign", content=b"")
         assert (r.status_code, r.json()["message"]) == (400, "empty body: expected a JSON object")
         r = c.post("/v1/assign", content=b"\xff\xfe")
-        assert (r.status_code, r.json()["message"]) == (400, "body is not UTF-8 text")
+        assert (r.status_code, r.json()["message"]) == (400, "body is not UTF-8 text (byte 0)")
         r = c.post("/v1/assign", content=b"[" * 30_000 + b"]" * 30_000)
-        assert (r.status_code, r.json()) == (400, {"error": "bad_json", "message": "JSON nested too deeply"})
+        assert (r.status_code, r.json()["message"]) == (400, "JSON nested too deeply (the limit is 32 levels)")
         r = c.post("/v1/assign", json=lead("A-4", id=None))
         assert r.status_code == 422 and r.json()["fields"][0]["field"] == "id"
         big = json.dumps(lead("A-3", company="x" * 70_000)).encode()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -83,15 +82,25 @@ def db_option(f):
 
 
 def read_json(source: str, what: str) -> Any:
-    """JSON from a file or `-` (stdin); bad JSON names its line and column."""
+    """JSON from a file or `-` (stdin), read as the daemon reads a request (web/safejson.py): bad JSON names
+    its line and column; NaN, 1e400, over-long integers, lone surrogates and deep nesting name their path."""
+    from ..web.safejson import JsonRefused, loads
+
     try:
-        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+        data = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
     except OSError as err:
         raise PolicydError(f"cannot read {what} {source}: {err.strerror}") from None
     try:
-        return json.loads(text)
-    except json.JSONDecodeError as err:
-        raise PolicydError(f"{source}:{err.lineno}:{err.colno}: {what} is not valid JSON: {err.msg}") from None
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise PolicydError(f"{source}: {what} is not UTF-8 text (byte {err.start})") from None
+    try:
+        return loads(text)
+    except JsonRefused as err:
+        if err.at:
+            line, col, reason = err.at
+            raise PolicydError(f"{source}:{line}:{col}: {what} is not valid JSON: {reason}") from None
+        raise PolicydError(f"{source}: {what} refused: {err.message}") from None
 
 
 def load_state(path: str) -> State:

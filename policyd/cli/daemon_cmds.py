@@ -17,11 +17,43 @@ from .common import PolicydError, current_db, db_option
 @click.option("--port", default=8377, show_default=True, type=int, help="Port; 0 picks a free one (printed on start).")
 @click.option("--sla-interval", default=1.0, show_default=True, type=float, help="Seconds between SLA deadline checks.")
 @click.option("--access-log", is_flag=True, help="Log method, path, status and time of every request (never tokens or queries).")
-def serve(host: str, port: int, sla_interval: float, access_log: bool) -> None:
+@click.option(
+    "--header-timeout",
+    default=10.0,
+    show_default=True,
+    type=float,
+    help="Seconds a request's line and headers may take to arrive (else 408).",
+)
+@click.option(
+    "--body-timeout",
+    default=30.0,
+    show_default=True,
+    type=float,
+    help="Seconds a request's body may take to arrive after its headers (else 408).",
+)
+@click.option("--keep-alive", default=5.0, show_default=True, type=float, help="Seconds an idle connection is kept open between requests.")
+@click.option(
+    "--max-connections",
+    default=1000,
+    show_default=True,
+    type=int,
+    help="Connections held at once (lowered to fit the file descriptor limit); beyond it the longest idle or slow one is closed, or 503.",
+)
+def serve(
+    host: str,
+    port: int,
+    sla_interval: float,
+    access_log: bool,
+    header_timeout: float,
+    body_timeout: float,
+    keep_alive: float,
+    max_connections: int,
+) -> None:
     """Serve the active stored version over HTTP (JSON API under /v1, pages).
 
     `policyd activate` in another shell takes effect for the next decision,
-    without a restart. Every endpoint but /v1/health needs a token.
+    without a restart. Every endpoint but /v1/health needs a token. Slow or idle
+    clients cannot hold the server: see the timeouts and docs/security.md.
 
     \b
     Example:
@@ -30,12 +62,15 @@ def serve(host: str, port: int, sla_interval: float, access_log: bool) -> None:
       policyd token create --role assign --name crm
       policyd serve --port 8377
     """
-    from ..web.serve import run
+    from ..web.serve import Limits, run
 
-    if sla_interval <= 0:
-        raise PolicydError("--sla-interval must be more than 0")
+    for name, value in (("--sla-interval", sla_interval), ("--header-timeout", header_timeout), ("--body-timeout", body_timeout)):
+        if not value > 0:
+            raise PolicydError(f"{name} must be more than 0")
+    if keep_alive < 0 or max_connections < 1:
+        raise PolicydError("--keep-alive must be 0 or more, --max-connections 1 or more")
     try:
-        run(current_db(), host, port, sla_interval, access_log)
+        run(current_db(), host, port, sla_interval, access_log, Limits(header_timeout, body_timeout, keep_alive, max_connections))
     except OSError as err:
         raise PolicydError(f"cannot listen on {host}:{port}: {err.strerror}") from None
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 
 from starlette.requests import Request
@@ -21,7 +22,7 @@ from ..daemon import policy, reads
 from ..lottery import seeds
 from . import decisions, openapi
 from .errors import ApiError
-from .requests import invalid, iso, parse_time, read_object, read_optional_object
+from .requests import check_lead_id, invalid, iso, parse_time, read_object, read_optional_object
 from .state import Daemon
 
 
@@ -47,6 +48,7 @@ async def openapi_doc(request: Request) -> Response:
 async def assign(request: Request) -> Response:
     d = _daemon(request)
     lead = await read_object(request)
+    check_lead_id(lead.get("id"))  # before the runtime, which would match {"id": 5} to the text id "5"
     t0 = time.perf_counter()
     row, created = await asyncio.wrap_future(d.runtime.assign(lead, request.state.who.name))
     d.assign_seconds += time.perf_counter() - t0
@@ -69,7 +71,10 @@ async def get_decision(request: Request) -> Response:
 async def accept(request: Request) -> Response:
     d = _daemon(request)
     body = await read_optional_object(request)
-    row = await asyncio.wrap_future(d.runtime.accept(request.path_params["lead_id"], request.state.who.name, body.get("rep")))
+    rep = body.get("rep")
+    if rep is not None and not isinstance(rep, str):
+        raise invalid("rep", "expected the name of the rep who accepts")
+    row = await asyncio.wrap_future(d.runtime.accept(request.path_params["lead_id"], request.state.who.name, rep))
     return JSONResponse(decisions.decision_json(row))
 
 
@@ -202,11 +207,14 @@ async def activate(request: Request) -> Response:
     d = _daemon(request)
     body = await read_object(request)
     ref = body.get("version")
-    if not isinstance(ref, (int, str)) or isinstance(ref, bool):
+    ok = (isinstance(ref, int) and not isinstance(ref, bool) and 0 <= ref <= openapi.MAX_VERSION) or (
+        isinstance(ref, str) and re.fullmatch(openapi.VERSION_REF, ref.strip()) is not None
+    )
+    if not ok:
         raise ApiError(
             422,
             "invalid",
-            "version: expected a version number or @N",
+            "version: expected a version number, @N, @active, @previous or @latest",
             fields=[{"field": "version", "message": "expected a version number"}],
         )
     number = await asyncio.to_thread(policy.activate, d.runtime.versions, ref, request.state.who.name)

@@ -21,7 +21,8 @@ from starlette.applications import Starlette
 from starlette.routing import BaseRoute
 
 from ..daemon import sla
-from . import api, pages
+from . import api, openapi, pages
+from .auth import PAGE_HEADERS
 from .decisions import FORMATS
 from .endpoint import Endpoint, path, query
 from .errors import HANDLERS
@@ -29,7 +30,7 @@ from .state import Daemon
 
 access_log = logging.getLogger("policyd.access")
 
-LEAD = path("lead_id", "the lead's id")
+LEAD = path("lead_id", "the lead's id, percent-encoded", openapi.LEAD_ID_PATTERN)
 ENDPOINTS: list[Endpoint] = [
     Endpoint("GET", "/v1/health", api.health, "getHealth", "Health (no token needed)", None, {200: "Health", 503: "Health"}),
     Endpoint("GET", "/v1/openapi.json", api.openapi_doc, "getOpenapi", "This document", "read", {200: "OpenAPI"}),
@@ -67,7 +68,7 @@ ENDPOINTS: list[Endpoint] = [
         "The rep accepted the lead (stops the SLA timer)",
         "assign",
         {200: "Decision"},
-        (404, 409),
+        (404, 409, 422),
         body="Accept",
         body_required=False,
         params=(LEAD,),
@@ -182,8 +183,18 @@ ENDPOINTS: list[Endpoint] = [
 ROUTES = [ep.route() for ep in ENDPOINTS]
 
 
+def _with_security_headers(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """Every answer says nosniff; every HTML answer (page, error page or `?format=html`) also gets the pages' CSP."""
+    out = [*headers, (b"x-content-type-options", b"nosniff")]
+    names = {k.lower() for k, _ in headers}
+    if any(k.lower() == b"content-type" and v.lower().startswith(b"text/html") for k, v in headers):
+        out += [(k.lower().encode(), v.encode()) for k, v in PAGE_HEADERS.items() if k.lower().encode() not in names]
+    return out
+
+
 class Counting:
-    """ASGI middleware: count responses by status and, when asked, log method, path (never the query), status, time."""
+    """ASGI middleware: count responses by status, add the security headers and, when asked, log method, path
+    (never the query), status, time."""
 
     def __init__(self, app, daemon_ref: Callable[[], Daemon], log_access: bool):
         self.app = app
@@ -199,7 +210,7 @@ class Counting:
         async def send_(message):
             if message["type"] == "http.response.start":
                 status[0] = message["status"]
-                message["headers"] = [*message.get("headers", ()), (b"x-content-type-options", b"nosniff")]
+                message["headers"] = _with_security_headers(list(message.get("headers", ())))
             await send(message)
 
         try:

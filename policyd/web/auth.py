@@ -73,11 +73,7 @@ def needs(role: str, page: bool = False) -> Callable[[Handler], Handler]:
                 response.set_cookie(COOKIE, token or "", httponly=True, samesite="strict", path="/")
                 return response
             request.state.who = who
-            response = await fn(request)
-            if page:
-                for key, value in PAGE_HEADERS.items():
-                    response.headers.setdefault(key, value)  # a page may allow its own script by hash
-            return response
+            return await fn(request)  # every HTML answer gets PAGE_HEADERS (app.py), unless it sets its own CSP
 
         return endpoint
 

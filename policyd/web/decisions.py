@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import quote
 
 from markupsafe import Markup
 
@@ -45,7 +46,7 @@ def decision_json(row: dict, replayed: bool | None = None) -> dict:
         "override_reason": row["override_reason"],
         "seed_id": row.get("seed_id"),
         "lottery_note": row.get("lottery_note"),
-        "explanation": f"/v1/decisions/{row['lead_id']}",
+        "explanation": f"/v1/decisions/{quote(row['lead_id'], safe='')}",
     }
     if replayed is not None:
         out["replayed"] = replayed

@@ -24,6 +24,7 @@ class Param:
     where: str  # path | query
     description: str = ""
     enum: tuple[str, ...] = ()
+    pattern: str | None = None  # what the path convertor and the API accept, for the document
 
 
 @dataclass(frozen=True)
@@ -49,8 +50,8 @@ class Endpoint:
         return Route(self.path, fn, methods=[self.method])
 
 
-def path(name: str, description: str = "") -> Param:
-    return Param(name, "path", description)
+def path(name: str, description: str = "", pattern: str | None = None) -> Param:
+    return Param(name, "path", description, pattern=pattern)
 
 
 def query(name: str, description: str, enum: tuple[str, ...] = ()) -> Param:

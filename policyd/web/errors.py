@@ -6,6 +6,8 @@ error's class hierarchy, so a new subclass answers as its parent until it is
 given its own row. Errors are JSON bodies `{"error": CODE, "message": TEXT}`
 (plus `fields` for invalid requests); no traceback reaches a client. ApiError is
 the web layer's own: a request it cannot read (bad JSON, a body too large).
+Every body goes through `safejson.safe`, so an echoed value can never make the
+answer itself fail (a 500 that would also close the keep-alive connection).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from ..daemon.policy import UnusableVersion
 from ..engine.schema import LeadError
 from ..lottery.seeds import SeedError
 from ..storage import errors as e
+from .safejson import safe
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +59,24 @@ def status_of(exc: BaseException) -> tuple[int, str]:
     return 500, "internal"
 
 
-def error(status: int, code: str, message: str, **extra: Any) -> JSONResponse:
-    return JSONResponse({"error": code, "message": message, **extra}, status_code=status)
+MAX_MESSAGE = 2000
+
+
+def error(status: int, code: str, message: str, headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:
+    """An error answer `{error, message, ...}`, encodable whatever values it echoes."""
+    body = {"error": code, "message": safe(message, MAX_MESSAGE), **{k: safe(v) for k, v in extra.items()}}
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """The methods the route table serves on this path (every route whose path matches, not only the first)."""
+    path = request.scope.get("path", "")
+    methods: set[str] = set()
+    for route in getattr(request.app, "routes", ()):
+        regex = getattr(route, "path_regex", None)
+        if regex is not None and regex.match(path) and getattr(route, "methods", None):
+            methods |= set(route.methods)
+    return sorted(methods)
 
 
 async def api_error(request: Request, exc: ApiError) -> Response:
@@ -83,7 +102,10 @@ async def http_error(request: Request, exc: HTTPException) -> Response:
     msg = {404: f"no such endpoint: {request.url.path}", 405: f"{request.method} is not allowed on {request.url.path}"}.get(
         exc.status_code, str(exc.detail)
     )
-    return error(exc.status_code, code, msg)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = ", ".join(allowed_methods(request))
+    return error(exc.status_code, code, msg, headers=headers or None)
 
 
 async def internal_error(request: Request, exc: Exception) -> Response:

@@ -26,6 +26,9 @@ ERRORS = {
     422: "A field of the request is invalid (`fields` names each)",
     503: "No policy version is active yet",
 }
+LEAD_ID_PATTERN = r"^(?!\.\.?$)[A-Za-z0-9._:@-]{1,128}$"  # requests.LEAD_ID, as JSON Schema says it
+MAX_VERSION = 10**18 - 1  # version numbers are SQLite integers
+VERSION_REF = r"@?([0-9]{1,18}|active|previous|latest)"
 _TYPES = {"int": "integer", "number": "number", "text": "string", "bool": "boolean"}
 
 
@@ -55,6 +58,9 @@ def lead_schema(c: Compiled | None) -> dict[str, Any]:
         else:
             schema = _nullable(_TYPES[kind]) if may_be_missing else {"type": _TYPES[kind]}
         schema["description"] = "a rep of the team" if kind == "rep" else f"{f.type}" + ("" if not f.optional else ", may be missing")
+        if f.name == "id" and kind == "text":
+            schema["pattern"] = LEAD_ID_PATTERN
+            schema["description"] = "the lead's id: 1 to 128 of A-Z a-z 0-9 . _ : @ -, not . or .. (docs/security.md)"
         if f.has_default:
             schema["default"] = f.default
         props[f.name] = schema
@@ -171,7 +177,16 @@ SCHEMAS: dict[str, Any] = {
         "required": ["until"],
         "properties": {"until": {"type": ["string", "number"], "description": "ISO-8601 time or epoch seconds"}, "reason": _STR},
     },
-    "Activate": {"type": "object", "required": ["version"], "properties": {"version": {"type": ["integer", "string"]}}},
+    "Activate": {
+        "type": "object",
+        "required": ["version"],
+        "properties": {
+            "version": {
+                "oneOf": [{"type": "integer", "minimum": 0, "maximum": MAX_VERSION}, {"type": "string", "pattern": f"^{VERSION_REF}$"}],
+                "description": "a version number, @N, @active, @previous or @latest",
+            }
+        },
+    },
     "OpenAPI": {"type": "object", "description": "this document"},
     "Error": {
         "type": "object",
@@ -219,7 +234,7 @@ def _operation(ep: Endpoint) -> dict:
                 "in": p.where,
                 "required": p.where == "path",
                 **({"description": p.description} if p.description else {}),
-                "schema": {"type": "string", **({"enum": list(p.enum)} if p.enum else {})},
+                "schema": {"type": "string", **({"enum": list(p.enum)} if p.enum else {}), **({"pattern": p.pattern} if p.pattern else {})},
             }
             for p in ep.params
         ]

@@ -1,19 +1,22 @@
-"""Reading requests: bodies as JSON within a size limit, times as ISO-8601 or epoch seconds.
+"""Reading requests: bodies as JSON within a size limit, times as ISO-8601 or epoch seconds, lead ids.
 
 Each refusal is an ApiError naming the field and what was expected; the error
-table (errors.py) turns it into a JSON answer.
+table (errors.py) turns it into a JSON answer. Bodies are read by the strict
+reader (safejson.py): whatever bytes arrive, the answer is a 4xx in words.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import re
 from datetime import UTC, datetime
 from typing import Any
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 
 from .errors import ApiError
+from .safejson import JsonRefused, loads, safe
 
 MAX_BODY = 64 * 1024
 MAX_TIME = 253402300799.0  # 9999-12-31T23:59:59Z
@@ -25,20 +28,24 @@ async def read_json(request: Request) -> Any:
     if length is not None and length.isdigit() and int(length) > MAX_BODY:
         raise ApiError(413, "too_large", f"request body is {int(length)} bytes; the limit is {MAX_BODY}")
     body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_BODY:
-            raise ApiError(413, "too_large", f"request body is over the limit of {MAX_BODY} bytes")
+    try:
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_BODY:
+                raise ApiError(413, "too_large", f"request body is over the limit of {MAX_BODY} bytes")
+    except ClientDisconnect:  # gone, or cut by the body read timeout (serve.py): nobody reads this answer
+        raise ApiError(408, "timeout", "the request body did not arrive in time") from None
     if not body.strip():
         raise ApiError(400, "bad_json", "empty body: expected a JSON object")
     try:
-        return json.loads(body.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise ApiError(400, "bad_json", "body is not UTF-8 text") from None
-    except json.JSONDecodeError as err:
-        raise ApiError(400, "bad_json", f"malformed JSON at line {err.lineno} column {err.colno}: {err.msg}") from None
-    except RecursionError:
-        raise ApiError(400, "bad_json", "JSON nested too deeply") from None
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise ApiError(400, "bad_json", f"body is not UTF-8 text (byte {err.start})") from None
+    try:
+        return loads(text)
+    except JsonRefused as err:
+        extra = {"fields": err.fields()} if err.problems else {}
+        raise ApiError(400, "bad_json", err.message, **extra) from None
 
 
 async def read_object(request: Request) -> dict:
@@ -53,6 +60,23 @@ async def read_optional_object(request: Request) -> dict:
     length = request.headers.get("content-length")
     has_body = (length is not None and length != "0") or "chunked" in request.headers.get("transfer-encoding", "")
     return await read_object(request) if has_body else {}
+
+
+# the lead ids every path can address (docs/security.md); the engine's schema will own this rule
+LEAD_ID = re.compile(r"[A-Za-z0-9._:@-]{1,128}\Z")
+
+
+def check_lead_id(value: Any) -> None:
+    """Refuse an `id` no URL could address later (a 422 naming `id`); a missing id is the engine's to refuse."""
+    if value is None:
+        return
+    if not isinstance(value, str):
+        raise invalid("id", f"expected a text id, got {json.dumps(safe(value, 40))}")
+    if not LEAD_ID.match(value) or value in (".", ".."):
+        raise invalid(
+            "id",
+            f"{json.dumps(safe(value, 40))} is not a usable lead id; expected 1 to 128 of A-Z a-z 0-9 . _ : @ -, and not . or ..",
+        )
 
 
 def invalid(field: str, message: str) -> ApiError:
@@ -79,7 +103,7 @@ def parse_time(value: Any, name: str) -> float:
         raise ApiError(
             400,
             "bad_time",
-            f"{name}: expected an ISO-8601 time (2026-11-24T09:00:00Z) or seconds since the epoch, got {json.dumps(value)}",
+            f"{name}: expected an ISO-8601 time (2026-11-24T09:00:00Z) or seconds since the epoch, got {json.dumps(safe(value, 60))}",
         )
     return t
 
