@@ -140,7 +140,9 @@ def _load_team(rel: str, span: m.Span, base_dir: Path | None, root: Path | None)
     try:
         data = path.read_bytes()
     except OSError as err:
-        diag = Diagnostic("P006", ERROR, span, f"cannot read the team file `{rel}` ({err.strerror or err})", f"looked for {_display_path(path)}")
+        diag = Diagnostic(
+            "P006", ERROR, span, f"cannot read the team file `{rel}` ({err.strerror or err})", f"looked for {_display_path(path)}"
+        )
         raise PolicyError([diag]) from None
     text = _team_text(data, rel, span)
     file = _display_path(path)

@@ -59,6 +59,7 @@ ENDPOINTS: list[Endpoint] = [
             query("format", "json (default), text, md or html", tuple(FORMATS)),
             query("why_not", "also say why this rep does not hold the lead"),
         ),
+        also=tuple(media.split(";")[0] for name, media in FORMATS.items() if name != "json"),
     ),
     Endpoint(
         "POST",

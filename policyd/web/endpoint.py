@@ -44,6 +44,7 @@ class Endpoint:
     params: tuple[Param, ...] = ()
     page: bool = False  # an HTML page: the token may come as a cookie or ?token=
     documented: bool = True
+    also: tuple[str, ...] = ()  # other media types a success may come as (`?format=`)
 
     def route(self) -> Route:
         fn = self.handler if self.role is None else needs(self.role, self.page)(self.handler)

@@ -212,7 +212,10 @@ def _success(status: int, what: str) -> dict:
 def _operation(ep: Endpoint) -> dict:
     op: dict[str, Any] = {"operationId": ep.operation_id, "summary": ep.summary}
     op["responses"] = {str(s): _success(s, w) for s, w in ep.ok.items()}
-    errors = set(ep.errors)
+    for s in ep.ok:
+        for media in ep.also:
+            op["responses"][str(s)].setdefault("content", {})[media] = {"schema": {"type": "string"}}
+    errors = set(ep.errors) | {400}  # the HTTP layer refuses a malformed request (bad headers, framing) anywhere
     if ep.role is None:
         op["security"] = []
     else:
@@ -227,6 +230,8 @@ def _operation(ep: Endpoint) -> dict:
         media = "text/html" if ep.page else "application/json"
         schema = {"type": "string"} if ep.page else _ref("Error")
         op["responses"][str(s)] = {"description": ERRORS[s], "content": {media: {"schema": schema}}}
+    # a request the HTTP parser cannot read never reaches the app: the server answers in plain text
+    op["responses"]["400"]["content"].setdefault("text/plain", {"schema": {"type": "string"}})
     if ep.params:
         op["parameters"] = [
             {
