@@ -224,9 +224,8 @@ def main() -> None:
     print(f"mix: {tiers} ; by lottery {lottery:,}")
 
     def run_policyd():
-        decide = c.decide
         for lead, si in pairs:
-            decide(lead, states[si], seed)
+            decide(c, lead, states[si], seed)
 
     def run_floor():
         for lead, si in pairs:

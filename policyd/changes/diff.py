@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from ..engine.picks import PICKS
 from ..lang import model as m
 
 
@@ -99,7 +100,10 @@ def cond_text(c: m.Cond | None) -> str:
     raise TypeError(f"not a condition: {c!r}")
 
 
-_PICKS = {"least_loaded": "least loaded", "round_robin": "round robin", "weighted": "weighted", "random": "random"}
+def _pick_words(kind: str) -> str:
+    """A pick as written in a policy, from the engine's registry."""
+    s = PICKS.get(kind)
+    return s.words if s is not None else kind
 
 
 def step_text(s: m.Step) -> str:
@@ -110,7 +114,7 @@ def step_text(s: m.Step) -> str:
     if isinstance(s, m.Prefer):
         return "prefer " + ", then ".join(cond_text(o) for o in s.options)
     if isinstance(s, m.Pick):
-        return f"pick {_PICKS.get(s.kind, s.kind)}"
+        return f"pick {_pick_words(s.kind)}"
     if isinstance(s, m.OtherwiseRoute):
         return f"otherwise route {s.tier}"
     if isinstance(s, m.OtherwiseQueue):
@@ -510,7 +514,7 @@ def _step_change(x: m.Step, y: m.Step) -> str:
     if isinstance(x, m.Prefer) and isinstance(y, m.Prefer):
         return f"{step_text(x)} -> {', then '.join(cond_text(o) for o in y.options)}"
     if isinstance(x, m.Pick) and isinstance(y, m.Pick):
-        return f"pick {_PICKS.get(x.kind, x.kind)} -> {_PICKS.get(y.kind, y.kind)}"
+        return f"pick {_pick_words(x.kind)} -> {_pick_words(y.kind)}"
     if isinstance(x, m.OtherwiseRoute) and isinstance(y, m.OtherwiseRoute):
         return f"otherwise route {x.tier} -> {y.tier}"
     if isinstance(x, m.OtherwiseQueue) and isinstance(y, m.OtherwiseQueue):

@@ -2,18 +2,21 @@
 
 Conditions become Python expressions compiled once (lead conditions over the lead
 dict `L`; rep conditions as list comprehensions over candidate rep indices), so a
-decision runs plain bytecode with no tree walking. The evaluator (evaluate.py)
-drives these pieces and records the trace.
+decision runs plain bytecode with no tree walking. decide.py drives these pieces;
+a `pick` is resolved in the registry (picks.py) here, so an unknown kind fails
+when the policy is compiled, not when a lead is decided.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from ..lang import model as m
+from .availability import seat_of
+from .picks import DEFAULT_PICK, strategy
+from .roster import Roster
 from .schema import LeadSchema
 
 REP_ATTRIBUTES = ("load", "open", "quota", "capacity", "weight")
@@ -27,7 +30,7 @@ class CStep:
     kind: int
     index: int  # position in the model's steps, for the trace
     node: Any  # the model step, for explanations
-    fn: Any = None  # REQUIRE: filter; PREFER: tuple of filters
+    fn: Any = None  # REQUIRE: filter; PREFER: tuple of filters; PICK: the strategy's choose
     arg: Any = None  # LOTTERY: (ratio, by_weight); PICK: kind; ASSIGN: (field or None, rep index); QUEUE: name
 
 
@@ -44,29 +47,19 @@ class Pipeline:
     node: Any
 
 
-class Compiled:
+class Compiled(Roster):
     """A policy ready to decide. Build with `compile_policy`."""
 
     def __init__(self, policy: m.Policy):
+        super().__init__(policy.team)
         self.policy = policy
-        team = policy.team or m.Team(1, 3, 1, 25, ())
-        self.team = team
-        self.rep_names: tuple[str, ...] = tuple(r.name for r in team.reps)
-        self.rep_index = {n: i for i, n in enumerate(self.rep_names)}
-        self.indices = tuple(range(len(self.rep_names)))
-        self.zeros = [0] * len(self.rep_names)
-        self.levels = tuple(r.level for r in team.reps)
-        self.capacity = tuple(team.capacity_of(r) for r in team.reps)
-        self.weights = tuple(float(r.weight) for r in team.reps)
-        self.speaks = tuple(frozenset(r.speaks) for r in team.reps)
-        self.skills = tuple(dict(r.skills) for r in team.reps)
-        self.skill_default = team.skill_default
+        self.seat = seat_of(self)
         self.schema = LeadSchema(policy.fields, self.rep_names)
         self.fields = {f.name: f for f in policy.fields}
         self.has_id = "id" in self.fields
         self.tiers = policy.tiers
         self.scores = policy.scores
-        self._tests: dict[int, Callable] = {}
+        self._tests: dict[Any, Callable] = {}
         self._ns: dict[str, Any] = {
             "SK": self.skills,
             "LV": self.levels,
@@ -81,6 +74,7 @@ class Compiled:
         self.tier_by_total = self._tier_table(policy.tiers)
         self.exceptions = tuple((self._lead_fn(e.when), self._pipeline("exception", e.name, e.steps, e)) for e in policy.exceptions)
         self.routes = {r.tier: self._pipeline("route", r.tier, r.steps, r) for r in policy.routes}
+        self.route_of_tier: tuple[Pipeline | None, ...] = tuple(self.routes.get(t.name) for t in policy.tiers)
         self.sla = {s.tier: s for s in policy.sla}
 
     # ---------------------------------------------------------------- lead conditions
@@ -126,6 +120,18 @@ class Compiled:
 
     def _lead_fn(self, c: m.Cond) -> Callable[[dict], bool]:
         return eval(f"lambda L: {self.lead_expr(c)}", dict(self._ns))  # noqa: S307 - our own generated source
+
+    def line_test(self, block: int, line: int) -> Callable[[dict], bool]:
+        """Whether one score line's condition holds for a lead, on its own (the analysis
+        asks which later lines an earlier one shadows); `score_fn` is the scoring rule."""
+        cond = self.scores[block].lines[line].cond
+        return (lambda L: True) if cond is None else self._cached(("line", block, line), lambda: self._lead_fn(cond))
+
+    def _cached(self, key: Any, build: Callable[[], Callable]) -> Callable:
+        fn = self._tests.get(key)
+        if fn is None:
+            fn = self._tests[key] = build()
+        return fn
 
     def _compile_scores(self, scores: Sequence[m.Score]) -> Callable[[dict], tuple[int, tuple[int, ...]]]:
         """One generated function: every score block's matching line and the total."""
@@ -215,12 +221,7 @@ class Compiled:
 
     def rep_test(self, c: m.Cond) -> Callable[[dict, list, list, int], bool]:
         """One rep's truth value for a condition, for explanations ("why not REP"); cached."""
-        key = id(c)
-        fn = self._tests.get(key)
-        if fn is None:
-            fn = eval(f"lambda L, O, Q, r: bool({self.rep_expr(c)})", dict(self._ns))  # noqa: S307
-            self._tests[key] = fn
-        return fn
+        return self._cached(id(c), lambda: eval(f"lambda L, O, Q, r: bool({self.rep_expr(c)})", dict(self._ns)))  # noqa: S307
 
     # ---------------------------------------------------------------- pipelines
     def _pipeline(self, kind: str, name: str, steps: Sequence[m.Step], node: Any) -> Pipeline:
@@ -236,7 +237,7 @@ class Compiled:
                 out.append(CStep(PREFER, i, s, fn=tuple(self.rep_filter(o) for o in s.options)))
             elif isinstance(s, m.Pick):
                 has_pick = True
-                out.append(CStep(PICK, i, s, arg=s.kind))
+                out.append(CStep(PICK, i, s, fn=strategy(s.kind).choose, arg=s.kind))
             elif isinstance(s, m.Assign):
                 field = s.name if s.name in self.fields else None
                 out.append(CStep(ASSIGN, i, s, arg=(field, self.rep_index.get(s.name, -1))))
@@ -247,7 +248,8 @@ class Compiled:
             elif isinstance(s, m.OtherwiseQueue):
                 otherwise_queue = s.queue
         if not has_pick and not any(st.kind in (ASSIGN, QUEUE) for st in out):
-            out.append(CStep(PICK, -1, m.Pick("least_loaded", getattr(node, "span", m.NO_SPAN)), arg="least_loaded"))
+            implied = m.Pick(DEFAULT_PICK, getattr(node, "span", m.NO_SPAN))
+            out.append(CStep(PICK, -1, implied, fn=strategy(DEFAULT_PICK).choose, arg=DEFAULT_PICK))
         return Pipeline(f"{kind}:{name}", kind, name, tuple(out), otherwise_route, otherwise_queue, node)
 
     def score_range(self) -> tuple[int, int]:
@@ -265,6 +267,3 @@ class Compiled:
 def compile_policy(policy: m.Policy) -> Compiled:
     """Compile a policy that has passed `check` without errors."""
     return Compiled(policy)
-
-
-INF = math.inf

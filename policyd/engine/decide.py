@@ -1,102 +1,116 @@
-"""Deciding one lead: the precedence rules, written once.
+"""Deciding one lead: the pipeline of a route or exception, driven in precedence order.
 
 1. The lead is validated by the schema (refused, never repaired).
-2. Every score block adds the points of its first matching line; the total picks
-   the tier (the first tier in file order whose range holds it).
-3. Exceptions are tried in file order before any route. An exception whose `when`
-   holds runs its pipeline; `assign FIELD` places the lead with that rep when the rep
-   is available, else the exception does not apply and the next one is tried. An
-   exception whose pipeline ends with no candidate and no `otherwise` also falls
-   through. The first exception that places the lead decides.
-4. Otherwise the tier's route runs: start from the available reps (not away, under
-   capacity); `lottery P%` may draw the rep at once (skipping the remaining
-   filters); `require` filters; `prefer A, then B` keeps the first non-empty
-   option; `pick` chooses one. When no candidate is left the lead follows
-   `otherwise route T` (that tier's route, fresh from the available reps) or
-   `otherwise queue Q`; without either it is queued as `unassigned`.
-5. A lead scoring outside every tier is queued as `unassigned`. No lead is dropped.
+2. The score, the tier and which rule comes next are precedence.py's: exceptions in
+   file order before any route, then the tier's route.
+3. An exception whose `when` holds runs its pipeline; `assign FIELD` places the lead
+   with that rep when the rep is available, else the exception does not apply and
+   the next one is tried. An exception whose pipeline ends with no candidate and no
+   `otherwise` also falls through. The first exception that places the lead decides.
+4. A route starts from the available reps (availability.py); `lottery P%` may draw
+   the rep at once (skipping the remaining filters); `require` filters; `prefer A,
+   then B` keeps the first non-empty option; `pick` chooses one (picks.py). When no
+   candidate is left the lead follows `otherwise route T` (that tier's route, fresh
+   from the available reps) or `otherwise queue Q`; without either it is queued as
+   `unassigned`. No lead is dropped.
 
-The decision is a pure function of (compiled policy, lead, state, seed): every draw
-is HMAC-SHA256 of the seed and the lead id, and every tie-break is total.
+The decision is a pure function of (compiled policy, lead, state, seed, lottery on
+or off): every draw is HMAC-SHA256 of the seed and the lead id, and every
+tie-break is total. So the fast path records no trace, and `rebuild` makes the
+same decision again with the trace on when someone asks why.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from . import trace as ev
 from .codegen import ASSIGN, LOTTERY, PICK, PREFER, QUEUE, REQUIRE, Compiled, Pipeline
-from .decision import _EMPTY_STATE, UNASSIGNED, Decision, LotteryDraw
-from .draw import draw, draw_index
-from .picks import pick as _pick
+from .decision import _EMPTY_STATE, UNASSIGNED, Decision
+from .draw import lottery as lottery_step
+from .precedence import EXCEPTION, NO_ROUTE, ROUTE, grade, next_rule
 from .run import Run
 from .state import State
 
+_UNASSIGNED = ("queue", UNASSIGNED, None, None, (), None, None)
+
 
 def decide(
-    c: Compiled, lead: Any, state: State | None = None, seed: str = "", *, lottery: bool = True, seed_id: str | None = None
+    c: Compiled,
+    lead: Any,
+    state: State | None = None,
+    seed: str = "",
+    *,
+    lottery: bool = True,
+    seed_id: str | None = None,
+    trace: bool = False,
 ) -> Decision:
     """Place one lead. Raises LeadError when the schema refuses it.
 
     `seed_id` names the seed in the recorded lottery draw (for example the period
     `2026-W48`), so a decision can be published before its seed is revealed; by
-    default the seed itself is recorded.
+    default the seed itself is recorded. `trace=True` records every step
+    (engine/trace.py) for an explanation; drivers leave it off.
     """
     L = c.schema.validate(lead)
     st = state if state is not None else _EMPTY_STATE
-    run = Run(c, L, st, seed, lottery)
-    if seed_id is not None:
-        run.seed_id = seed_id
-    trace = run.trace
-    total, lines = c.score_fn(L)
-    trace.append(("scores", lines, total))
-    ti = c.tier_by_total.get(total)
+    total, lines, ti = grade(c, L)
+    tr = [ev.Scores(lines, total), ev.Tier(ti)] if trace else None
+    run = Run(c, L, st, seed, seed if seed_id is None else seed_id, lottery, tr)
     tier = c.tiers[ti].name if ti is not None else None
-    trace.append(("tier", ti))
-
-    if tier is not None:
-        for ei, (when, pipe) in enumerate(c.exceptions):
-            if not when(L):
-                trace.append(("exception_skip", ei))
-                continue
-            trace.append(("exception_try", ei))
-            out = _run_pipeline(run, pipe)
-            if out is None:
-                trace.append(("exception_fallthrough", ei))
-                continue
+    kind, ei, pipe = next_rule(c, L, ti)
+    if tr is not None and ti is not None:
+        tr.extend(map(ev.ExceptionSkip, range(ei if kind == EXCEPTION else len(c.exceptions))))
+    while kind == EXCEPTION:
+        if tr is not None:
+            tr.append(ev.ExceptionTry(ei))
+        out = _run_pipeline(run, pipe)
+        if out is not None:
             if out[0] == "goto":
-                out = _route_chain(run, out[1], {pipe.name})
+                out = _route_chain(run, out[1], set())
                 if out is None:
-                    break
+                    return _finish(run, _UNASSIGNED, total, lines, tier, "queue", None)
             return _finish(run, out, total, lines, tier, "exception", pipe.name)
-        else:
-            if tier in c.routes:
-                out = _route_chain(run, tier, set())
-                if out is not None:
-                    return _finish(run, out, total, lines, tier, "route", None)
-            else:
-                trace.append(("unassigned", "no route for this tier"))
-    else:
-        trace.append(("unassigned", f"score {total} is in no tier"))
-    return _finish(run, ("queue", UNASSIGNED, None, None, (), None, None), total, lines, tier, "queue", None)
+        after = ei
+        kind, ei, pipe = next_rule(c, L, ti, after)
+        if tr is not None:
+            tr.append(ev.ExceptionFallthrough(after))
+            tr.extend(map(ev.ExceptionSkip, range(after + 1, ei if kind == EXCEPTION else len(c.exceptions))))
+    if kind == ROUTE:
+        out = _route_chain(run, tier, set())
+        if out is not None:
+            return _finish(run, out, total, lines, tier, "route", None)
+    elif tr is not None:
+        tr.append(ev.Unassigned("no route for this tier" if kind == NO_ROUTE else f"score {total} is in no tier"))
+    return _finish(run, _UNASSIGNED, total, lines, tier, "queue", None)
+
+
+def rebuild(c: Compiled, d: Decision) -> Decision:
+    """The same decision made again from its stored inputs, with the trace on."""
+    return decide(c, d.lead, d.state, d.seed, lottery=d.lottery_on, seed_id=d.seed_id, trace=True)
 
 
 def _route_chain(run: Run, tier: str, seen: set[str]):
     """Run a tier's route, following `otherwise route` (a cycle stops, queued)."""
     c = run.c
+    tr = run.trace
     pipe = c.routes.get(tier)
     while pipe is not None:
         seen.add(pipe.key)
         out = _run_pipeline(run, pipe)
         if out is None:
-            run.trace.append(("unassigned", "no rep qualified and the route has no `otherwise`"))
+            if tr is not None:
+                tr.append(ev.Unassigned("no rep qualified and the route has no `otherwise`"))
             return None
         if out[0] != "goto":
             return out
         nxt = c.routes.get(out[1])
         if nxt is None or nxt.key in seen:
-            run.trace.append(("unassigned", f"`otherwise route {out[1]}` leads back to a route already tried"))
+            if tr is not None:
+                tr.append(ev.Unassigned(f"`otherwise route {out[1]}` leads back to a route already tried"))
             return None
-        run.trace.append(("goto_route", pipe.name, out[1]))
+        if tr is not None:
+            tr.append(ev.GotoRoute(pipe.name, out[1]))
         pipe = nxt
     return None
 
@@ -106,44 +120,54 @@ def _finish(run: Run, out: tuple, total: int, lines: tuple, tier: str | None, by
     names = run.c.rep_names
     if kind == "rep":
         rep, queue = names[target], None
-        if lot is not None and lot.winner is not None:
-            by = "lottery" if by == "route" else by
+        if lot is not None and lot.winner is not None and by == "route":
+            by = "lottery"
     else:
         rep, queue = None, target
-        by = "queue" if by == "route" else by
+        if by == "route":
+            by = "queue"
     return Decision(
-        lead=run.L,
-        seed=run.seed,
-        total=total,
-        score_lines=lines,
-        tier=tier,
-        rep=rep,
-        queue=queue,
-        by=by,
-        exception=exception,
-        route=pipe.name if (pipe is not None and pipe.kind == "route") else None,
-        lottery=lot,
-        trace=run.trace,
-        candidates=tuple(map(names.__getitem__, cands)),
-        pick=pick,
-        updates=updates or (),
-        state=run.state,
+        run.L,
+        run.seed,
+        total,
+        lines,
+        tier,
+        rep,
+        queue,
+        by,
+        exception,
+        pipe.name if (pipe is not None and pipe.kind == "route") else None,
+        lot,
+        run.trace,
+        tuple(map(names.__getitem__, cands)),
+        pick,
+        updates or (),
+        run.state,
+        run.lottery,
+        run.seed_id,
     )
 
 
 def _run_pipeline(run: Run, pipe: Pipeline):
-    """Run one route or exception. None: it placed nothing and has no `otherwise`."""
+    """Run one route or exception. None: it placed nothing and has no `otherwise`.
+
+    Otherwise a tuple: ("rep", index, pipe, lottery draw, candidates, pick kind,
+    updates), ("queue", name, pipe, lottery draw, (), None, None) or ("goto", tier).
+    """
     c = run.c
     L, O, Q = run.L, run.O, run.Q
-    trace = run.trace
+    tr = run.trace
+    key = pipe.key
     cands = run.avail
-    trace.append(("start", pipe.key, cands))
+    if tr is not None:
+        tr.append(ev.Start(key, tuple(cands)))
     lot = None
     for st in pipe.steps:
         kind = st.kind
         if kind == REQUIRE:
             new = st.fn(L, O, Q, cands)
-            trace.append(("require", pipe.key, st.index, cands, new))
+            if tr is not None:
+                tr.append(ev.Require(key, st.index, tuple(cands), tuple(new)))
             cands = new
         elif kind == PREFER:
             chosen = -1
@@ -153,40 +177,30 @@ def _run_pipeline(run: Run, pipe: Pipeline):
                 if kept:
                     chosen, new = oi, kept
                     break
-            trace.append(("prefer", pipe.key, st.index, chosen, cands, new))
+            if tr is not None:
+                tr.append(ev.Prefer(key, st.index, chosen, tuple(cands), tuple(new)))
             cands = new
         elif kind == PICK:
             if not cands:
                 break
-            r, updates = _pick(run, pipe, st.arg, cands)
-            trace.append(("pick", pipe.key, st.index, st.arg, cands, r))
+            r, updates = st.fn(c, O, run.state, run.seed, run.lead_id, key, cands)
+            if tr is not None:
+                tr.append(ev.Pick(key, st.index, st.arg, tuple(cands), r))
             return ("rep", r, pipe, lot, cands, st.arg, updates)
         elif kind == LOTTERY:
-            ratio, by_weight = st.arg
             if not run.lottery:
-                trace.append(("lottery_off", pipe.key, st.index))
+                if tr is not None:
+                    tr.append(ev.LotteryOff(key, st.index))
                 continue
-            u = draw(run.seed, run.lead_id, "entry")
-            if u >= ratio or not cands:
-                lot = LotteryDraw(run.seed_id, run.lead_id, ratio, u, False, tuple(map(c.rep_names.__getitem__, cands)))
-                trace.append(("lottery", pipe.key, st.index, lot))
+            ratio, by_weight = st.arg
+            names = c.rep_names
+            weights = tuple(c.weights[i] for i in cands) if by_weight else None
+            lot, w = lottery_step(run.seed, run.seed_id, run.lead_id, ratio, tuple(names[i] for i in cands), weights)
+            if tr is not None:
+                tr.append(ev.Lottery(key, st.index, lot))
+            if w < 0:
                 continue
-            weights = [c.weights[i] for i in cands] if by_weight else None
-            v = draw(run.seed, run.lead_id, "winner")
-            r = cands[draw_index(v, weights, len(cands))]
-            lot = LotteryDraw(
-                run.seed_id,
-                run.lead_id,
-                ratio,
-                u,
-                True,
-                tuple(c.rep_names[i] for i in cands),
-                tuple(weights) if weights is not None else None,
-                v,
-                c.rep_names[r],
-            )
-            trace.append(("lottery", pipe.key, st.index, lot))
-            return ("rep", r, pipe, lot, cands, "lottery", ())
+            return ("rep", cands[w], pipe, lot, cands, "lottery", ())
         elif kind == ASSIGN:
             field_name, fixed = st.arg
             if field_name is not None:
@@ -195,18 +209,22 @@ def _run_pipeline(run: Run, pipe: Pipeline):
             else:
                 who, r = c.rep_names[fixed] if fixed >= 0 else None, fixed
             ok = r >= 0 and r in cands
-            trace.append(("assign", pipe.key, st.index, who, r, ok))
+            if tr is not None:
+                tr.append(ev.Assign(key, st.index, who, r, ok))
             if ok:
                 return ("rep", r, pipe, None, (r,), "assign", ())
             return None
         elif kind == QUEUE:
-            trace.append(("queue", pipe.key, st.index, st.arg))
+            if tr is not None:
+                tr.append(ev.Queue(key, st.index, st.arg))
             return ("queue", st.arg, pipe, None, (), None, None)
         if not cands:
             break
-    trace.append(("empty", pipe.key))
+    if tr is not None:
+        tr.append(ev.Empty(key))
     if pipe.otherwise_queue is not None:
-        trace.append(("otherwise_queue", pipe.key, pipe.otherwise_queue))
+        if tr is not None:
+            tr.append(ev.OtherwiseQueue(key, pipe.otherwise_queue))
         return ("queue", pipe.otherwise_queue, pipe, lot, (), None, None)
     if pipe.otherwise_route is not None:
         return ("goto", pipe.otherwise_route)

@@ -104,7 +104,8 @@ class LeadSchema:
             else:
                 missing = "return None"
             lines.append(f"    if {v} is _M: {missing}")
-            lines.append(f"    elif {v} is None: return None")
+            # null means missing, as in _validate_slow: the default, None, or (required) the slow path's error
+            lines.append(f"    elif {v} is None: {'return None' if missing == 'return None' else missing + '; n += 1'}")
             lines.append(f"    elif {test}: n += 1")
             lines.append("    else: return None")
         lines.append("    if n != len(raw): return None")
