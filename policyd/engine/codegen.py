@@ -14,15 +14,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..lang import model as m
-from .availability import seat_of
+from .availability import blocker, seat_of
 from .picks import DEFAULT_PICK, strategy
+from .pipeline import ASSIGN, LOTTERY, PICK, PREFER, QUEUE, REQUIRE, PipelineFn, generate
 from .roster import Roster
 from .schema import LeadSchema
 
 REP_ATTRIBUTES = ("load", "open", "quota", "capacity", "weight")
-
-# step kinds, as small ints for the hot loop
-LOTTERY, REQUIRE, PREFER, PICK, ASSIGN, QUEUE = range(6)
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +34,7 @@ class CStep:
 
 @dataclass(frozen=True, slots=True)
 class Pipeline:
-    """A route or exception compiled: its steps and where it goes when empty."""
+    """A route or exception compiled: its steps, where it goes when empty, and `run` (pipeline.py)."""
 
     key: str  # "route:high" / "exception:strategic": the cursor key
     kind: str  # route | exception
@@ -45,6 +43,7 @@ class Pipeline:
     otherwise_route: str | None
     otherwise_queue: str | None
     node: Any
+    run: PipelineFn
 
 
 class Compiled(Roster):
@@ -58,8 +57,10 @@ class Compiled(Roster):
         self.fields = {f.name: f for f in policy.fields}
         self.has_id = "id" in self.fields
         self.tiers = policy.tiers
+        self.tier_names = tuple(t.name for t in policy.tiers)
         self.scores = policy.scores
         self._tests: dict[Any, Callable] = {}
+        self._hoist: dict[str, str] | None = None
         self._ns: dict[str, Any] = {
             "SK": self.skills,
             "LV": self.levels,
@@ -87,22 +88,29 @@ class Compiled(Roster):
         if isinstance(c, m.Not):
             return f"(not {self.lead_expr(c.item)})"
         if isinstance(c, m.IsSet):
-            return f"(L[{c.name!r}] is {'' if c.negated else 'not '}None)"
+            return f"({self._field(c.name)} is {'' if c.negated else 'not '}None)"
         if isinstance(c, m.Is):
             words = tuple(c.words)
-            test = f"L[{c.name!r}] {'not in' if c.negated else 'in'} {words!r}"
+            test = f"{self._field(c.name)} {'not in' if c.negated else 'in'} {words!r}"
             return self._guard([c.name], test)
         if isinstance(c, m.Flag):
-            return f"(L[{c.name!r}] is True)"
+            return f"({self._field(c.name)} is True)"
         if isinstance(c, m.Compare):
             left, lf = self._lead_operand(c.left)
             right, rf = self._lead_operand(c.right)
             return self._guard(lf + rf, f"{left} {c.op} {right}")
         raise ValueError(f"not a lead condition: {c!r}")
 
+    def _field(self, name: str) -> str:
+        """A lead field in generated source: `L[name]`, or a local read once when a rep filter hoists it."""
+        hoist = self._hoist
+        if hoist is None:
+            return f"L[{name!r}]"
+        return hoist.setdefault(name, f"_f{len(hoist)}")
+
     def _lead_operand(self, o: m.Operand) -> tuple[str, list[str]]:
         if isinstance(o, m.FieldRef):
-            return f"L[{o.name!r}]", [o.name]
+            return f"{self._field(o.name)}", [o.name]
         if isinstance(o, m.Num):
             return repr(o.value), []
         if isinstance(o, m.Str):
@@ -111,7 +119,7 @@ class Compiled(Roster):
 
     def _guard(self, names: Sequence[str], test: str) -> str:
         """A comparison with a missing value is false: guard optional fields only."""
-        checks = [f"L[{n!r}] is not None" for n in dict.fromkeys(names) if self._may_be_missing(n)]
+        checks = [f"{self._field(n)} is not None" for n in dict.fromkeys(names) if self._may_be_missing(n)]
         return "(" + " and ".join(checks + [test]) + ")"
 
     def _may_be_missing(self, name: str) -> bool:
@@ -180,11 +188,11 @@ class Compiled(Roster):
             return f"(not {self.rep_expr(c.item)})"
         if isinstance(c, m.Flag):
             if c.name in self.fields and c.name not in self.levels:
-                return f"(L[{c.name!r}] is True)"
+                return f"({self._field(c.name)} is True)"
             return f"(LV[r] == {c.name!r})"
         if isinstance(c, m.Speaks):
             if not c.literal and c.name in self.fields:
-                return self._guard([c.name], f"L[{c.name!r}] in SP[r]")
+                return self._guard([c.name], f"{self._field(c.name)} in SP[r]")
             return f"({c.name!r} in SP[r])"
         if isinstance(c, m.Is):
             if c.name == "level" and "level" not in self.fields:
@@ -203,7 +211,7 @@ class Compiled(Roster):
     def _rep_operand(self, o: m.Operand) -> tuple[str, list[str]]:
         if isinstance(o, m.SkillRef):
             if o.name in self.fields:
-                return f"SK[r].get(L[{o.name!r}], D)", [o.name]
+                return f"SK[r].get({self._field(o.name)}, D)", [o.name]
             return f"SK[r].get({o.name!r}, D)", []
         if isinstance(o, m.FieldRef) and o.name not in self.fields and o.name in REP_ATTRIBUTES:
             return {
@@ -216,8 +224,17 @@ class Compiled(Roster):
         return self._lead_operand(o)
 
     def rep_filter(self, c: m.Cond) -> Callable[[dict, list, list, list], list]:
-        src = f"lambda L, O, Q, cands: [r for r in cands if {self.rep_expr(c)}]"
-        return eval(src, dict(self._ns))  # noqa: S307 - our own generated source
+        """The candidates that meet a rep condition, in order; each lead field is read once, not per rep."""
+        self._hoist = {}
+        try:
+            test = self.rep_expr(c)
+            reads = [f"    {var} = L[{name!r}]" for name, var in self._hoist.items()]
+        finally:
+            self._hoist = None
+        src = "\n".join(["def keep(L, O, Q, cands):", *reads, f"    return [r for r in cands if {test}]"])
+        ns = dict(self._ns)
+        exec(src, ns)  # noqa: S102 - our own generated source
+        return ns["keep"]
 
     def rep_test(self, c: m.Cond) -> Callable[[dict, list, list, int], bool]:
         """One rep's truth value for a condition, for explanations ("why not REP"); cached."""
@@ -250,7 +267,19 @@ class Compiled(Roster):
         if not has_pick and not any(st.kind in (ASSIGN, QUEUE) for st in out):
             implied = m.Pick(DEFAULT_PICK, getattr(node, "span", m.NO_SPAN))
             out.append(CStep(PICK, -1, implied, fn=strategy(DEFAULT_PICK).choose, arg=DEFAULT_PICK))
-        return Pipeline(f"{kind}:{name}", kind, name, tuple(out), otherwise_route, otherwise_queue, node)
+        key = f"{kind}:{name}"
+        run = generate(key, out, otherwise_route, otherwise_queue, self._tables())
+        return Pipeline(key, kind, name, tuple(out), otherwise_route, otherwise_queue, node, run)
+
+    def _tables(self) -> dict[str, Any]:
+        """What generated pipelines read: the team and the state in team order."""
+        names, zeros = self.rep_names, self.zeros
+
+        def quota(sq):
+            return list(map(sq.get, names, zeros))
+
+        tables = {"R": self, "NM": names, "W": self.weights, "RI": self.rep_index, "SEAT": self.seat, "BLOCKER": blocker}
+        return tables | {"QUOTA": quota, "ZQ": zeros}
 
     def score_range(self) -> tuple[int, int]:
         """Lowest and highest total a lead can score (each block's min and max line)."""

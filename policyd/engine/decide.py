@@ -25,14 +25,12 @@ from __future__ import annotations
 from typing import Any
 
 from . import trace as ev
-from .codegen import ASSIGN, LOTTERY, PICK, PREFER, QUEUE, REQUIRE, Compiled, Pipeline
+from .codegen import Compiled
 from .decision import _EMPTY_STATE, UNASSIGNED, Decision
-from .draw import lottery as lottery_step
 from .precedence import EXCEPTION, NO_ROUTE, ROUTE, grade, next_rule
-from .run import Run
 from .state import State
 
-_UNASSIGNED = ("queue", UNASSIGNED, None, None, (), None, None)
+_UNASSIGNED = ("queue", UNASSIGNED, None, (), None, None)
 
 
 def decide(
@@ -52,37 +50,41 @@ def decide(
     default the seed itself is recorded. `trace=True` records every step
     (engine/trace.py) for an explanation; drivers leave it off.
     """
-    L = c.schema.validate(lead)
+    L = c.schema.fast(lead)
+    if L is None:  # unusual input: the full validation, which words every refusal
+        L = c.schema.validate(lead)
     st = state if state is not None else _EMPTY_STATE
     total, lines, ti = grade(c, L)
     tr = [ev.Scores(lines, total), ev.Tier(ti)] if trace else None
-    run = Run(c, L, st, seed, seed if seed_id is None else seed_id, lottery, tr)
-    tier = c.tiers[ti].name if ti is not None else None
+    lid = L.get("id")
+    args = (L, st, seed, seed if seed_id is None else seed_id, "" if lid is None else str(lid), lottery, tr)
+    tier = c.tier_names[ti] if ti is not None else None
     kind, ei, pipe = next_rule(c, L, ti)
     if tr is not None and ti is not None:
         tr.extend(map(ev.ExceptionSkip, range(ei if kind == EXCEPTION else len(c.exceptions))))
     while kind == EXCEPTION:
         if tr is not None:
             tr.append(ev.ExceptionTry(ei))
-        out = _run_pipeline(run, pipe)
+        out = pipe.run(*args)
         if out is not None:
+            placed_by = pipe
             if out[0] == "goto":
-                out = _route_chain(run, out[1], set())
+                out, placed_by = _route_chain(c, out[1], args)
                 if out is None:
-                    return _finish(run, _UNASSIGNED, total, lines, tier, "queue", None)
-            return _finish(run, out, total, lines, tier, "exception", pipe.name)
+                    return _finish(c, args, _UNASSIGNED, None, total, lines, tier, "queue", None)
+            return _finish(c, args, out, placed_by, total, lines, tier, "exception", pipe.name)
         after = ei
         kind, ei, pipe = next_rule(c, L, ti, after)
         if tr is not None:
             tr.append(ev.ExceptionFallthrough(after))
             tr.extend(map(ev.ExceptionSkip, range(after + 1, ei if kind == EXCEPTION else len(c.exceptions))))
     if kind == ROUTE:
-        out = _route_chain(run, tier, set())
+        out, placed_by = _route_chain(c, tier, args)
         if out is not None:
-            return _finish(run, out, total, lines, tier, "route", None)
+            return _finish(c, args, out, placed_by, total, lines, tier, "route", None)
     elif tr is not None:
         tr.append(ev.Unassigned("no route for this tier" if kind == NO_ROUTE else f"score {total} is in no tier"))
-    return _finish(run, _UNASSIGNED, total, lines, tier, "queue", None)
+    return _finish(c, args, _UNASSIGNED, None, total, lines, tier, "queue", None)
 
 
 def rebuild(c: Compiled, d: Decision) -> Decision:
@@ -90,34 +92,41 @@ def rebuild(c: Compiled, d: Decision) -> Decision:
     return decide(c, d.lead, d.state, d.seed, lottery=d.lottery_on, seed_id=d.seed_id, trace=True)
 
 
-def _route_chain(run: Run, tier: str, seen: set[str]):
-    """Run a tier's route, following `otherwise route` (a cycle stops, queued)."""
-    c = run.c
-    tr = run.trace
+def _route_chain(c: Compiled, tier: str, args: tuple):
+    """Run a tier's route, following `otherwise route` (a cycle stops, queued). (outcome or None, route)."""
     pipe = c.routes.get(tier)
-    while pipe is not None:
+    if pipe is None:
+        return None, None
+    out = pipe.run(*args)
+    if out is not None and out[0] != "goto":
+        return out, pipe  # most leads: placed by the tier's own route
+    tr = args[-1]
+    seen = set()
+    while True:
         seen.add(pipe.key)
-        out = _run_pipeline(run, pipe)
         if out is None:
             if tr is not None:
                 tr.append(ev.Unassigned("no rep qualified and the route has no `otherwise`"))
-            return None
+            return None, pipe
         if out[0] != "goto":
-            return out
+            return out, pipe
         nxt = c.routes.get(out[1])
         if nxt is None or nxt.key in seen:
             if tr is not None:
                 tr.append(ev.Unassigned(f"`otherwise route {out[1]}` leads back to a route already tried"))
-            return None
+            return None, pipe
         if tr is not None:
             tr.append(ev.GotoRoute(pipe.name, out[1]))
         pipe = nxt
-    return None
+        out = pipe.run(*args)
 
 
-def _finish(run: Run, out: tuple, total: int, lines: tuple, tier: str | None, by: str, exception: str | None) -> Decision:
-    kind, target, pipe, lot, cands, pick, updates = out
-    names = run.c.rep_names
+def _finish(
+    c: Compiled, args: tuple, out: tuple, pipe, total: int, lines: tuple, tier: str | None, by: str, exception: str | None
+) -> Decision:
+    kind, target, lot, cands, pick, updates = out
+    L, state, seed, seed_id, _, lottery, tr = args
+    names = c.rep_names
     if kind == "rep":
         rep, queue = names[target], None
         if lot is not None and lot.winner is not None and by == "route":
@@ -126,106 +135,7 @@ def _finish(run: Run, out: tuple, total: int, lines: tuple, tier: str | None, by
         rep, queue = None, target
         if by == "route":
             by = "queue"
+    route = pipe.name if (pipe is not None and pipe.kind == "route") else None
     return Decision(
-        run.L,
-        run.seed,
-        total,
-        lines,
-        tier,
-        rep,
-        queue,
-        by,
-        exception,
-        pipe.name if (pipe is not None and pipe.kind == "route") else None,
-        lot,
-        run.trace,
-        tuple(map(names.__getitem__, cands)),
-        pick,
-        updates or (),
-        run.state,
-        run.lottery,
-        run.seed_id,
+        L, seed, total, lines, tier, rep, queue, by, exception, route, lot, tr, cands, pick, updates or (), state, lottery, seed_id, names
     )
-
-
-def _run_pipeline(run: Run, pipe: Pipeline):
-    """Run one route or exception. None: it placed nothing and has no `otherwise`.
-
-    Otherwise a tuple: ("rep", index, pipe, lottery draw, candidates, pick kind,
-    updates), ("queue", name, pipe, lottery draw, (), None, None) or ("goto", tier).
-    """
-    c = run.c
-    L, O, Q = run.L, run.O, run.Q
-    tr = run.trace
-    key = pipe.key
-    cands = run.avail
-    if tr is not None:
-        tr.append(ev.Start(key, tuple(cands)))
-    lot = None
-    for st in pipe.steps:
-        kind = st.kind
-        if kind == REQUIRE:
-            new = st.fn(L, O, Q, cands)
-            if tr is not None:
-                tr.append(ev.Require(key, st.index, tuple(cands), tuple(new)))
-            cands = new
-        elif kind == PREFER:
-            chosen = -1
-            new = cands
-            for oi, fn in enumerate(st.fn):
-                kept = fn(L, O, Q, cands)
-                if kept:
-                    chosen, new = oi, kept
-                    break
-            if tr is not None:
-                tr.append(ev.Prefer(key, st.index, chosen, tuple(cands), tuple(new)))
-            cands = new
-        elif kind == PICK:
-            if not cands:
-                break
-            r, updates = st.fn(c, O, run.state, run.seed, run.lead_id, key, cands)
-            if tr is not None:
-                tr.append(ev.Pick(key, st.index, st.arg, tuple(cands), r))
-            return ("rep", r, pipe, lot, cands, st.arg, updates)
-        elif kind == LOTTERY:
-            if not run.lottery:
-                if tr is not None:
-                    tr.append(ev.LotteryOff(key, st.index))
-                continue
-            ratio, by_weight = st.arg
-            names = c.rep_names
-            weights = tuple(c.weights[i] for i in cands) if by_weight else None
-            lot, w = lottery_step(run.seed, run.seed_id, run.lead_id, ratio, tuple(names[i] for i in cands), weights)
-            if tr is not None:
-                tr.append(ev.Lottery(key, st.index, lot))
-            if w < 0:
-                continue
-            return ("rep", cands[w], pipe, lot, cands, "lottery", ())
-        elif kind == ASSIGN:
-            field_name, fixed = st.arg
-            if field_name is not None:
-                who = L.get(field_name)
-                r = c.rep_index.get(who, -1) if who is not None else -1
-            else:
-                who, r = c.rep_names[fixed] if fixed >= 0 else None, fixed
-            ok = r >= 0 and r in cands
-            if tr is not None:
-                tr.append(ev.Assign(key, st.index, who, r, ok))
-            if ok:
-                return ("rep", r, pipe, None, (r,), "assign", ())
-            return None
-        elif kind == QUEUE:
-            if tr is not None:
-                tr.append(ev.Queue(key, st.index, st.arg))
-            return ("queue", st.arg, pipe, None, (), None, None)
-        if not cands:
-            break
-    if tr is not None:
-        tr.append(ev.Empty(key))
-    if pipe.otherwise_queue is not None:
-        if tr is not None:
-            tr.append(ev.OtherwiseQueue(key, pipe.otherwise_queue))
-        return ("queue", pipe.otherwise_queue, pipe, lot, (), None, None)
-    if pipe.otherwise_route is not None:
-        return ("goto", pipe.otherwise_route)
-    return None

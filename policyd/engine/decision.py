@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,12 +41,19 @@ class Decision:
     route: str | None
     lottery: LotteryDraw | None
     trace: list[Event] | None  # never mutated after the decision is made
-    candidates: tuple[str, ...]
+    picked_from: Sequence[int]  # the candidates of the placing step, as team indices (see `candidates`)
     pick: str | None
     updates: tuple = ()
     state: State = field(default=_EMPTY_STATE, repr=False, compare=False)
     lottery_on: bool = field(default=True, compare=False)
     seed_id: str | None = field(default=None, compare=False)
+    team: tuple[str, ...] = field(default=(), repr=False, compare=False)  # rep names in team order
+
+    @property
+    def candidates(self) -> tuple[str, ...]:
+        """The reps the placing step chose among (named only when asked: most decisions never are)."""
+        names = self.team
+        return tuple([names[i] for i in self.picked_from])
 
     @property
     def lead_id(self) -> str | None:

@@ -17,6 +17,7 @@ A strategy returns `(rep index, updates)`; `updates` are the rotation moves
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -123,12 +124,14 @@ class LeastLoaded(Strategy):
 
     def choose(self, r, O, state, seed, lead_id, key, cands):
         """Staged rather than one `min` over a tuple key: most picks are settled by load alone."""
+        if len(cands) == 1:
+            return cands[0], ()
         tied = cands
         for keys, _ in STAGES:
-            if len(tied) == 1:
-                break
             ks = keys(r, O, state, tied)
             low = min(ks)
+            if ks.count(low) == 1:
+                return tied[ks.index(low)], ()
             tied = [i for i, k in zip(tied, ks) if k == low]
         return tied[0], ()
 
@@ -154,8 +157,8 @@ class RoundRobin(Strategy):
     def choose(self, r, O, state, seed, lead_id, key, cands):
         """The first candidate after the rep this pipeline picked last, in team order, wrapping."""
         last = state.cursors.get(key)
-        pos = r.rep_index.get(last, -1) if last is not None else -1
-        i = next((i for i in cands if i > pos), cands[0])
+        k = bisect_right(cands, r.rep_index.get(last, -1)) if last is not None else 0
+        i = cands[k] if k < len(cands) else cands[0]
         return i, (("cursor", key, r.rep_names[i]),)
 
     def summary(self, seen):

@@ -72,16 +72,16 @@ class LeadSchema:
         self._by_name = {f.name: f for f in fields}
         # (name, kind, optional, has_default, default, words) per field, for the hot path
         self._plan = tuple((f.name, f.type.kind, f.optional, f.has_default, f.default, frozenset(f.type.words)) for f in fields)
-        self._fast = self._compile_fast()
+        self.fast = self._compile_fast()
 
     def _compile_fast(self):
-        """A generated function that accepts a well-formed lead in one pass, or returns None.
+        """`fast`: a generated function that accepts a well-formed lead in one pass, or returns None.
 
         It never decides a refusal: anything unusual falls back to `_validate_slow`,
         which finds and words every error.
         """
         ns: dict[str, Any] = {"_M": object(), "REPS": self.rep_names}
-        lines = ["def fast(raw):", "    if raw.__class__ is not dict: return None", "    g = raw.get", "    n = 0"]
+        lines = ["def fast(raw):", "    if raw.__class__ is not dict: return None", "    g = raw.get", "    n = 0  # fields left out"]
         out = []
         for k, (name, kind, optional, has_default, default, words) in enumerate(self._plan):
             v = f"v{k}"
@@ -103,12 +103,11 @@ class LeadSchema:
                 missing = f"{v} = None"
             else:
                 missing = "return None"
-            lines.append(f"    if {v} is _M: {missing}")
+            lines.append(f"    if {v} is _M: {missing if missing == 'return None' else missing + '; n += 1'}")
             # null means missing, as in _validate_slow: the default, None, or (required) the slow path's error
-            lines.append(f"    elif {v} is None: {'return None' if missing == 'return None' else missing + '; n += 1'}")
-            lines.append(f"    elif {test}: n += 1")
-            lines.append("    else: return None")
-        lines.append("    if n != len(raw): return None")
+            lines.append(f"    elif {v} is None: {missing}")
+            lines.append(f"    elif not ({test}): return None")
+        lines.append(f"    if len(raw) + n != {len(self._plan)}: return None  # a key that is not a field")
         lines.append("    return {" + ", ".join(out) + "}")
         exec("\n".join(lines), ns)  # noqa: S102 - our own generated source
         return ns["fast"]
@@ -157,7 +156,7 @@ class LeadSchema:
 
     def validate(self, raw: Any) -> dict[str, Any]:
         """A complete lead (defaults applied, missing optionals as None) or LeadError."""
-        lead = self._fast(raw)
+        lead = self.fast(raw)
         if lead is not None:
             return lead
         return self._validate_slow(raw)
