@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..engine.codegen import Compiled
-from ..engine.precedence import EXCEPTION, NO_TIER, ROUTE, grade, next_rule
+from ..engine.precedence import EXCEPTION, NO_TIER, ROUTE, first_rule
 from ..lang import model as m
 
 MAX_KINDS = 200_000
@@ -396,8 +396,7 @@ def tier_moves(old: Compiled, new: Compiled) -> list[TierMove]:
 
 def _destination(c: Compiled, lead: dict) -> str:
     """Where a lead goes first, by the engine's precedence (exceptions before routes)."""
-    total, _, ti = grade(c, lead)
-    kind, _, pipe = next_rule(c, lead, ti)
+    total, _, ti, kind, _, pipe = first_rule(c, lead)
     if kind == NO_TIER:
         return f"unassigned (total {total} is in no tier)"
     if kind == EXCEPTION:

@@ -30,6 +30,7 @@ class CStep:
     node: Any  # the model step, for explanations
     fn: Any = None  # REQUIRE: filter; PREFER: tuple of filters; PICK: the strategy's choose
     arg: Any = None  # LOTTERY: (ratio, by_weight); PICK: kind; ASSIGN: (field or None, rep index); QUEUE: name
+    reads: frozenset[str] = frozenset()  # the state's team lists the step reads: "O" open counts, "Q" quota
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +44,8 @@ class Pipeline:
     otherwise_route: str | None
     otherwise_queue: str | None
     node: Any
-    run: PipelineFn
+    run: PipelineFn  # the fast path
+    run_traced: PipelineFn  # the same, recording the trace
 
 
 class Compiled(Roster):
@@ -53,6 +55,7 @@ class Compiled(Roster):
         super().__init__(policy.team)
         self.policy = policy
         self.seat = seat_of(self)
+        self.avail_only = seat_of(self, opens=False)
         self.schema = LeadSchema(policy.fields, self.rep_names)
         self.fields = {f.name: f for f in policy.fields}
         self.has_id = "id" in self.fields
@@ -249,12 +252,14 @@ class Compiled(Roster):
             if isinstance(s, m.Lottery):
                 out.append(CStep(LOTTERY, i, s, arg=(s.percent / 100.0, s.by_weight)))
             elif isinstance(s, m.Require):
-                out.append(CStep(REQUIRE, i, s, fn=self.rep_filter(s.cond)))
+                out.append(CStep(REQUIRE, i, s, fn=self.rep_filter(s.cond), reads=self._reads(s.cond)))
             elif isinstance(s, m.Prefer):
-                out.append(CStep(PREFER, i, s, fn=tuple(self.rep_filter(o) for o in s.options)))
+                fns = tuple(self.rep_filter(o) for o in s.options)
+                out.append(CStep(PREFER, i, s, fn=fns, reads=frozenset().union(*map(self._reads, s.options))))
             elif isinstance(s, m.Pick):
                 has_pick = True
-                out.append(CStep(PICK, i, s, fn=strategy(s.kind).choose, arg=s.kind))
+                pick = strategy(s.kind)
+                out.append(CStep(PICK, i, s, fn=pick.choose, arg=s.kind, reads=frozenset("O" if pick.reads_opens else "")))
             elif isinstance(s, m.Assign):
                 field = s.name if s.name in self.fields else None
                 out.append(CStep(ASSIGN, i, s, arg=(field, self.rep_index.get(s.name, -1))))
@@ -266,10 +271,16 @@ class Compiled(Roster):
                 otherwise_queue = s.queue
         if not has_pick and not any(st.kind in (ASSIGN, QUEUE) for st in out):
             implied = m.Pick(DEFAULT_PICK, getattr(node, "span", m.NO_SPAN))
-            out.append(CStep(PICK, -1, implied, fn=strategy(DEFAULT_PICK).choose, arg=DEFAULT_PICK))
+            pick = strategy(DEFAULT_PICK)
+            out.append(CStep(PICK, -1, implied, fn=pick.choose, arg=DEFAULT_PICK, reads=frozenset("O" if pick.reads_opens else "")))
         key = f"{kind}:{name}"
-        run = generate(key, out, otherwise_route, otherwise_queue, self._tables())
-        return Pipeline(key, kind, name, tuple(out), otherwise_route, otherwise_queue, node, run)
+        run, run_traced = generate(key, out, otherwise_route, otherwise_queue, self._tables())
+        return Pipeline(key, kind, name, tuple(out), otherwise_route, otherwise_queue, node, run, run_traced)
+
+    def _reads(self, c: m.Cond) -> frozenset[str]:
+        """Which state lists a rep condition's generated source reads (never misses one: it looks at the source)."""
+        src = self.rep_expr(c)
+        return frozenset(x for x in ("O", "Q") if f"{x}[r]" in src)
 
     def _tables(self) -> dict[str, Any]:
         """What generated pipelines read: the team and the state in team order."""
@@ -278,7 +289,8 @@ class Compiled(Roster):
         def quota(sq):
             return list(map(sq.get, names, zeros))
 
-        tables = {"R": self, "NM": names, "W": self.weights, "RI": self.rep_index, "SEAT": self.seat, "BLOCKER": blocker}
+        tables = {"R": self, "NM": names, "W": self.weights, "RI": self.rep_index, "SEAT": self.seat, "AVAIL": self.avail_only}
+        tables["BLOCKER"] = blocker
         return tables | {"QUOTA": quota, "ZQ": zeros}
 
     def score_range(self) -> tuple[int, int]:

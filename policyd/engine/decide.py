@@ -25,9 +25,9 @@ from __future__ import annotations
 from typing import Any
 
 from . import trace as ev
-from .codegen import Compiled
+from .codegen import Compiled, Pipeline
 from .decision import _EMPTY_STATE, UNASSIGNED, Decision
-from .precedence import EXCEPTION, NO_ROUTE, ROUTE, grade, next_rule
+from .precedence import EXCEPTION, NO_ROUTE, ROUTE, first_rule, next_rule
 from .state import State
 
 _UNASSIGNED = ("queue", UNASSIGNED, None, (), None, None)
@@ -54,22 +54,21 @@ def decide(
     if L is None:  # unusual input: the full validation, which words every refusal
         L = c.schema.validate(lead)
     st = state if state is not None else _EMPTY_STATE
-    total, lines, ti = grade(c, L)
+    total, lines, ti, kind, ei, pipe = first_rule(c, L)
     tr = [ev.Scores(lines, total), ev.Tier(ti)] if trace else None
     lid = L.get("id")
     args = (L, st, seed, seed if seed_id is None else seed_id, "" if lid is None else str(lid), lottery, tr)
     tier = c.tier_names[ti] if ti is not None else None
-    kind, ei, pipe = next_rule(c, L, ti)
     if tr is not None and ti is not None:
         tr.extend(map(ev.ExceptionSkip, range(ei if kind == EXCEPTION else len(c.exceptions))))
     while kind == EXCEPTION:
         if tr is not None:
             tr.append(ev.ExceptionTry(ei))
-        out = pipe.run(*args)
+        out = (pipe.run if tr is None else pipe.run_traced)(*args)
         if out is not None:
             placed_by = pipe
             if out[0] == "goto":
-                out, placed_by = _route_chain(c, out[1], args)
+                out, placed_by = _route_chain(c, c.routes.get(out[1]), args)
                 if out is None:
                     return _finish(c, args, _UNASSIGNED, None, total, lines, tier, "queue", None)
             return _finish(c, args, out, placed_by, total, lines, tier, "exception", pipe.name)
@@ -79,7 +78,7 @@ def decide(
             tr.append(ev.ExceptionFallthrough(after))
             tr.extend(map(ev.ExceptionSkip, range(after + 1, ei if kind == EXCEPTION else len(c.exceptions))))
     if kind == ROUTE:
-        out, placed_by = _route_chain(c, tier, args)
+        out, placed_by = _route_chain(c, pipe, args)
         if out is not None:
             return _finish(c, args, out, placed_by, total, lines, tier, "route", None)
     elif tr is not None:
@@ -92,15 +91,14 @@ def rebuild(c: Compiled, d: Decision) -> Decision:
     return decide(c, d.lead, d.state, d.seed, lottery=d.lottery_on, seed_id=d.seed_id, trace=True)
 
 
-def _route_chain(c: Compiled, tier: str, args: tuple):
-    """Run a tier's route, following `otherwise route` (a cycle stops, queued). (outcome or None, route)."""
-    pipe = c.routes.get(tier)
+def _route_chain(c: Compiled, pipe: Pipeline | None, args: tuple):
+    """Run a route, following `otherwise route` (a cycle stops, queued). (outcome or None, route)."""
     if pipe is None:
         return None, None
-    out = pipe.run(*args)
+    tr = args[-1]
+    out = (pipe.run if tr is None else pipe.run_traced)(*args)
     if out is not None and out[0] != "goto":
         return out, pipe  # most leads: placed by the tier's own route
-    tr = args[-1]
     seen = set()
     while True:
         seen.add(pipe.key)
@@ -118,7 +116,7 @@ def _route_chain(c: Compiled, tier: str, args: tuple):
         if tr is not None:
             tr.append(ev.GotoRoute(pipe.name, out[1]))
         pipe = nxt
-        out = pipe.run(*args)
+        out = (pipe.run if tr is None else pipe.run_traced)(*args)
 
 
 def _finish(

@@ -62,6 +62,7 @@ class Strategy:
     name = ""
     words = ""
     draws = False  # reads the lead id for a verifiable draw: the lead needs an `id` field
+    reads_opens = False  # reads the open counts (else the compiled pipeline need not build them)
     each_reason = False  # every candidate passed over has its own reason (else: they wait their turn)
 
     def choose(self, r: Roster, O: Sequence[int], state: State, seed: str, lead_id: str, key: str, cands: list[int]) -> Choice:
@@ -121,6 +122,7 @@ class LeastLoaded(Strategy):
     name = "least_loaded"
     words = "least loaded"
     each_reason = True
+    reads_opens = True
 
     def choose(self, r, O, state, seed, lead_id, key, cands):
         """Staged rather than one `min` over a tuple key: most picks are settled by load alone."""

@@ -13,10 +13,10 @@ The semantics of a pipeline, written once (the generator below is their only for
 - with no candidate left: `otherwise queue Q`, `otherwise route T` ("goto"), or None.
 
 Generated rather than interpreted because it runs for every lead: the steps become
-straight-line code with no dispatch on the step kind, and the trace (when on) is
-one guarded append per step.
+straight-line code with no dispatch on the step kind. Each pipeline is generated
+twice from one template: without the trace (the fast path) and with it.
 
-The function takes (L, state, seed, seed_id, lead_id, lottery, tr) and returns
+Each function takes (L, state, seed, seed_id, lead_id, lottery, tr) and returns
 ("rep", index, lottery draw or None, candidates, pick kind, updates),
 ("queue", name, lottery draw or None, (), None, None), ("goto", tier) or None.
 """
@@ -33,13 +33,18 @@ from .draw import lottery as lottery_step
 LOTTERY, REQUIRE, PREFER, PICK, ASSIGN, QUEUE = range(6)
 
 PipelineFn = Callable[..., Any]
+T = "\x00"  # marks a trace-only line: kept (unguarded) in the traced variant, dropped in the other
 
 
 def generate(
     key: str, steps: Sequence[Any], otherwise_route: str | None, otherwise_queue: str | None, tables: dict[str, Any]
-) -> PipelineFn:
-    """The function for one pipeline. `steps` are codegen's CSteps; `tables` holds the
-    team tables and state readers the code refers to (R, NM, W, RI, SEAT, BLOCKER, QUOTA, ZQ)."""
+) -> tuple[PipelineFn, PipelineFn]:
+    """The functions for one pipeline, without and with the trace (same code, same answers).
+
+    `steps` are codegen's CSteps (`reads`: which of the state's team lists the step
+    reads, "O" open counts, "Q" quota); `tables` holds the team tables and state
+    readers the code refers to (R, NM, W, RI, SEAT, AVAIL, BLOCKER, QUOTA, ZQ).
+    """
     ns: dict[str, Any] = dict(tables)
     ns.update(
         KEY=key,
@@ -55,40 +60,44 @@ def generate(
         EMPTY=ev.Empty,
         OQUEUE=ev.OtherwiseQueue,
     )
-    out = ["def run(L, state, seed, seed_id, lead_id, lottery, tr):", "    lot = None"]
+    reads = set().union(*(st.reads for st in steps))
+    body = ["lot = None"]
     if any(st.kind in (ASSIGN, QUEUE) for st in steps):
         # a placing exception reads no candidate list: `assign` asks availability about its one rep
-        out += ["    if tr is not None:", "        tr.append(START(KEY, tuple(SEAT(state.open, state.away)[1])))"]
+        body += [T + "tr.append(START(KEY, tuple(AVAIL(state.open, state.away))))"]
     else:
-        out += [
-            "    O, cands = SEAT(state.open, state.away)",
-            "    sq = state.quota",
-            "    Q = QUOTA(sq) if sq else ZQ",
-            "    if tr is not None:",
-            "        tr.append(START(KEY, tuple(cands)))",
-        ]
-    out.append("    while True:  # one pass; `break`: no candidate left")
+        body.append("O, cands = SEAT(state.open, state.away)" if "O" in reads else "O = None; cands = AVAIL(state.open, state.away)")
+        if "Q" in reads:
+            body += ["sq = state.quota", "Q = QUOTA(sq) if sq else ZQ"]
+        else:
+            body.append("Q = ZQ")
+        body.append(T + "tr.append(START(KEY, tuple(cands)))")
+    body.append("while True:  # one pass; `break`: no candidate left")
     for k, st in enumerate(steps):
-        out += [f"        # step {st.index}"] + [f"        {line}" for line in _step(k, st, ns)]
-    out += [
-        "        break",
-        "    if tr is not None:",
-        "        tr.append(EMPTY(KEY))",
-    ]
+        body += [f"    # step {st.index}"] + [f"    {line}" for line in _step(k, st, ns)]
+    body += ["    break", T + "tr.append(EMPTY(KEY))"]
     if otherwise_queue is not None:
         ns["OTHERWISE_QUEUE"] = otherwise_queue
-        out += [
-            "    if tr is not None:",
-            "        tr.append(OQUEUE(KEY, OTHERWISE_QUEUE))",
-            "    return ('queue', OTHERWISE_QUEUE, lot, (), None, None)",
-        ]
+        body += [T + "tr.append(OQUEUE(KEY, OTHERWISE_QUEUE))", "return ('queue', OTHERWISE_QUEUE, lot, (), None, None)"]
     elif otherwise_route is not None:
         ns["OTHERWISE_ROUTE"] = otherwise_route
-        out.append("    return ('goto', OTHERWISE_ROUTE)")
+        body.append("return ('goto', OTHERWISE_ROUTE)")
     else:
-        out.append("    return None")
-    exec("\n".join(out), ns)  # noqa: S102 - our own generated source
-    return ns["run"]
+        body.append("return None")
+    return _function("run", body, ns, traced=False), _function("run_traced", body, ns, traced=True)
+
+
+def _function(name: str, body: list[str], ns: dict[str, Any], traced: bool) -> PipelineFn:
+    lines = [f"def {name}(L, state, seed, seed_id, lead_id, lottery, tr):"]
+    for line in body:
+        code = line.lstrip(" ")
+        if code.startswith(T):
+            if not traced:
+                continue
+            line = line[: len(line) - len(code)] + code[1:]
+        lines.append("    " + line)
+    exec("\n".join(lines), ns)  # noqa: S102 - our own generated source
+    return ns[name]
 
 
 def _step(k: int, st: Any, ns: dict[str, Any]) -> list[str]:
@@ -98,8 +107,7 @@ def _step(k: int, st: Any, ns: dict[str, Any]) -> list[str]:
         ns[f"F{k}"] = st.fn
         return [
             f"new = F{k}(L, O, Q, cands)",
-            "if tr is not None:",
-            f"    tr.append(REQ(KEY, {i}, tuple(cands), tuple(new)))",
+            T + f"tr.append(REQ(KEY, {i}, tuple(cands), tuple(new)))",
             "cands = new",
             "if not cands:",
             "    break",
@@ -113,8 +121,7 @@ def _step(k: int, st: Any, ns: dict[str, Any]) -> list[str]:
         return src + [
             "if not new:",
             "    new = cands; chosen = -1",
-            "if tr is not None:",
-            f"    tr.append(PREF(KEY, {i}, chosen, tuple(cands), tuple(new)))",
+            T + f"tr.append(PREF(KEY, {i}, chosen, tuple(cands), tuple(new)))",
             "cands = new",
             "if not cands:",
             "    break",
@@ -125,8 +132,7 @@ def _step(k: int, st: Any, ns: dict[str, Any]) -> list[str]:
             "if not cands:",
             "    break",
             f"r, updates = CHOOSE{k}(R, O, state, seed, lead_id, KEY, cands)",
-            "if tr is not None:",
-            f"    tr.append(PICKED(KEY, {i}, KIND{k}, tuple(cands), r))",
+            T + f"tr.append(PICKED(KEY, {i}, KIND{k}, tuple(cands), r))",
             f"return ('rep', r, lot, cands, KIND{k}, updates)",
         ]
     if st.kind == LOTTERY:
@@ -136,12 +142,11 @@ def _step(k: int, st: Any, ns: dict[str, Any]) -> list[str]:
         return [
             "if lottery:",
             f"    lot, w = LOTTERY(seed, seed_id, lead_id, RATIO{k}, tuple([NM[i] for i in cands]), {weights})",
-            "    if tr is not None:",
-            f"        tr.append(LOT(KEY, {i}, lot))",
+            T + f"    tr.append(LOT(KEY, {i}, lot))",
             "    if w >= 0:",
             "        return ('rep', cands[w], lot, cands, 'lottery', ())",
-            "elif tr is not None:",
-            f"    tr.append(LOTOFF(KEY, {i}))",
+            T + "else:",
+            T + f"    tr.append(LOTOFF(KEY, {i}))",
         ]
     if st.kind == ASSIGN:
         field_name, fixed = st.arg
@@ -153,17 +158,12 @@ def _step(k: int, st: Any, ns: dict[str, Any]) -> list[str]:
             who = [f"who = WHO{k}", f"r = {fixed}"]
         return who + [
             "ok = r >= 0 and BLOCKER(R, state, r) is None",
-            "if tr is not None:",
-            f"    tr.append(ASSIGNED(KEY, {i}, who, r, ok))",
+            T + f"tr.append(ASSIGNED(KEY, {i}, who, r, ok))",
             "if ok:",
             "    return ('rep', r, None, (r,), 'assign', ())",
             "return None",
         ]
     if st.kind == QUEUE:
         ns[f"QNAME{k}"] = st.arg
-        return [
-            "if tr is not None:",
-            f"    tr.append(QUEUED(KEY, {i}, QNAME{k}))",
-            f"return ('queue', QNAME{k}, None, (), None, None)",
-        ]
+        return [T + f"tr.append(QUEUED(KEY, {i}, QNAME{k}))", f"return ('queue', QNAME{k}, None, (), None, None)"]
     raise ValueError(f"not a pipeline step: {st!r}")

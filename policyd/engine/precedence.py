@@ -1,8 +1,8 @@
 """Which rule places a lead: score, then tier, then exceptions before routes. Written once.
 
-`grade` is the score and the tier; `next_rule` is the next rule to try. Deciding
-walks `next_rule` (an exception that places no one passes the lead on to the
-next), and the impact of a change asks it where a lead goes first, so the two
+`first_rule` scores a lead, finds its tier and the first rule to try; `next_rule`
+is the next one after an exception that placed no one. Deciding walks them, and
+the impact of a change asks `first_rule` where a lead goes first, so the two
 cannot disagree on precedence:
 
 1. every score block adds the points of its first matching line; the total falls
@@ -21,12 +21,6 @@ NO_TIER = "no tier"  # the total is in no tier: unassigned
 NO_ROUTE = "no route"  # the tier has no route: unassigned
 
 
-def grade(c: Compiled, L: dict) -> tuple[int, tuple[int, ...], int | None]:
-    """(total, each block's matching line, tier index or None) of a validated lead."""
-    total, lines = c.score_fn(L)
-    return total, lines, c.tier_by_total.get(total)
-
-
 def next_rule(c: Compiled, L: dict, tier: int | None, after: int = -1) -> tuple[str, int, Pipeline | None]:
     """The next rule for a lead of tier index `tier`, after exception index `after`.
 
@@ -43,3 +37,10 @@ def next_rule(c: Compiled, L: dict, tier: int | None, after: int = -1) -> tuple[
             return EXCEPTION, ei, pipe
     route = c.route_of_tier[tier]
     return (ROUTE, -1, route) if route is not None else (NO_ROUTE, -1, None)
+
+
+def first_rule(c: Compiled, L: dict) -> tuple[int, tuple[int, ...], int | None, str, int, Pipeline | None]:
+    """(total, each block's matching line, tier index or None, then `next_rule`'s kind, exception index, pipeline)."""
+    total, lines = c.score_fn(L)
+    tier = c.tier_by_total.get(total)
+    return (total, lines, tier, *next_rule(c, L, tier))

@@ -335,6 +335,8 @@ def why_not_rep(c: Compiled, d: Decision, rep: str, removed_by: dict | None = No
 
 def render(c: Compiled, d: Decision, fmt: str = "text", why_not: str | None = None, notes: Sequence[str] = ()) -> str:
     """The explanation in one of FORMATS; `notes` come from the driver (e.g. why the lottery was off)."""
+    if fmt not in FORMATS:
+        raise ValueError(f"format {fmt!r}: expected one of {', '.join(FORMATS)}")
     data = explain(c, d, why_not, notes)
     if fmt == "json":
         return json.dumps(data, indent=2, ensure_ascii=False, sort_keys=False) + "\n"
