@@ -91,7 +91,11 @@ class Policy:
     """A checked policy, ready to decide. Get one from `load` or `load_text`."""
 
     def __init__(self, loaded: Loaded):
+        from .engine.decide import decide as _decide
+
         self._loaded = loaded
+        self._compiled = loaded.compiled
+        self._decide = _decide  # looked up once: `decide` runs per lead
 
     def __repr__(self) -> str:
         return f"<policyd.Policy {self.name!r} from {self.file}>"
@@ -121,7 +125,7 @@ class Policy:
     @property
     def compiled(self) -> Compiled:
         """The engine's compiled form (for the modules under policyd; not needed to embed)."""
-        return self._loaded.compiled
+        return self._compiled
 
     def decide(
         self,
@@ -138,9 +142,7 @@ class Policy:
         Deterministic: the same policy, lead, state, seed and lottery switch give the
         same decision. `trace=True` records every step; `explain` does that itself.
         """
-        from .engine.decide import decide as _decide
-
-        return _decide(self.compiled, lead, state, seed, lottery=lottery, seed_id=seed_id, trace=trace)
+        return self._decide(self._compiled, lead, state, seed, lottery=lottery, seed_id=seed_id, trace=trace)
 
     def explain(self, decision: Decision, format: str = "text", why_not: str | None = None) -> str:
         """The decision explained line by line, in one of FORMATS; `why_not` names a rep to answer for.

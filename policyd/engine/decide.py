@@ -55,12 +55,25 @@ def decide(
         L = c.schema.validate(lead)
     st = state if state is not None else _EMPTY_STATE
     total, lines, ti, kind, ei, pipe = first_rule(c, L)
-    tr = [ev.Scores(lines, total), ev.Tier(ti)] if trace else None
+    tr = [ev.Scores(lines, total, ti)] if trace else None
     lid = L.get("id")
-    args = (L, st, seed, seed if seed_id is None else seed_id, "" if lid is None else str(lid), lottery, tr)
+    args = (
+        L,
+        st,
+        seed,
+        seed if seed_id is None else seed_id,
+        lid if lid.__class__ is str else "" if lid is None else str(lid),
+        lottery,
+        tr,
+    )
     tier = c.tier_names[ti] if ti is not None else None
+    if kind == ROUTE and tr is None:  # most leads: no exception applies, the tier's route places them
+        out = pipe.run(*args)
+        if out is None or out[0] == "goto":
+            out, pipe = _follow(c, pipe, out, args)
+        return _finish(c, args, out, pipe, total, lines, tier, "route", None)
     if tr is not None and ti is not None:
-        tr.extend(map(ev.ExceptionSkip, range(ei if kind == EXCEPTION else len(c.exceptions))))
+        _skipped(tr, 0, ei if kind == EXCEPTION else len(c.exceptions))
     while kind == EXCEPTION:
         if tr is not None:
             tr.append(ev.ExceptionTry(ei))
@@ -68,22 +81,20 @@ def decide(
         if out is not None:
             placed_by = pipe
             if out[0] == "goto":
-                out, placed_by = _route_chain(c, c.routes.get(out[1]), args)
-                if out is None:
-                    return _finish(c, args, _UNASSIGNED, None, total, lines, tier, "queue", None)
+                route = c.routes.get(out[1])
+                out, placed_by = _follow(c, route, (route.run if tr is None else route.run_traced)(*args), args)
             return _finish(c, args, out, placed_by, total, lines, tier, "exception", pipe.name)
         after = ei
         kind, ei, pipe = next_rule(c, L, ti, after)
         if tr is not None:
             tr.append(ev.ExceptionFallthrough(after))
-            tr.extend(map(ev.ExceptionSkip, range(after + 1, ei if kind == EXCEPTION else len(c.exceptions))))
+            _skipped(tr, after + 1, ei if kind == EXCEPTION else len(c.exceptions))
     if kind == ROUTE:
-        out, placed_by = _route_chain(c, pipe, args)
-        if out is not None:
-            return _finish(c, args, out, placed_by, total, lines, tier, "route", None)
-    elif tr is not None:
+        out, placed_by = _follow(c, pipe, (pipe.run if tr is None else pipe.run_traced)(*args), args)
+        return _finish(c, args, out, placed_by, total, lines, tier, "route", None)
+    if tr is not None:
         tr.append(ev.Unassigned("no route for this tier" if kind == NO_ROUTE else f"score {total} is in no tier"))
-    return _finish(c, args, _UNASSIGNED, None, total, lines, tier, "queue", None)
+    return _finish(c, args, None, None, total, lines, tier, "queue", None)
 
 
 def rebuild(c: Compiled, d: Decision) -> Decision:
@@ -91,14 +102,14 @@ def rebuild(c: Compiled, d: Decision) -> Decision:
     return decide(c, d.lead, d.state, d.seed, lottery=d.lottery_on, seed_id=d.seed_id, trace=True)
 
 
-def _route_chain(c: Compiled, pipe: Pipeline | None, args: tuple):
-    """Run a route, following `otherwise route` (a cycle stops, queued). (outcome or None, route)."""
-    if pipe is None:
-        return None, None
+def _skipped(tr: list, start: int, stop: int) -> None:
+    if stop > start:
+        tr.append(ev.ExceptionSkip(tuple(range(start, stop))))
+
+
+def _follow(c: Compiled, pipe: Pipeline, out: tuple | None, args: tuple) -> tuple[tuple | None, Pipeline | None]:
+    """After a route ran: follow `otherwise route` (a cycle stops, unassigned). (outcome or None, last route)."""
     tr = args[-1]
-    out = (pipe.run if tr is None else pipe.run_traced)(*args)
-    if out is not None and out[0] != "goto":
-        return out, pipe  # most leads: placed by the tier's own route
     seen = set()
     while True:
         seen.add(pipe.key)
@@ -122,6 +133,9 @@ def _route_chain(c: Compiled, pipe: Pipeline | None, args: tuple):
 def _finish(
     c: Compiled, args: tuple, out: tuple, pipe, total: int, lines: tuple, tier: str | None, by: str, exception: str | None
 ) -> Decision:
+    """The Decision; `out` None: unassigned (by "queue", no route or exception named)."""
+    if out is None:
+        out, pipe, by, exception = _UNASSIGNED, None, "queue", None
     kind, target, lot, cands, pick, updates = out
     L, state, seed, seed_id, _, lottery, tr = args
     names = c.rep_names

@@ -71,7 +71,10 @@ def generate(
             body += ["sq = state.quota", "Q = QUOTA(sq) if sq else ZQ"]
         else:
             body.append("Q = ZQ")
-        body.append(T + "tr.append(START(KEY, tuple(cands)))")
+        body += [
+            T + "tc = tuple(cands)  # the candidates as the trace records them, converted once per change",
+            T + "tr.append(START(KEY, tc))",
+        ]
     body.append("while True:  # one pass; `break`: no candidate left")
     for k, st in enumerate(steps):
         body += [f"    # step {st.index}"] + [f"    {line}" for line in _step(k, st, ns)]
@@ -107,7 +110,9 @@ def _step(k: int, st: Any, ns: dict[str, Any]) -> list[str]:
         ns[f"F{k}"] = st.fn
         return [
             f"new = F{k}(L, O, Q, cands)",
-            T + f"tr.append(REQ(KEY, {i}, tuple(cands), tuple(new)))",
+            T + "tn = tuple(new)",
+            T + f"tr.append(REQ(KEY, {i}, tc, tn))",
+            T + "tc = tn",
             "cands = new",
             "if not cands:",
             "    break",
@@ -121,7 +126,9 @@ def _step(k: int, st: Any, ns: dict[str, Any]) -> list[str]:
         return src + [
             "if not new:",
             "    new = cands; chosen = -1",
-            T + f"tr.append(PREF(KEY, {i}, chosen, tuple(cands), tuple(new)))",
+            T + "tn = tuple(new)",
+            T + f"tr.append(PREF(KEY, {i}, chosen, tc, tn))",
+            T + "tc = tn",
             "cands = new",
             "if not cands:",
             "    break",
@@ -132,7 +139,7 @@ def _step(k: int, st: Any, ns: dict[str, Any]) -> list[str]:
             "if not cands:",
             "    break",
             f"r, updates = CHOOSE{k}(R, O, state, seed, lead_id, KEY, cands)",
-            T + f"tr.append(PICKED(KEY, {i}, KIND{k}, tuple(cands), r))",
+            T + f"tr.append(PICKED(KEY, {i}, KIND{k}, tc, r))",
             f"return ('rep', r, lot, cands, KIND{k}, updates)",
         ]
     if st.kind == LOTTERY:

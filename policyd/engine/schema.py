@@ -111,13 +111,17 @@ class LeadSchema:
                 missing = f"{v} = None"
             else:
                 missing = "return None"
+            if missing == "return None":  # required: a subscript (a missing key raises KeyError: not well-formed)
+                lines.append(f"    {v} = raw[{name!r}]")
+                lines.append(f"    if not ({test}): return None")
+                continue
             lines.append(f"    {v} = g({name!r}, _M)")
             lines.append(f"    if not ({test}):")
-            lines.append(f"      if {v} is _M: {missing if missing == 'return None' else missing + '; n += 1'}")
-            # null means missing, as in _validate_slow: the default, None, or (required) the slow path's error
+            lines.append(f"      if {v} is _M: {missing}; n += 1")
+            # null means missing, as in _validate_slow: the default or None
             lines.append(f"      elif {v} is None: {missing}")
             lines.append("      else: return None")
-        lines.append("  except TypeError:")
+        lines.append("  except (TypeError, KeyError):")
         lines.append("    return None")
         lines.append(f"  if len(raw) + n != {len(self._plan)}: return None  # a key that is not a field")
         lines.append("  return {" + ", ".join(out) + "}")

@@ -75,8 +75,11 @@ class _Walk:
     def run(self) -> None:
         for e in self.d.trace or ():
             match e:
-                case ev.ExceptionSkip(index=i) | ev.ExceptionTry(index=i):
-                    self.exception(i, isinstance(e, ev.ExceptionTry))
+                case ev.ExceptionSkip(indices=skipped):
+                    for i in skipped:
+                        self.exception(i, False)
+                case ev.ExceptionTry(index=i):
+                    self.exception(i, True)
                 case ev.ExceptionFallthrough():
                     x = self.exceptions[-1]
                     x.update(applied=False, status="passed over")
