@@ -15,6 +15,7 @@ from policyd.checks.load import load_path, load_text
 from policyd.cli.main import main
 from policyd.engine.decide import decide
 from policyd.engine.state import State
+from policyd.engine.trace import Empty
 
 ROOT = Path(__file__).parent.parent
 DATA = ROOT / "tests" / "data" / "analysis"
@@ -55,7 +56,7 @@ SEVERITIES = {
 
 
 def _decide(loaded, lead):
-    return decide(loaded.compiled, lead, State(), "test", lottery=False)
+    return decide(loaded.compiled, lead, State(), "test", lottery=False, trace=True)
 
 
 def prove(loaded, d) -> None:
@@ -94,7 +95,7 @@ def prove(loaded, d) -> None:
     elif d.code == "A009":
         route = next(r for r in policy.routes if r.span == d.span)
         assert got.tier == route.tier and got.exception is None
-        assert ("empty", f"route:{route.tier}") in got.trace, "the route was left with no candidate"
+        assert Empty(f"route:{route.tier}") in got.trace, "the route was left with no candidate"
         if d.severity == "error":
             assert got.rep is None and got.queue == "unassigned"
         else:

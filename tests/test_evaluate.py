@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from policyd.checks.load import load_text
+from policyd.engine import trace as ev
 from policyd.engine.decide import decide
 from policyd.engine.draw import draw, draw_index
-from policyd.engine.picks import rank
+from policyd.engine.picks import next_holder
 from policyd.engine.state import State, StateError, apply, close, set_away
 
 LEAD = {"id": "E-1", "company": "Co", "seats": 10, "source": "web", "segment": "smb"}
@@ -61,18 +62,18 @@ def test_a_score_outside_every_tier_is_queued_unassigned():
     route t { pick least loaded }
     """
     c = load_text(text, "gap.policy").compiled
-    d = decide(c, {"id": "1", "n": 9})
+    d = decide(c, {"id": "1", "n": 9}, trace=True)
     assert (d.tier, d.rep, d.queue, d.by) == (None, None, "unassigned", "queue")
-    assert ("unassigned", "score 5 is in no tier") in d.trace
+    assert ev.Unassigned("score 5 is in no tier") in d.trace
 
 
 def test_exception_assign_falls_through_when_the_owner_is_away(emea):
     c = emea.compiled
     lead = emea_lead(owner="chiara")
     assert decide(c, lead).rep == "chiara"
-    d = decide(c, lead, State(away=frozenset({"chiara"})))
+    d = decide(c, lead, State(away=frozenset({"chiara"})), trace=True)
     assert d.exception is None and d.rep != "chiara"
-    assert ("assign", "exception:owner", 0, "chiara", 2, False) in d.trace
+    assert ev.Assign("exception:owner", 0, "chiara", 2, False) in d.trace
     full = decide(c, lead, State(open={"chiara": 10}))
     assert full.rep != "chiara"
 
@@ -122,17 +123,17 @@ def test_require_and_prefer_fall_back_in_order():
     c = small("require skill(x) >= 1  prefer new, then mid  pick least loaded")
     assert decide(c, {"id": "1"}).rep == "c"
     busy = State(open={"c": 5, "d": 2})  # both new reps full
-    d = decide(c, {"id": "1"}, busy)
+    d = decide(c, {"id": "1"}, busy, trace=True)
     assert d.rep == "b"
-    prefer = next(t for t in d.trace if t[0] == "prefer")
-    assert prefer[3] == 1  # the second option (`mid`) was used
+    prefer = next(t for t in d.trace if isinstance(t, ev.Prefer))
+    assert prefer.option == 1  # the second option (`mid`) was used
 
 
 def test_require_nobody_left_queues_unassigned_with_reason():
     c = small("require skill(x) >= 3 and load < 0.5  pick least loaded")
-    d = decide(c, {"id": "1"}, State(open={"a": 3}))
+    d = decide(c, {"id": "1"}, State(open={"a": 3}), trace=True)
     assert (d.rep, d.queue) == (None, "unassigned")
-    assert d.trace[-1] == ("unassigned", "no rep qualified and the route has no `otherwise`")
+    assert d.trace[-1] == ev.Unassigned("no rep qualified and the route has no `otherwise`")
 
 
 def test_least_loaded_tie_breaks():
@@ -193,9 +194,9 @@ def test_otherwise_route_and_cycles():
     route lo { prefer new  pick least loaded }
     """
     c = load_text(text, "o.policy").compiled
-    d = decide(c, {"id": "1", "n": 9})
+    d = decide(c, {"id": "1", "n": 9}, trace=True)
     assert (d.tier, d.route, d.rep) == ("hi", "lo", "b")
-    assert ("goto_route", "hi", "lo") in d.trace
+    assert ev.GotoRoute("hi", "lo") in d.trace
 
 
 def test_otherwise_queue(emea):
@@ -225,9 +226,10 @@ def test_same_inputs_same_decision(inbound):
         "segment": "enterprise",
         "country": "JP",
     }
-    a = decide(inbound.compiled, lead, State(open={"farah": 3}), "seed-1")
-    b = decide(inbound.compiled, dict(lead), State(open={"farah": 3}), "seed-1")
+    a = decide(inbound.compiled, lead, State(open={"farah": 3}), "seed-1", trace=True)
+    b = decide(inbound.compiled, dict(lead), State(open={"farah": 3}), "seed-1", trace=True)
     assert a.summary() == b.summary() and a.trace == b.trace and a.lottery == b.lottery
+    assert a.trace and all(type(e).__module__ == "policyd.engine.trace" for e in a.trace)
 
 
 def test_state_transitions():
@@ -241,11 +243,15 @@ def test_state_transitions():
     assert set_away(s1, "b", True).away == {"b"} and set_away(set_away(s1, "b", True), "b", False).away == frozenset()
 
 
-def test_rank_gives_the_next_candidates_in_pick_order():
+def test_next_holder_takes_the_least_loaded_of_the_rest():
     c = small("pick least loaded")
     d = decide(c, {"id": "1"}, State(open={"b": 1}))
     assert d.rep == "a"
-    assert rank(c, State(open={"a": 1, "b": 1}), d, exclude={"a"}) == ["c", "d", "b"]
+    state = State(open={"a": 1, "b": 1})
+    assert next_holder(c, state, d, ["a"], 1).rep == "c"
+    assert next_holder(c, state, d, ["a", "c"], 2).rep == "d"
+    assert next_holder(c, state, d, ["a", "c", "d"], 3).rep == "b"
+    assert next_holder(c, state, d, ["a", "b", "c", "d"], 4) is None
 
 
 def test_state_json_round_trip_and_errors():

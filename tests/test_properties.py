@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from policyd.checks.load import load_path
-from policyd.engine.decide import decide
+from policyd.engine import trace as ev
+from policyd.engine.decide import decide, rebuild
 from policyd.engine.state import State, apply
 
 from .conftest import POLICIES
@@ -54,11 +57,21 @@ inbound_states = states(INBOUND.rep_names, INBOUND.capacity)
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(lead=inbound_leads, state=inbound_states, seed=st.text(max_size=10), lottery=st.booleans())
 def test_same_inputs_give_the_same_decision(lead, state, seed, lottery):
-    a = decide(INBOUND, lead, state, seed, lottery=lottery)
-    b = decide(INBOUND, dict(lead), State.from_json(state.to_json()), seed, lottery=lottery)
+    a = decide(INBOUND, lead, state, seed, lottery=lottery, trace=True)
+    b = decide(INBOUND, dict(lead), State.from_json(state.to_json()), seed, lottery=lottery, trace=True)
     assert a.summary() == b.summary()
     assert a.trace == b.trace
     assert a.lottery == b.lottery
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(lead=inbound_leads, state=inbound_states, seed=st.text(max_size=10), lottery=st.booleans())
+def test_the_fast_path_and_the_traced_path_decide_alike(lead, state, seed, lottery):
+    fast = decide(INBOUND, lead, state, seed, lottery=lottery)
+    traced = rebuild(INBOUND, fast)
+    assert fast.trace is None and traced.trace
+    assert fast == dataclasses.replace(traced, trace=None)  # every compared field: rep, queue, tier, by, draw, updates...
+    assert fast.candidates == traced.candidates
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -72,7 +85,8 @@ def test_a_chosen_rep_is_available_or_the_lead_is_queued_with_a_reason(lead, sta
         assert d.queue is None
     else:
         assert d.queue is not None
-        assert any(t[0] in ("unassigned", "otherwise_queue", "queue") for t in d.trace)
+        traced = decide(INBOUND, lead, state, seed, lottery=lottery, trace=True)
+        assert any(isinstance(t, (ev.Unassigned, ev.OtherwiseQueue, ev.Queue)) for t in traced.trace)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..engine.codegen import Compiled
+from ..engine.precedence import EXCEPTION, NO_TIER, ROUTE, first_rule
 from .eligibility import EligibilityChange, eligibility
 from .kinds import MAX_KINDS, _dims, _lead, _product, _Uses, _walk
 from .kinds_text import _kinds_text, describe
@@ -70,15 +71,14 @@ class Impact:
 
 
 def _destination(c: Compiled, lead: dict) -> str:
-    total, _ = c.score_fn(lead)
-    ti = c.tier_by_total.get(total)
-    if ti is None:
+    """Where a lead goes first, by the engine's precedence (exceptions before routes)."""
+    total, _, ti, kind, _, pipe = first_rule(c, lead)
+    if kind == NO_TIER:
         return f"unassigned (total {total} is in no tier)"
-    for when, pipe in c.exceptions:
-        if when(lead):
-            return f"exception {pipe.name}"
+    if kind == EXCEPTION:
+        return f"exception {pipe.name}"
     tier = c.tiers[ti].name
-    return f"route {tier}" if tier in c.routes else f"unassigned (no route for {tier})"
+    return f"route {tier}" if kind == ROUTE else f"unassigned (no route for {tier})"
 
 
 def routing(old: Compiled, new: Compiled, notes: list[str]) -> list[RouteChange]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ..engine.picks import PICKS
 from ..lang import model as m
 
 
@@ -55,12 +56,10 @@ def cond_text(c: m.Cond | None) -> str:
     raise TypeError(f"not a condition: {c!r}")
 
 
-_PICKS = {"least_loaded": "least loaded", "round_robin": "round robin", "weighted": "weighted", "random": "random"}
-
-
 def pick_name(kind: str) -> str:
-    """`round_robin` -> `round robin`: a pick as the policy writes it."""
-    return _PICKS.get(kind, kind)
+    """`round_robin` -> `round robin`: a pick as the policy writes it, from the engine's registry."""
+    s = PICKS.get(kind)
+    return s.words if s is not None else kind
 
 
 def options_text(options: Sequence[m.Cond]) -> str:

@@ -30,6 +30,8 @@ import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import cached_property
 
+from ..engine.availability import available
+from ..engine.trace import Empty
 from ..lang import model as m
 from ..lang.diagnostics import ERROR, NOTE, Diagnostic
 from .complexity import complexity
@@ -47,33 +49,35 @@ class Analysis(LeadSpace):
     # ------------------------------------------------------------ scores
     @cached_property
     def score_table(self) -> dict:
-        """Per block: the line each assignment fires (first witness per line), per group: totals."""
-        fns = [[self.lead_fn(line.cond) if line.cond is not None else None for line in s.lines] for s in self.policy.scores]
+        """Per block: the line each assignment fires (first witness per line), per group: totals.
+
+        The line that fires is the compiled scoring's own answer (`score_fn`), so the
+        analysis cannot score a lead differently from `decide`.
+        """
+        c = self.compiled
+        blocks = self.policy.scores
         fired: dict[tuple[int, int], dict] = {}  # (block, line) -> first assignment firing it
         holds: dict[tuple[int, int], tuple[dict, int]] = {}  # (block, line) -> assignment where its cond holds, line fired
         earlier: dict[tuple[int, int], set[int]] = {}
         group_totals: list[dict[int, dict]] = []
         exact = True
+        base = {f.name: (self.values[f.name] or [None])[0] for f in self.policy.fields}  # other groups' fields: any value
         for group in self.score_components:
-            fields = set().union(*(_fields_of(line.cond) for b in group for line in self.policy.scores[b].lines))
+            fields = set().union(*(_fields_of(line.cond) for b in group for line in blocks[b].lines))
             assigns, complete = self.assignments(fields)
             exact = exact and complete
             totals: dict[int, dict] = {}
             for a in assigns:
+                _, lines = c.score_fn({**base, **a})
                 total = 0
                 for b in group:
-                    line_fired = -1
-                    for li, fn in enumerate(fns[b]):
-                        if fn is None or fn(a):
-                            line_fired = li
-                            break
-                    if line_fired >= 0:
-                        total += self.policy.scores[b].lines[line_fired].points
-                        fired.setdefault((b, line_fired), a)
-                    else:
-                        fired.setdefault((b, -1), a)
-                    for li, fn in enumerate(fns[b]):
-                        if fn is not None and li > line_fired >= 0 and fn(a):
+                    line_fired = lines[b]
+                    fired.setdefault((b, line_fired), a)
+                    if line_fired < 0:
+                        continue
+                    total += c.score_points[b][line_fired]
+                    for li in range(line_fired + 1, len(blocks[b].lines)):
+                        if blocks[b].lines[li].cond is not None and c.line_test(b, li)(a):
                             holds.setdefault((b, li), (a, line_fired))
                             earlier.setdefault((b, li), set()).add(line_fired)
                 totals.setdefault(total, a)
@@ -90,7 +94,9 @@ class Analysis(LeadSpace):
     # ------------------------------------------------------------ reps
     @cached_property
     def available(self) -> list[int]:
-        return [i for i, cap in enumerate(self.compiled.capacity) if cap > 0]
+        """The reps available when nobody has an open lead or is away."""
+        c = self.compiled
+        return available(c, list(c.zeros), frozenset())
 
     def state_samples(self) -> list[tuple[list, list]]:
         caps = self.compiled.capacity
@@ -175,7 +181,7 @@ def route_empty(a: Analysis) -> Iterator[Diagnostic]:
                     yield {**e, **s}
 
         def reached(d, route=route, key=key):
-            return d.tier == route.tier and d.exception is None and ("empty", key) in d.trace
+            return d.tier == route.tier and d.exception is None and Empty(key) in d.trace
 
         lost = a.find(partials(), lambda d: reached(d) and d.rep is None and d.queue == "unassigned")
         caught = None if lost or otherwise is None else a.find(partials(), lambda d: reached(d) and d.queue != "unassigned")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 
+from ..engine.picks import PICKS
 from ..lang import model as m
 from ..lang.diagnostics import ERROR, NOTE, WARNING, Diagnostic
 from .analyze import analyze
@@ -48,11 +49,11 @@ def check_routing_names(ctx: Context) -> Iterator[Diagnostic]:
                         "a lottery draws from the lead's `id`, but the lead has no `id` field",
                         "add `id text` to the lead block",
                     )
-            elif isinstance(s, m.Pick) and s.kind == "random" and "id" not in ctx.fields:
+            elif isinstance(s, m.Pick) and (pick := PICKS.get(s.kind)) is not None and pick.draws and "id" not in ctx.fields:
                 yield _err(
                     "N010",
                     s.span,
-                    "`pick random` draws from the lead's `id`, but the lead has no `id` field",
+                    f"`pick {pick.words}` draws from the lead's `id`, but the lead has no `id` field",
                     "add `id text` to the lead block",
                 )
             elif isinstance(s, m.Assign):

@@ -188,7 +188,7 @@ class LeadSpace:
         return lead
 
     def decide(self, lead: dict):
-        return decide(self.compiled, lead, State(), SEED, lottery=False)
+        return decide(self.compiled, lead, State(), SEED, lottery=False, trace=True)
 
     def find(self, partials: Iterable[dict], ok: Callable[[Any], bool], limit: int = 400) -> dict | None:
         """The first completed partial lead whose decision passes `ok`; exception fields are varied too."""

@@ -2,24 +2,25 @@
 
 Conditions become Python expressions compiled once (lead conditions over the lead
 dict `L`; rep conditions as list comprehensions over candidate rep indices), so a
-decision runs plain bytecode with no tree walking. The evaluator (evaluate.py)
-drives these pieces and records the trace.
+decision runs plain bytecode with no tree walking. decide.py drives these pieces;
+a `pick` is resolved in the registry (picks.py) here, so an unknown kind fails
+when the policy is compiled, not when a lead is decided.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from ..lang import model as m
+from .availability import blocker, seat_of
+from .picks import DEFAULT_PICK, strategy
+from .pipeline import ASSIGN, LOTTERY, PICK, PREFER, QUEUE, REQUIRE, PipelineFn, generate
+from .roster import Roster
 from .schema import LeadSchema
 
 REP_ATTRIBUTES = ("load", "open", "quota", "capacity", "weight")
-
-# step kinds, as small ints for the hot loop
-LOTTERY, REQUIRE, PREFER, PICK, ASSIGN, QUEUE = range(6)
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,13 +28,14 @@ class CStep:
     kind: int
     index: int  # position in the model's steps, for the trace
     node: Any  # the model step, for explanations
-    fn: Any = None  # REQUIRE: filter; PREFER: tuple of filters
+    fn: Any = None  # REQUIRE: filter; PREFER: tuple of filters; PICK: the strategy's choose
     arg: Any = None  # LOTTERY: (ratio, by_weight); PICK: kind; ASSIGN: (field or None, rep index); QUEUE: name
+    reads: frozenset[str] = frozenset()  # the state's team lists the step reads: "O" open counts, "Q" quota
 
 
 @dataclass(frozen=True, slots=True)
 class Pipeline:
-    """A route or exception compiled: its steps and where it goes when empty."""
+    """A route or exception compiled: its steps, where it goes when empty, and `run` (pipeline.py)."""
 
     key: str  # "route:high" / "exception:strategic": the cursor key
     kind: str  # route | exception
@@ -42,31 +44,26 @@ class Pipeline:
     otherwise_route: str | None
     otherwise_queue: str | None
     node: Any
+    run: PipelineFn  # the fast path
+    run_traced: PipelineFn  # the same, recording the trace
 
 
-class Compiled:
+class Compiled(Roster):
     """A policy ready to decide. Build with `compile_policy`."""
 
     def __init__(self, policy: m.Policy):
+        super().__init__(policy.team)
         self.policy = policy
-        team = policy.team or m.Team(1, 3, 1, 25, ())
-        self.team = team
-        self.rep_names: tuple[str, ...] = tuple(r.name for r in team.reps)
-        self.rep_index = {n: i for i, n in enumerate(self.rep_names)}
-        self.indices = tuple(range(len(self.rep_names)))
-        self.zeros = [0] * len(self.rep_names)
-        self.levels = tuple(r.level for r in team.reps)
-        self.capacity = tuple(team.capacity_of(r) for r in team.reps)
-        self.weights = tuple(float(r.weight) for r in team.reps)
-        self.speaks = tuple(frozenset(r.speaks) for r in team.reps)
-        self.skills = tuple(dict(r.skills) for r in team.reps)
-        self.skill_default = team.skill_default
+        self.seat = seat_of(self)
+        self.avail_only = seat_of(self, opens=False)
         self.schema = LeadSchema(policy.fields, self.rep_names)
         self.fields = {f.name: f for f in policy.fields}
         self.has_id = "id" in self.fields
         self.tiers = policy.tiers
+        self.tier_names = tuple(t.name for t in policy.tiers)
         self.scores = policy.scores
-        self._tests: dict[int, Callable] = {}
+        self._tests: dict[Any, Callable] = {}
+        self._hoist: dict[str, str] | None = None
         self._ns: dict[str, Any] = {
             "SK": self.skills,
             "LV": self.levels,
@@ -81,6 +78,7 @@ class Compiled:
         self.tier_by_total = self._tier_table(policy.tiers)
         self.exceptions = tuple((self._lead_fn(e.when), self._pipeline("exception", e.name, e.steps, e)) for e in policy.exceptions)
         self.routes = {r.tier: self._pipeline("route", r.tier, r.steps, r) for r in policy.routes}
+        self.route_of_tier: tuple[Pipeline | None, ...] = tuple(self.routes.get(t.name) for t in policy.tiers)
         self.sla = {s.tier: s for s in policy.sla}
 
     # ---------------------------------------------------------------- lead conditions
@@ -93,22 +91,29 @@ class Compiled:
         if isinstance(c, m.Not):
             return f"(not {self.lead_expr(c.item)})"
         if isinstance(c, m.IsSet):
-            return f"(L[{c.name!r}] is {'' if c.negated else 'not '}None)"
+            return f"({self._field(c.name)} is {'' if c.negated else 'not '}None)"
         if isinstance(c, m.Is):
             words = tuple(c.words)
-            test = f"L[{c.name!r}] {'not in' if c.negated else 'in'} {words!r}"
+            test = f"{self._field(c.name)} {'not in' if c.negated else 'in'} {words!r}"
             return self._guard([c.name], test)
         if isinstance(c, m.Flag):
-            return f"(L[{c.name!r}] is True)"
+            return f"({self._field(c.name)} is True)"
         if isinstance(c, m.Compare):
             left, lf = self._lead_operand(c.left)
             right, rf = self._lead_operand(c.right)
             return self._guard(lf + rf, f"{left} {c.op} {right}")
         raise ValueError(f"not a lead condition: {c!r}")
 
+    def _field(self, name: str) -> str:
+        """A lead field in generated source: `L[name]`, or a local read once when a rep filter hoists it."""
+        hoist = self._hoist
+        if hoist is None:
+            return f"L[{name!r}]"
+        return hoist.setdefault(name, f"_f{len(hoist)}")
+
     def _lead_operand(self, o: m.Operand) -> tuple[str, list[str]]:
         if isinstance(o, m.FieldRef):
-            return f"L[{o.name!r}]", [o.name]
+            return f"{self._field(o.name)}", [o.name]
         if isinstance(o, m.Num):
             return repr(o.value), []
         if isinstance(o, m.Str):
@@ -117,7 +122,7 @@ class Compiled:
 
     def _guard(self, names: Sequence[str], test: str) -> str:
         """A comparison with a missing value is false: guard optional fields only."""
-        checks = [f"L[{n!r}] is not None" for n in dict.fromkeys(names) if self._may_be_missing(n)]
+        checks = [f"{self._field(n)} is not None" for n in dict.fromkeys(names) if self._may_be_missing(n)]
         return "(" + " and ".join(checks + [test]) + ")"
 
     def _may_be_missing(self, name: str) -> bool:
@@ -126,6 +131,18 @@ class Compiled:
 
     def _lead_fn(self, c: m.Cond) -> Callable[[dict], bool]:
         return eval(f"lambda L: {self.lead_expr(c)}", dict(self._ns))  # noqa: S307 - our own generated source
+
+    def line_test(self, block: int, line: int) -> Callable[[dict], bool]:
+        """Whether one score line's condition holds for a lead, on its own (the analysis
+        asks which later lines an earlier one shadows); `score_fn` is the scoring rule."""
+        cond = self.scores[block].lines[line].cond
+        return (lambda L: True) if cond is None else self._cached(("line", block, line), lambda: self._lead_fn(cond))
+
+    def _cached(self, key: Any, build: Callable[[], Callable]) -> Callable:
+        fn = self._tests.get(key)
+        if fn is None:
+            fn = self._tests[key] = build()
+        return fn
 
     def _compile_scores(self, scores: Sequence[m.Score]) -> Callable[[dict], tuple[int, tuple[int, ...]]]:
         """One generated function: every score block's matching line and the total."""
@@ -174,11 +191,11 @@ class Compiled:
             return f"(not {self.rep_expr(c.item)})"
         if isinstance(c, m.Flag):
             if c.name in self.fields and c.name not in self.levels:
-                return f"(L[{c.name!r}] is True)"
+                return f"({self._field(c.name)} is True)"
             return f"(LV[r] == {c.name!r})"
         if isinstance(c, m.Speaks):
             if not c.literal and c.name in self.fields:
-                return self._guard([c.name], f"L[{c.name!r}] in SP[r]")
+                return self._guard([c.name], f"{self._field(c.name)} in SP[r]")
             return f"({c.name!r} in SP[r])"
         if isinstance(c, m.Is):
             if c.name == "level" and "level" not in self.fields:
@@ -197,7 +214,7 @@ class Compiled:
     def _rep_operand(self, o: m.Operand) -> tuple[str, list[str]]:
         if isinstance(o, m.SkillRef):
             if o.name in self.fields:
-                return f"SK[r].get(L[{o.name!r}], D)", [o.name]
+                return f"SK[r].get({self._field(o.name)}, D)", [o.name]
             return f"SK[r].get({o.name!r}, D)", []
         if isinstance(o, m.FieldRef) and o.name not in self.fields and o.name in REP_ATTRIBUTES:
             return {
@@ -210,17 +227,21 @@ class Compiled:
         return self._lead_operand(o)
 
     def rep_filter(self, c: m.Cond) -> Callable[[dict, list, list, list], list]:
-        src = f"lambda L, O, Q, cands: [r for r in cands if {self.rep_expr(c)}]"
-        return eval(src, dict(self._ns))  # noqa: S307 - our own generated source
+        """The candidates that meet a rep condition, in order; each lead field is read once, not per rep."""
+        self._hoist = {}
+        try:
+            test = self.rep_expr(c)
+            reads = [f"    {var} = L[{name!r}]" for name, var in self._hoist.items()]
+        finally:
+            self._hoist = None
+        src = "\n".join(["def keep(L, O, Q, cands):", *reads, f"    return [r for r in cands if {test}]"])
+        ns = dict(self._ns)
+        exec(src, ns)  # noqa: S102 - our own generated source
+        return ns["keep"]
 
     def rep_test(self, c: m.Cond) -> Callable[[dict, list, list, int], bool]:
         """One rep's truth value for a condition, for explanations ("why not REP"); cached."""
-        key = id(c)
-        fn = self._tests.get(key)
-        if fn is None:
-            fn = eval(f"lambda L, O, Q, r: bool({self.rep_expr(c)})", dict(self._ns))  # noqa: S307
-            self._tests[key] = fn
-        return fn
+        return self._cached(id(c), lambda: eval(f"lambda L, O, Q, r: bool({self.rep_expr(c)})", dict(self._ns)))  # noqa: S307
 
     # ---------------------------------------------------------------- pipelines
     def _pipeline(self, kind: str, name: str, steps: Sequence[m.Step], node: Any) -> Pipeline:
@@ -231,12 +252,14 @@ class Compiled:
             if isinstance(s, m.Lottery):
                 out.append(CStep(LOTTERY, i, s, arg=(s.percent / 100.0, s.by_weight)))
             elif isinstance(s, m.Require):
-                out.append(CStep(REQUIRE, i, s, fn=self.rep_filter(s.cond)))
+                out.append(CStep(REQUIRE, i, s, fn=self.rep_filter(s.cond), reads=self._reads(s.cond)))
             elif isinstance(s, m.Prefer):
-                out.append(CStep(PREFER, i, s, fn=tuple(self.rep_filter(o) for o in s.options)))
+                fns = tuple(self.rep_filter(o) for o in s.options)
+                out.append(CStep(PREFER, i, s, fn=fns, reads=frozenset().union(*map(self._reads, s.options))))
             elif isinstance(s, m.Pick):
                 has_pick = True
-                out.append(CStep(PICK, i, s, arg=s.kind))
+                pick = strategy(s.kind)
+                out.append(CStep(PICK, i, s, fn=pick.choose, arg=s.kind, reads=frozenset("O" if pick.reads_opens else "")))
             elif isinstance(s, m.Assign):
                 field = s.name if s.name in self.fields else None
                 out.append(CStep(ASSIGN, i, s, arg=(field, self.rep_index.get(s.name, -1))))
@@ -247,8 +270,28 @@ class Compiled:
             elif isinstance(s, m.OtherwiseQueue):
                 otherwise_queue = s.queue
         if not has_pick and not any(st.kind in (ASSIGN, QUEUE) for st in out):
-            out.append(CStep(PICK, -1, m.Pick("least_loaded", getattr(node, "span", m.NO_SPAN)), arg="least_loaded"))
-        return Pipeline(f"{kind}:{name}", kind, name, tuple(out), otherwise_route, otherwise_queue, node)
+            implied = m.Pick(DEFAULT_PICK, getattr(node, "span", m.NO_SPAN))
+            pick = strategy(DEFAULT_PICK)
+            out.append(CStep(PICK, -1, implied, fn=pick.choose, arg=DEFAULT_PICK, reads=frozenset("O" if pick.reads_opens else "")))
+        key = f"{kind}:{name}"
+        run, run_traced = generate(key, out, otherwise_route, otherwise_queue, self._tables())
+        return Pipeline(key, kind, name, tuple(out), otherwise_route, otherwise_queue, node, run, run_traced)
+
+    def _reads(self, c: m.Cond) -> frozenset[str]:
+        """Which state lists a rep condition's generated source reads (never misses one: it looks at the source)."""
+        src = self.rep_expr(c)
+        return frozenset(x for x in ("O", "Q") if f"{x}[r]" in src)
+
+    def _tables(self) -> dict[str, Any]:
+        """What generated pipelines read: the team and the state in team order."""
+        names, zeros = self.rep_names, self.zeros
+
+        def quota(sq):
+            return list(map(sq.get, names, zeros))
+
+        tables = {"R": self, "NM": names, "W": self.weights, "RI": self.rep_index, "SEAT": self.seat, "AVAIL": self.avail_only}
+        tables["BLOCKER"] = blocker
+        return tables | {"QUOTA": quota, "ZQ": zeros}
 
     def score_range(self) -> tuple[int, int]:
         """Lowest and highest total a lead can score (each block's min and max line)."""
@@ -265,6 +308,3 @@ class Compiled:
 def compile_policy(policy: m.Policy) -> Compiled:
     """Compile a policy that has passed `check` without errors."""
     return Compiled(policy)
-
-
-INF = math.inf

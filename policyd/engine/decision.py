@@ -2,48 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from .draw import LotteryDraw
 from .state import State
+from .trace import Event
 
 UNASSIGNED = "unassigned"
 ESCALATED = "escalated"
 _EMPTY_STATE = State()
 
-
-@dataclass(frozen=True, slots=True)
-class LotteryDraw:
-    """Everything needed to recompute a lottery decision from the seed."""
-
-    seed_id: str
-    lead_id: str
-    ratio: float
-    entry_draw: float
-    entered: bool
-    pool: tuple[str, ...] = ()
-    weights: tuple[float, ...] | None = None
-    winner_draw: float | None = None
-    winner: str | None = None
-
-    def to_json(self) -> dict:
-        return {
-            "seed_id": self.seed_id,
-            "lead_id": self.lead_id,
-            "ratio": self.ratio,
-            "entry_draw": self.entry_draw,
-            "entered": self.entered,
-            "pool": list(self.pool),
-            "weights": list(self.weights) if self.weights is not None else None,
-            "winner_draw": self.winner_draw,
-            "winner": self.winner,
-        }
+__all__ = ["ESCALATED", "UNASSIGNED", "Decision", "LotteryDraw"]
 
 
 @dataclass(slots=True)
 class Decision:
-    """Where a lead went and why. `trace` is data; explain.py renders it.
+    """Where a lead went and why.
+
+    It keeps its inputs (`lead`, `state`, `seed`, `lottery_on`, `seed_id`), so the
+    same decision can be made again with the trace on to explain it. `trace` is
+    None on the fast path, else the typed events (engine/trace.py).
 
     Treated as immutable (not frozen only because frozen dataclasses are slow to
     build, and one is built per lead).
@@ -60,16 +40,34 @@ class Decision:
     exception: str | None
     route: str | None
     lottery: LotteryDraw | None
-    trace: list  # never mutated after the decision is made
-    candidates: tuple[str, ...]
+    trace: list[Event] | None  # never mutated after the decision is made
+    picked_from: Sequence[int]  # the candidates of the placing step, as team indices (see `candidates`)
     pick: str | None
     updates: tuple = ()
     state: State = field(default=_EMPTY_STATE, repr=False, compare=False)
+    lottery_on: bool = field(default=True, compare=False)
+    seed_id: str | None = field(default=None, compare=False)
+    team: tuple[str, ...] = field(default=(), repr=False, compare=False)  # rep names in team order
+
+    @property
+    def candidates(self) -> tuple[str, ...]:
+        """The reps the placing step chose among (named only when asked: most decisions never are)."""
+        names = self.team
+        return tuple([names[i] for i in self.picked_from])
 
     @property
     def lead_id(self) -> str | None:
         v = self.lead.get("id")
         return None if v is None else str(v)
+
+    @property
+    def pipeline(self) -> str | None:
+        """The key of the pipeline that placed the lead (`route:T` or `exception:E`), for rotations."""
+        if self.route is not None:
+            return f"route:{self.route}"
+        if self.exception is not None:
+            return f"exception:{self.exception}"
+        return None
 
     def summary(self) -> dict:
         return {

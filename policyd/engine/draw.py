@@ -9,6 +9,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import math
+from collections.abc import Sequence
+from typing import NamedTuple
 
 
 def draw(seed: str, lead_id: str, purpose: str) -> float:
@@ -17,7 +19,7 @@ def draw(seed: str, lead_id: str, purpose: str) -> float:
     return (int.from_bytes(mac[:8], "big") >> 11) / 9007199254740992.0
 
 
-def draw_index(u: float, weights: list[float] | None, n: int) -> int:
+def draw_index(u: float, weights: Sequence[float] | None, n: int) -> int:
     """Map a draw to a position: uniform over n, or in proportion to weights."""
     if weights is None:
         return min(int(u * n), n - 1)
@@ -29,3 +31,51 @@ def draw_index(u: float, weights: list[float] | None, n: int) -> int:
         if target < acc:
             return i
     return n - 1
+
+
+class LotteryDraw(NamedTuple):
+    """Everything needed to recompute a lottery decision from the seed.
+
+    A named tuple rather than a frozen dataclass: one is built for every lead that
+    meets a lottery step, and a tuple is built several times faster.
+    """
+
+    seed_id: str
+    lead_id: str
+    ratio: float
+    entry_draw: float
+    entered: bool
+    pool: tuple[str, ...] = ()
+    weights: tuple[float, ...] | None = None
+    winner_draw: float | None = None
+    winner: str | None = None
+
+    def to_json(self) -> dict:
+        return {
+            "seed_id": self.seed_id,
+            "lead_id": self.lead_id,
+            "ratio": self.ratio,
+            "entry_draw": self.entry_draw,
+            "entered": self.entered,
+            "pool": list(self.pool),
+            "weights": list(self.weights) if self.weights is not None else None,
+            "winner_draw": self.winner_draw,
+            "winner": self.winner,
+        }
+
+
+def lottery(
+    seed: str, seed_id: str, lead_id: str, ratio: float, pool: tuple[str, ...], weights: tuple[float, ...] | None
+) -> tuple[LotteryDraw, int]:
+    """One lottery step, the one way it is drawn: the record and the winner's position (-1: not entered).
+
+    The lead enters when `draw("entry") < ratio` and the pool is not empty; the winner
+    is `draw_index(draw("winner"), weights, len(pool))`. Deciding and verifying a
+    meeting record both call this, so they cannot draw differently.
+    """
+    u = draw(seed, lead_id, "entry")
+    if u >= ratio or not pool:
+        return LotteryDraw(seed_id, lead_id, ratio, u, False, pool), -1
+    v = draw(seed, lead_id, "winner")
+    i = draw_index(v, weights, len(pool))
+    return LotteryDraw(seed_id, lead_id, ratio, u, True, pool, weights, v, pool[i]), i

@@ -1,85 +1,242 @@
-"""Pick strategies: how a route chooses one rep among its candidates."""
+"""Pick strategies, the registry: how a pipeline chooses one rep among its candidates.
+
+Each strategy says three things, and nothing else in the code says them again:
+how it chooses (`choose`), how it goes on when the holder lets the lead go under
+the SLA (`reassign`, over the remaining available candidates), and how it is
+explained (`summary`, `passed_over`). The compiler resolves `pick KIND` here (an
+unknown kind fails when the policy is checked or compiled, never when a lead is
+decided); the checks read `words` and `draws`; explanations ask the strategy.
+
+Adding a strategy: a subclass here and its entry in `PICKS`, one alternative in
+the grammar (policyd/lang/policy.lark), docs/language.md, and tests.
+
+A strategy returns `(rep index, updates)`; `updates` are the rotation moves
+`state.apply` makes (`("cursor", key, rep)`, `("wrr", key, weights)`).
+"""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Collection
+from bisect import bisect_right
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 
-from .availability import available
-from .codegen import Compiled, Pipeline
+from .availability import available, open_counts
 from .decision import Decision
 from .draw import draw, draw_index
-from .run import Run
+from .roster import Roster
 from .state import State
 
+Choice = tuple[int, tuple]
 
-def pick(run: Run, pipe: Pipeline, kind: str, cands: list[int]) -> tuple[int, tuple]:
-    c = run.c
-    if kind == "least_loaded":
-        return least_loaded(c, run.O, run.state, cands), ()
-    if kind == "round_robin":
-        last = run.state.cursors.get(pipe.key)
-        pos = c.rep_index.get(last, -1) if last is not None else -1
-        r = next((i for i in cands if i > pos), cands[0])
-        return r, (("cursor", pipe.key, c.rep_names[r]),)
-    if kind == "weighted":
-        current = run.state.wrr.get(pipe.key, {})
-        names = c.rep_names
-        cw = {names[i]: current.get(names[i], 0.0) + c.weights[i] for i in cands}
-        total = math.fsum(c.weights[i] for i in cands)
+
+@dataclass(frozen=True, slots=True)
+class Seen:
+    """What a pick saw, for its explanation: the state, the candidates and the rep it chose."""
+
+    roster: Roster
+    opens: Sequence[int]
+    state: State
+    key: str
+    candidates: tuple[int, ...]
+    chosen: int
+
+    def load(self, i: int) -> str:
+        cap = self.roster.capacity[i]
+        o = self.opens[i]
+        return f"{o}/{cap} = {o / cap:.2f}" if cap else f"{o}/0"
+
+
+def _num(v: float) -> str:
+    return str(int(v)) if float(v).is_integer() else f"{v:.2f}".rstrip("0").rstrip(".")
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+class Strategy:
+    """One way to pick. Subclasses set `name` (as in the model), `words` (as written)."""
+
+    name = ""
+    words = ""
+    draws = False  # reads the lead id for a verifiable draw: the lead needs an `id` field
+    reads_opens = False  # reads the open counts (else the compiled pipeline need not build them)
+    each_reason = False  # every candidate passed over has its own reason (else: they wait their turn)
+
+    def choose(self, r: Roster, O: Sequence[int], state: State, seed: str, lead_id: str, key: str, cands: list[int]) -> Choice:
+        raise NotImplementedError
+
+    def reassign(
+        self, r: Roster, O: Sequence[int], state: State, seed: str, lead_id: str, key: str, cands: list[int], attempt: int
+    ) -> Choice:
+        """The next holder among the remaining candidates; by default the same choice on today's state."""
+        return self.choose(r, O, state, seed, lead_id, key, cands)
+
+    def summary(self, seen: Seen) -> str:
+        raise NotImplementedError
+
+    def passed_over(self, seen: Seen, i: int) -> str:
+        raise NotImplementedError
+
+
+# ---------------------------------------------------------------- least loaded
+def _loads(r: Roster, O: Sequence[int], state: State, cands: Sequence[int]) -> list:
+    cap = r.capacity
+    return [O[i] / cap[i] if cap[i] else 1.0 for i in cands]
+
+
+def _opens(r: Roster, O: Sequence[int], state: State, cands: Sequence[int]) -> list:
+    return [O[i] for i in cands]
+
+
+def _since(r: Roster, O: Sequence[int], state: State, cands: Sequence[int]) -> list:
+    last, names, ninf = state.last, r.rep_names, -math.inf
+    return [last.get(names[i], ninf) for i in cands]
+
+
+def _load_words(seen: Seen, i: int, w: int) -> str:
+    low = _loads(seen.roster, seen.opens, seen.state, [w])[0]
+    return f"load {seen.load(i)}, higher than {seen.roster.rep_names[w]}'s {low:.2f}"
+
+
+def _open_words(seen: Seen, i: int, w: int) -> str:
+    return f"same load as {seen.roster.rep_names[w]}, more open leads ({seen.opens[i]} vs {seen.opens[w]})"
+
+
+def _since_words(seen: Seen, i: int, w: int) -> str:
+    return f"same load and open count as {seen.roster.rep_names[w]}, assigned more recently"
+
+
+Keys = Callable[[Roster, Sequence[int], State, Sequence[int]], list]
+# The tie-breaks of least loaded, in order: the lowest key wins; after the last, team order.
+STAGES: tuple[tuple[Keys, Callable[[Seen, int, int], str]], ...] = (
+    (_loads, _load_words),  # lowest load (open / capacity)
+    (_opens, _open_words),  # fewer open leads
+    (_since, _since_words),  # longest since the last assignment (never counts as longest)
+)
+
+
+class LeastLoaded(Strategy):
+    name = "least_loaded"
+    words = "least loaded"
+    each_reason = True
+    reads_opens = True
+
+    def choose(self, r, O, state, seed, lead_id, key, cands):
+        """Staged rather than one `min` over a tuple key: most picks are settled by load alone."""
+        if len(cands) == 1:
+            return cands[0], ()
+        tied = cands
+        for keys, _ in STAGES:
+            ks = keys(r, O, state, tied)
+            low = min(ks)
+            if ks.count(low) == 1:
+                return tied[ks.index(low)], ()
+            tied = [i for i, k in zip(tied, ks) if k == low]
+        return tied[0], ()
+
+    def summary(self, seen):
+        n = _plural(len(seen.candidates), "candidate")
+        return f"{seen.roster.rep_names[seen.chosen]} (load {seen.load(seen.chosen)}) from {n}"
+
+    def passed_over(self, seen, i):
+        w = seen.chosen
+        for keys, words in STAGES:
+            a, b = keys(seen.roster, seen.opens, seen.state, [i, w])
+            if a != b:
+                return words(seen, i, w)
+        name = seen.roster.rep_names[w]
+        return f"tied with {name} on load ({seen.load(i)}), open count and last assignment; {name} comes first in team order"
+
+
+# ---------------------------------------------------------------- rotations and draws
+class RoundRobin(Strategy):
+    name = "round_robin"
+    words = "round robin"
+
+    def choose(self, r, O, state, seed, lead_id, key, cands):
+        """The first candidate after the rep this pipeline picked last, in team order, wrapping."""
+        last = state.cursors.get(key)
+        k = bisect_right(cands, r.rep_index.get(last, -1)) if last is not None else 0
+        i = cands[k] if k < len(cands) else cands[0]
+        return i, (("cursor", key, r.rep_names[i]),)
+
+    def summary(self, seen):
+        after = seen.state.cursors.get(seen.key, "the start of the team")
+        return f"{seen.roster.rep_names[seen.chosen]}: next in rotation after {after}"
+
+    def passed_over(self, seen, i):
+        return f"{seen.roster.rep_names[seen.chosen]} comes first in the rotation"
+
+
+class Weighted(Strategy):
+    name = "weighted"
+    words = "weighted"
+
+    def choose(self, r, O, state, seed, lead_id, key, cands):
+        """Smooth weighted round robin (as nginx), over this pipeline's current weights."""
+        current = state.wrr.get(key, {})
+        names, weights = r.rep_names, r.weights
+        cw = {names[i]: current.get(names[i], 0.0) + weights[i] for i in cands}
+        total = math.fsum(weights[i] for i in cands)
         best = max(cands, key=lambda i: (cw[names[i]], -i))
         new = dict(current)
         new.update(cw)
         new[names[best]] -= total
-        return best, (("wrr", pipe.key, new),)
-    if kind == "random":
-        u = draw(run.seed, run.lead_id, f"pick:{pipe.key}")
-        return cands[draw_index(u, None, len(cands))], ()
-    raise ValueError(f"unknown pick {kind}")
+        return best, (("wrr", key, new),)
+
+    def summary(self, seen):
+        w = seen.chosen
+        return f"{seen.roster.rep_names[w]}: next by smooth weighted rotation (weight {_num(seen.roster.weights[w])})"
+
+    def passed_over(self, seen, i):
+        return f"{seen.roster.rep_names[seen.chosen]} is next in the weighted rotation"
 
 
-def least_loaded(c: Compiled, O: list[int], state: State, cands: list[int]) -> int:
-    """Lowest load; ties: fewer open, then longest since last assignment, then team order.
+class Random(Strategy):
+    name = "random"
+    words = "random"
+    draws = True
 
-    Staged rather than one `min` over a tuple key: most picks are settled by load
-    alone, and this runs once per lead. `cands` is always in team order.
-    """
-    cap = c.capacity
-    loads = [O[i] / cap[i] if cap[i] else 1.0 for i in cands]
-    low = min(loads)
-    tied = [i for i, x in zip(cands, loads) if x == low]
-    if len(tied) == 1:
-        return tied[0]
-    fewest = min(O[i] for i in tied)
-    tied = [i for i in tied if O[i] == fewest]
-    if len(tied) == 1:
-        return tied[0]
-    last = state.last
-    if not last:
-        return tied[0]
-    names = c.rep_names
-    ninf = -math.inf
-    times = [last.get(names[i], ninf) for i in tied]
-    oldest = min(times)
-    return tied[times.index(oldest)]
+    def choose(self, r, O, state, seed, lead_id, key, cands):
+        """`draw(seed, lead id, "pick:KEY")`: anyone with the seed can check it."""
+        return cands[draw_index(draw(seed, lead_id, f"pick:{key}"), None, len(cands))], ()
+
+    def reassign(self, r, O, state, seed, lead_id, key, cands, attempt):
+        """A fresh verifiable draw per move: the purpose names the attempt."""
+        return cands[draw_index(draw(seed, lead_id, f"pick:{key}:reassign:{attempt}"), None, len(cands))], ()
+
+    def summary(self, seen):
+        return f"{seen.roster.rep_names[seen.chosen]}: drawn at random from {_plural(len(seen.candidates), 'candidate')}"
+
+    def passed_over(self, seen, i):
+        return f"the draw chose {seen.roster.rep_names[seen.chosen]}"
 
 
-def rank(c: Compiled, state: State, decision: Decision, exclude: set[str]) -> list[str]:
-    """The decision's other candidates in the order its pick would take them (for SLA reassignment)."""
-    names = c.rep_names
-    O = [state.open.get(n, 0) for n in names]
-    cands = [c.rep_index[n] for n in decision.candidates if n in c.rep_index and n not in exclude]
-    free = set(available(c, O, state.away))
-    cands = [i for i in cands if i in free]
-    order = []
-    while cands:
-        i = least_loaded(c, O, state, cands)
-        order.append(names[i])
-        cands.remove(i)
-    return order
+PICKS: Mapping[str, Strategy] = MappingProxyType({s.name: s for s in (LeastLoaded(), RoundRobin(), Weighted(), Random())})
+DEFAULT_PICK = "least_loaded"  # a pipeline without `pick`, and moves of leads no pick placed
 
 
+class UnknownPick(ValueError):
+    """A `pick` kind the registry does not know."""
+
+
+def strategy(kind: str) -> Strategy:
+    """The strategy for a `pick` kind, or UnknownPick naming the known ones."""
+    s = PICKS.get(kind)
+    if s is None:
+        raise UnknownPick(f"unknown pick `{kind}`; expected one of {', '.join(s.words for s in PICKS.values())}")
+    return s
+
+
+def least_loaded(r: Roster, O: Sequence[int], state: State, cands: list[int]) -> int:
+    """The least-loaded choice (also the order SLA moves use for leads no pick placed)."""
+    return PICKS[DEFAULT_PICK].choose(r, O, state, "", "", "", cands)[0]
+
+
+# ---------------------------------------------------------------- SLA moves
 @dataclass(frozen=True, slots=True)
 class Move:
     """Where a lead goes next: the rep, and the rotation updates that placement makes."""
@@ -88,11 +245,22 @@ class Move:
     updates: tuple = ()
 
 
-def next_holder(c: Compiled, state: State, decision: Decision, tried: Collection[str], attempt: int) -> Move | None:
-    """Who takes a lead its holder let go (SLA), in the order the decision's pick takes them.
+def next_holder(r: Roster, state: State, decision: Decision, tried: Collection[str], attempt: int) -> Move | None:
+    """Who takes a lead its holder let go (SLA): the decision's pick, continued.
 
-    `tried` are the reps who already had it; `attempt` counts moves (1 for the first),
-    so a verifiable draw can differ per move. None: nobody is left.
+    The candidates are the decision's own (those its pick chose among), less the reps
+    in `tried` and those not available in `state`; the decision's strategy chooses
+    among them as it would have (a rotation goes on from where it stands, a random
+    pick draws again with `attempt` in the purpose). A lead placed by a lottery or
+    `assign` moves by least loaded. None: nobody is left.
     """
-    order = rank(c, state, decision, set(tried))
-    return Move(order[0]) if order else None
+    O = open_counts(r, state)
+    free = set(available(r, O, state.away))
+    gone = set(tried)
+    index = r.rep_index
+    cands = sorted(i for n in decision.candidates if (i := index.get(n)) is not None and i in free and n not in gone)
+    if not cands:
+        return None
+    s = PICKS.get(decision.pick or "") or PICKS[DEFAULT_PICK]
+    i, updates = s.reassign(r, O, state, decision.seed, decision.lead_id or "", decision.pipeline or "", cands, attempt)
+    return Move(r.rep_names[i], updates)

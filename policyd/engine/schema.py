@@ -72,16 +72,25 @@ class LeadSchema:
         self._by_name = {f.name: f for f in fields}
         # (name, kind, optional, has_default, default, words) per field, for the hot path
         self._plan = tuple((f.name, f.type.kind, f.optional, f.has_default, f.default, frozenset(f.type.words)) for f in fields)
-        self._fast = self._compile_fast()
+        self.fast = self._compile_fast()
 
     def _compile_fast(self):
-        """A generated function that accepts a well-formed lead in one pass, or returns None.
+        """`fast`: a generated function that accepts a well-formed lead in one pass, or returns None.
 
         It never decides a refusal: anything unusual falls back to `_validate_slow`,
-        which finds and words every error.
+        which finds and words every error. A value is tested for its type first, so a
+        well-formed field costs one test; a word field is one set lookup (an
+        unhashable value raises TypeError, which means "not well-formed" here).
         """
         ns: dict[str, Any] = {"_M": object(), "REPS": self.rep_names}
-        lines = ["def fast(raw):", "    if raw.__class__ is not dict: return None", "    g = raw.get", "    n = 0"]
+        lines = [
+            "def fast(raw):",
+            "  if raw.__class__ is not dict: return None",
+            "  g = raw.get",
+            "  n = 0  # fields left out",
+            "  try:",
+            "    pass",
+        ]
         out = []
         for k, (name, kind, optional, has_default, default, words) in enumerate(self._plan):
             v = f"v{k}"
@@ -93,22 +102,29 @@ class LeadSchema:
                 "number": f"({v}.__class__ is int or {v}.__class__ is float) and {v} == {v}",
                 "text": f"{v}.__class__ is str",
                 "bool": f"{v}.__class__ is bool",
-                "enum": f"{v}.__class__ is str and {v} in W{k}",
-                "rep": f"{v}.__class__ is str and {v} in REPS",
+                "enum": f"{v} in W{k}",
+                "rep": f"{v} in REPS",
             }[kind]
-            lines.append(f"    {v} = g({name!r}, _M)")
             if has_default:
                 missing = f"{v} = D{k}"
             elif optional:
                 missing = f"{v} = None"
             else:
                 missing = "return None"
-            lines.append(f"    if {v} is _M: {missing}")
-            lines.append(f"    elif {v} is None: return None")
-            lines.append(f"    elif {test}: n += 1")
-            lines.append("    else: return None")
-        lines.append("    if n != len(raw): return None")
-        lines.append("    return {" + ", ".join(out) + "}")
+            if missing == "return None":  # required: a subscript (a missing key raises KeyError: not well-formed)
+                lines.append(f"    {v} = raw[{name!r}]")
+                lines.append(f"    if not ({test}): return None")
+                continue
+            lines.append(f"    {v} = g({name!r}, _M)")
+            lines.append(f"    if not ({test}):")
+            lines.append(f"      if {v} is _M: {missing}; n += 1")
+            # null means missing, as in _validate_slow: the default or None
+            lines.append(f"      elif {v} is None: {missing}")
+            lines.append("      else: return None")
+        lines.append("  except (TypeError, KeyError):")
+        lines.append("    return None")
+        lines.append(f"  if len(raw) + n != {len(self._plan)}: return None  # a key that is not a field")
+        lines.append("  return {" + ", ".join(out) + "}")
         exec("\n".join(lines), ns)  # noqa: S102 - our own generated source
         return ns["fast"]
 
@@ -156,7 +172,7 @@ class LeadSchema:
 
     def validate(self, raw: Any) -> dict[str, Any]:
         """A complete lead (defaults applied, missing optionals as None) or LeadError."""
-        lead = self._fast(raw)
+        lead = self.fast(raw)
         if lead is not None:
             return lead
         return self._validate_slow(raw)

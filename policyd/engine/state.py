@@ -154,6 +154,7 @@ def reassign(state: State, old: str | None, new: Placement, at: float) -> State:
 
 
 def set_away(state: State, rep: str, away: bool) -> State:
+    """A rep goes away (gets no leads) or comes back."""
     return replace(state, away=(state.away | {rep}) if away else (state.away - {rep}))
 
 

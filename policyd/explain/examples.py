@@ -29,7 +29,7 @@ def run_examples(c: Compiled) -> list[ExampleResult]:
         lead = {k: v for k, v, _ in ex.lead}
         state = State(open=dict(ex.open), away=frozenset(ex.away), quota=dict(ex.quota))
         try:
-            d = decide(c, lead, state, ex.seed or DEFAULT_EXAMPLE_SEED, lottery=ex.lottery)
+            d = decide(c, lead, state, ex.seed or DEFAULT_EXAMPLE_SEED, lottery=ex.lottery, trace=True)
         except LeadError as err:
             out.append(ExampleResult(ex.name, ex.span.line, False, tuple(f"lead refused: {e.message}" for e in err.errors), ""))
             continue

@@ -213,7 +213,7 @@ class Prefer:
 
 @dataclass(frozen=True, slots=True)
 class Pick:
-    kind: str  # least_loaded | round_robin | weighted | random
+    kind: str  # a name of the engine's pick registry (engine/picks.py): least_loaded, round_robin, ...
     span: Span = field(default=NO_SPAN, compare=False)
 
 

@@ -202,19 +202,8 @@ class BlockRules(TreeBase):
 
     @v_args(meta=True)
     def pick_step(self, meta, ch):
-        return m.Pick(ch[0], self._span(meta))
-
-    def pick_least_loaded(self, ch):
-        return "least_loaded"
-
-    def pick_round_robin(self, ch):
-        return "round_robin"
-
-    def pick_weighted(self, ch):
-        return "weighted"
-
-    def pick_random(self, ch):
-        return "random"
+        # the grammar names each kind by its alias, `-> pick_KIND`; the engine's registry checks KIND
+        return m.Pick(str(ch[0].data).removeprefix("pick_"), self._span(meta))
 
     @v_args(meta=True)
     def otherwise_route(self, meta, ch):

@@ -24,6 +24,7 @@ from ..engine.codegen import Compiled
 from ..engine.decide import decide
 from ..engine.schema import LeadError
 from ..engine.state import State, apply
+from ..engine.trace import Lottery
 from ..lang.diagnostics import did_you_mean
 from ..replay.history import History, HistoryError, MappingError, Reject, default_mapping, load_mapping
 from .record import RECORD_FORMAT, record_draw
@@ -147,11 +148,11 @@ def run_meeting(
             refused.append({"line": row.line, "errors": row.errors})
             continue
         try:
-            d = decide(c, row.lead, state, seed)
+            d = decide(c, row.lead, state, seed, trace=True)
         except LeadError as err:
             refused.append({"line": row.line, "errors": [e.message for e in err.errors]})
             continue
-        draws = [record_draw(entry[3], period, seed) for entry in d.trace if entry[0] == "lottery"]
+        draws = [record_draw(e.draw, period, seed) for e in d.trace if isinstance(e, Lottery)]
         leads.append(
             {
                 "line": row.line,

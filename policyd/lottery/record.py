@@ -24,7 +24,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..engine.draw import draw, draw_index
+from ..engine.draw import lottery
 from .archive import list_records, render_record, republish, store_record, write_record
 from .canonical import RECORD_FORMAT, RecordError, RecordNotFound, canonical, record_id
 from .ladder import ladder, ladder_rungs, ladder_svg, rung_count, trace
@@ -35,14 +35,11 @@ from .seeds import check_period, commit_hash
 
 
 def recompute(seed: str, lead_id: str, ratio: float, pool: list[str], weights: list[float] | None) -> dict:
-    """Every number of one lottery step, from the seed: entry, then winner and ladder."""
-    u = draw(seed, lead_id, "entry")
-    entered = u < ratio and len(pool) > 0
-    out: dict[str, Any] = {"entry_draw": u, "entered": entered, "winner_draw": None, "winner": None}
-    if entered:
-        v = draw(seed, lead_id, "winner")
-        i = draw_index(v, list(weights) if weights is not None else None, len(pool))
-        out.update(winner_draw=v, winner=pool[i], ladder=ladder(seed, lead_id, len(pool), i))
+    """Every number of one lottery step, from the seed: the engine's own draw, then the ladder."""
+    lot, i = lottery(seed, "", lead_id, ratio, tuple(pool), tuple(weights) if weights is not None else None)
+    out: dict[str, Any] = {"entry_draw": lot.entry_draw, "entered": lot.entered, "winner_draw": lot.winner_draw, "winner": lot.winner}
+    if lot.entered:
+        out["ladder"] = ladder(seed, lead_id, len(pool), i)
     return out
 
 

@@ -1,0 +1,29 @@
+"""The team as the engine reads it: per-rep tables indexed by team order.
+
+Split from the compiled policy so the rules that only need the team (availability,
+the pick strategies) sit below the compiler and the compiler can ask them.
+"""
+
+from __future__ import annotations
+
+from ..lang import model as m
+
+DEFAULT_TEAM = m.Team(1, 3, 1, 25, ())
+
+
+class Roster:
+    """Rep names, levels, capacities, weights, languages and skills, in team order."""
+
+    def __init__(self, team: m.Team | None):
+        team = team or DEFAULT_TEAM
+        self.team = team
+        self.rep_names: tuple[str, ...] = tuple(r.name for r in team.reps)
+        self.rep_index = {n: i for i, n in enumerate(self.rep_names)}
+        self.indices = tuple(range(len(self.rep_names)))
+        self.zeros = [0] * len(self.rep_names)
+        self.levels = tuple(r.level for r in team.reps)
+        self.capacity = tuple(team.capacity_of(r) for r in team.reps)
+        self.weights = tuple(float(r.weight) for r in team.reps)
+        self.speaks = tuple(frozenset(r.speaks) for r in team.reps)
+        self.skills = tuple(dict(r.skills) for r in team.reps)
+        self.skill_default = team.skill_default
