@@ -15,11 +15,15 @@ from policyd.storage.db import connect
 
 @pytest.fixture
 def log_db(tmp_path):
-    """Six records written through the Appender (one transaction each, as the daemon does)."""
+    """Six records written through the Appender (one transaction each, as the daemon does).
+
+    Of a kind that no table mirrors, so these tests see the chain alone (test_audit_tamper.py
+    checks the decisions against real daemon records).
+    """
     path = tmp_path / "audit.db"
     conn = connect(str(path))
     for i in range(1, 7):
-        audit.append_one(conn, 1000.0 + i, "assign", "crm", {"lead_id": f"L-{i}", "rep": "alice" if i % 2 else "bob"})
+        audit.append_one(conn, 1000.0 + i, "note", "crm", {"lead_id": f"L-{i}", "rep": "alice" if i % 2 else "bob"})
     conn.close()
     return path
 

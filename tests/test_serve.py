@@ -36,6 +36,7 @@ def test_health_needs_no_token(env):
         "status": "ok",
         "version": 1,
         "lottery": {"period": period, "seed": "committed", "commitment": seeds.commitment_for(str(srv.runtime.path), period), "note": None},
+        "storage": {"status": "ok", "file": str(srv.runtime.path)},
     }
 
 

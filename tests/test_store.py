@@ -108,10 +108,16 @@ def test_store_errors_are_pinned(tmp_path):
     (tmp_path / "junk.db").write_text("not a database at all, just text" * 100)
     with pytest.raises(StoreError) as err:
         Store(tmp_path / "junk.db")
-    assert str(err.value) == f"{tmp_path / 'junk.db'}: not a policyd store (file is not a database)"
+    assert str(err.value) == (
+        f"{tmp_path / 'junk.db'}: not a policyd store (file is not a database): the file holds something else, "
+        "or its first page was overwritten; point --db at the policyd database, or restore this one from a backup"
+    )
     with pytest.raises(StoreError) as err:
         Store(tmp_path / "no" / "such" / "dir.db")
-    assert str(err.value) == f"{tmp_path / 'no' / 'such' / 'dir.db'}: cannot open the policy store (unable to open database file)"
+    assert str(err.value) == (
+        f"{tmp_path / 'no' / 'such' / 'dir.db'}: cannot open the policy store (unable to open database file): "
+        "check that its directory exists and that this user may write there"
+    )
 
 
 def test_a_store_made_before_migrations_is_upgraded_in_place(tmp_path):

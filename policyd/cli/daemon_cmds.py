@@ -1,14 +1,53 @@
-"""The daemon commands: serve, its tokens and its audit log."""
+"""The daemon commands: serve, its tokens and (audit_cmds.py) its audit log.
+
+A database that cannot be used (damaged, not a database, empty, read-only, a full
+disk, served by another daemon) is exit 2 with a message that names the file and
+says what to do; never a traceback.
+"""
 
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
+import sqlite3
+import time
 
 import click
 
-from .common import PolicydError, current_db, db_option
+from .audit_cmds import audit_cmd
+from .common import PolicydError, current_db, db_option, when
+from .db_errors import StorageProblem, storage_errors
+
+__all__ = ["serve", "token", "audit_cmd"]
+
+
+def preflight(path: str) -> None:
+    """Before serving: the file opens, migrates, and passes SQLite's quick check (StoreError in words otherwise)."""
+    from ..storage.db import connect, explain
+    from ..storage.errors import StoreError
+
+    conn = connect(path)
+    try:
+        found = [line for r in conn.execute("pragma quick_check(3)").fetchall() for line in r[0].splitlines() if not line.startswith("***")]
+    except sqlite3.Error as err:
+        raise StoreError(explain(path, err)) from None
+    finally:
+        conn.close()
+    if found != ["ok"]:
+        raise StoreError(
+            f"{path}: the database is damaged (SQLite's quick check: {'; '.join(found[:3])}): it was truncated or overwritten "
+            f"in part; restore it from a backup (`sqlite3 {path} .recover` may save what is left)"
+        )
+
+
+def free_port(host: str) -> int:
+    """A free port on `host` (for --port 0: the daemon's lease names the address before it listens)."""
+    from ..web.serve import bind
+
+    sock = bind(host, 0)
+    try:
+        return sock.getsockname()[1]
+    finally:
+        sock.close()
 
 
 @click.command()
@@ -39,6 +78,7 @@ from .common import PolicydError, current_db, db_option
     type=int,
     help="Connections held at once (lowered to fit the file descriptor limit); beyond it the longest idle or slow one is closed, or 503.",
 )
+@storage_errors
 def serve(
     host: str,
     port: int,
@@ -55,6 +95,10 @@ def serve(
     without a restart. Every endpoint but /v1/health needs a token. Slow or idle
     clients cannot hold the server: see the timeouts and docs/security.md.
 
+    One daemon per database: a second `policyd serve` on the same file refuses
+    to start and names the first (pid, host, address, since when). A daemon
+    that died (even by kill -9) leaves no lock behind.
+
     \b
     Example:
       policyd publish policies/inbound.policy -m "first version"
@@ -62,6 +106,7 @@ def serve(
       policyd token create --role assign --name crm
       policyd serve --port 8377
     """
+    from ..storage import lease
     from ..web.serve import Limits, run
 
     for name, value in (("--sla-interval", sla_interval), ("--header-timeout", header_timeout), ("--body-timeout", body_timeout)):
@@ -69,10 +114,27 @@ def serve(
             raise PolicydError(f"{name} must be more than 0")
     if keep_alive < 0 or max_connections < 1:
         raise PolicydError("--keep-alive must be 0 or more, --max-connections 1 or more")
+    limits = Limits(header_timeout, body_timeout, keep_alive, max_connections)
+    path = current_db()
+    preflight(path)
     try:
-        run(current_db(), host, port, sla_interval, access_log, Limits(header_timeout, body_timeout, keep_alive, max_connections))
+        port = port or free_port(host)
     except OSError as err:
         raise PolicydError(f"cannot listen on {host}:{port}: {err.strerror}") from None
+    where = f"[{host}]" if ":" in host else host
+    held = lease.reserve(path, f"http://{where}:{port}")  # LeaseHeld, naming the other daemon
+    if held.took_over is not None and held.took_over.pid != held.holder.pid:
+        click.echo(f"policyd: {path}: {held.took_over_text()}", err=True)
+    try:
+        run(path, host, port, sla_interval, access_log, limits)
+    except OSError as err:
+        raise PolicydError(f"cannot listen on {host}:{port}: {err.strerror}") from None
+    except SystemExit as exc:
+        if exc.code == 3:  # uvicorn: the app did not start; its log above says why
+            raise StorageProblem(f"{path}: the daemon could not start; the messages above say why") from None
+        raise
+    finally:
+        held.release()
 
 
 @click.group()
@@ -81,8 +143,9 @@ def token() -> None:
 
     \b
     Example:
-      policyd token create --role assign --name crm
+      policyd token create --role assign --name crm --expires 90d
       policyd token list
+      policyd token revoke crm
     """
 
 
@@ -95,102 +158,106 @@ def token() -> None:
     help="read: dashboards; assign: CRM clients; admin: overrides, availability, activation.",
 )
 @click.option("--name", required=True, help="Who or what uses the token (shown in the audit log).")
-def token_create(role: str, name: str) -> None:
+@click.option(
+    "--expires",
+    metavar="WHEN",
+    help="When it stops working: a duration (90m, 12h, 30d, 2w) or a date or time (2026-12-31 is 00:00 UTC that day). Default: never.",
+)
+@storage_errors
+def token_create(role: str, name: str, expires: str | None) -> None:
     """Create a token and print it once (only its sha256 is stored).
 
     \b
     Example:
-      TOKEN=$(policyd token create --role assign --name crm)
+      TOKEN=$(policyd token create --role assign --name crm --expires 30d)
     """
-    import time
+    from ..storage import tokens
+    from ..storage.db import connect
 
-    from ..daemon.runtime import connect
-    from ..storage import audit, tokens
-
-    conn = connect(current_db())
+    now = time.time()
     try:
-        secret = tokens.create(conn, name, role)
+        expires_at = tokens.parse_expiry(expires, now) if expires else None
+        conn = connect(current_db())
+        try:
+            secret = tokens.create(conn, name, role, now=now, expires_at=expires_at, actor="cli")
+        finally:
+            conn.close()
     except tokens.TokenError as err:
         raise PolicydError(str(err)) from None
-    audit.append_one(conn, time.time(), "token_create", "cli", {"name": name, "role": role})
     click.echo(secret)
-    click.echo(f"token {name!r} (role {role}) created; it is shown only this once", err=True)
+    until = f", expires {when(expires_at)}" if expires_at is not None else ""
+    click.echo(f"token {name!r} (role {role}{until}) created; it is shown only this once", err=True)
 
 
 @token.command("list")
 @db_option
-def token_list() -> None:
-    """List tokens (names and roles; the tokens themselves are not stored).
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@storage_errors
+def token_list(fmt: str) -> None:
+    """List tokens: role, name, status (active, expired, revoked), expiry, last use (never the tokens).
+
+    Last use is recorded by the daemon within a few seconds (in batches).
 
     \b
     Example:
       policyd token list
+      policyd token list --format json | jq '.[] | select(.status == "active")'
     """
-    from ..daemon.runtime import connect
     from ..storage import tokens
 
-    for t in tokens.listing(connect(current_db())):
-        click.echo(f"{t['id']}\t{t['role']}\t{t['name']}")
+    listed = tokens.listing(_connect_existing())
+    if fmt == "json":
+        click.echo(json.dumps(listed, indent=2))
+        return
+    rows = [("id", "role", "name", "status", "created", "expires", "last used")]
+    for t in listed:
+        status = t["status"] + (f" {when(t['revoked_at'])} by {t['revoked_by']}" if t["revoked_at"] is not None else "")
+        expires = when(t["expires_at"]) if t["expires_at"] is not None else "never"
+        used = when(t["last_used_at"]) if t["last_used_at"] is not None else "never"
+        rows.append((str(t["id"]), t["role"], t["name"], status, when(t["created_at"]), expires, used))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
+    for r in rows:
+        click.echo("  ".join(c.ljust(w) for c, w in zip(r, widths)) + "  " + r[-1])
 
 
-@click.group("audit")
-def audit_cmd() -> None:
-    """The hash-chained audit log of the daemon.
-
-    \b
-    Example:
-      policyd audit verify
-      policyd audit export > audit.jsonl
-    """
-
-
-@audit_cmd.command("verify")
+@token.command("revoke")
 @db_option
-def audit_verify() -> None:
-    """Check the chain; name every edited, deleted or reordered record (exit 1).
+@click.argument("ref", metavar="NAME|ID")
+@click.option("--all", "every", is_flag=True, help="Revoke every live token of that name (refused without it when several share it).")
+@click.option("--by", "by", metavar="NAME", help="Who revokes it (recorded; default: your login name).")
+@storage_errors
+def token_revoke(ref: str, every: bool, by: str | None) -> None:
+    """Revoke a token, by its name or id: a running daemon refuses it from the next request on.
+
+    The row stays (the audit log names it), marked revoked with who and when.
 
     \b
     Example:
-      policyd audit verify --db policyd.db
+      policyd token revoke crm
+      policyd token revoke 3
     """
-    from ..daemon.runtime import connect
-    from ..storage import audit
+    from ..storage import tokens
+    from .common import who
 
-    path = _existing_db()
-    n, problems = audit.verify(connect(path))
-    for p in problems:
-        click.echo(f"{path}: {p.message}", err=True)
-    if problems:
-        raise PolicydError(f"audit log is not intact: {len(problems)} problem{'s' if len(problems) != 1 else ''} in {n} records")
-    click.echo(f"{path}: {n} records, chain intact", err=True)
-
-
-@audit_cmd.command("export")
-@db_option
-@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="Write to a file instead of stdout.")
-def audit_export(output: str | None) -> None:
-    """Write the audit log as JSON Lines (one record a line, in order).
-
-    \b
-    Example:
-      policyd audit export | jq -c 'select(.kind == "override")'
-    """
-    from ..daemon.runtime import connect
-    from ..storage import audit
-
-    path = _existing_db()
-    out = open(output, "w", encoding="utf-8") if output else sys.stdout  # noqa: SIM115
+    conn = _connect_existing()
     try:
-        for r in audit.records(connect(path)):
-            out.write(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n")
-    finally:
-        if output:
-            out.close()
+        revoked, before = tokens.revoke(conn, ref, who(by), every=every)
+    except tokens.TokenError as err:
+        raise PolicydError(str(err)) from None
+    for t in revoked:
+        click.echo(f"token {t['id']} {t['name']!r} (role {t['role']}) revoked; a running daemon refuses it from now on", err=True)
+    if not revoked:
+        for t in before:
+            click.echo(f"token {t['id']} {t['name']!r} was already revoked at {when(t['revoked_at'])}; nothing to do", err=True)
 
 
-def _existing_db() -> str:
-    """The db the audit commands read; reading never creates one."""
+def _connect_existing():
+    """The db of this command, which must exist: listing or revoking never creates one."""
+    from pathlib import Path
+
+    from ..storage.db import connect
+
     path = current_db()
     if not Path(path).exists():
         raise PolicydError(f"no database at {path}")
-    return path
+    return connect(path)

@@ -14,6 +14,11 @@ and the decision keeps a note saying why.
 On start the state is rebuilt from the database: open counts from the decisions
 that hold a rep, away reps from `rt_away`, rotation cursors and last-assignment
 times from `rt_state` (written in the same transaction as each batch).
+
+A runtime holds its database's lease (storage/lease.py) from `start` to `stop`: a
+second runtime on the same file, in this process or another, refuses to start
+(LeaseHeld, naming the first), since two would each count open leads on their own
+and overbook the reps. `health` (storage/health.py) says whether writes reach the disk.
 """
 
 from __future__ import annotations
@@ -33,8 +38,10 @@ from ..engine.decide import decide
 from ..engine.decision import Decision
 from ..engine.state import State
 from ..lottery.seeds import DrawSeed, draw_seed, period_of
-from ..storage import audit
-from ..storage.db import connect
+from ..storage import audit, lease
+from ..storage.db import connect, explain
+from ..storage.errors import StoreError
+from ..storage.health import StorageHealth
 from ..storage.store import Store
 from . import operations, rows, sla
 from .operations import Seed
@@ -71,7 +78,10 @@ class Runtime(Writer):
         self.away_until: dict[str, tuple[float, str]] = {}
         self.seed = ""  # the database's own random seed: `pick random` when no period seed is committed
         self._seeds: dict[str, DrawSeed] = {}  # by period; cleared when another connection writes
+        self._warned: set[str] = set()  # notes logged already: once each, however often the cache is cleared
         self.counters: dict[str, float] = {}
+        self.health = StorageHealth(path)
+        self.lease: lease.Lease | None = None
 
     @property
     def policy(self) -> Policy | None:
@@ -86,11 +96,27 @@ class Runtime(Writer):
 
     # ------------------------------------------------------------------ the writer's hooks
     def open(self) -> None:
-        self.conn = connect(self.path)
-        self._store = Store(self.path)
-        self._load()
-        self.versions.check(self._store, self.versions.changed(self.conn))
-        self.draw_seed(self.clock())
+        self.lease = lease.take(self.path)  # LeaseHeld, naming the other daemon, when one serves this file
+        try:
+            self.conn = connect(self.path)
+            self._store = Store(self.path)
+            self._load()
+            self.versions.check(self._store, self.versions.changed(self.conn))
+            self.draw_seed(self.clock())
+        except BaseException as err:
+            self.lease.release()
+            if isinstance(err, sqlite3.Error):
+                raise StoreError(explain(self.path, err)) from None
+            raise
+        self.lease.start_heartbeat(self.health.failed, self.health.ok)
+
+    def close(self) -> None:
+        try:
+            self.conn.close()
+            self._store.close()
+        finally:
+            if self.lease is not None:
+                self.lease.release()
 
     def _load(self) -> None:
         conn = self.conn
@@ -141,7 +167,8 @@ class Runtime(Writer):
         hit = self._seeds.get(period)
         if hit is None:
             hit = self._seeds[period] = draw_seed(self.path, now)
-            if hit.note:
+            if hit.note and hit.note not in self._warned:
+                self._warned.add(hit.note)
                 log.warning("%s", hit.note)
         return hit
 

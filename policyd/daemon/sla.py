@@ -21,6 +21,7 @@ from ..engine.codegen import Compiled
 from ..engine.decision import ESCALATED, Decision
 from ..engine.picks import next_holder
 from ..engine.state import close, reassign, set_away
+from ..storage.errors import StorageFailure
 from . import rows
 from .writer import Tx
 
@@ -93,6 +94,8 @@ async def run_loop(tick_now: Callable[[], Future], interval: float) -> None:
             steps = await asyncio.wrap_future(tick_now())
         except asyncio.CancelledError:
             raise
+        except StorageFailure:  # the storage health logged it, in words, once
+            continue
         except Exception:  # keep the loop alive; the writer logged the cause
             log.exception("SLA tick failed")
             continue

@@ -9,6 +9,11 @@ rolled back alone (its savepoint and its share of the in-memory state); the
 others commit. While one batch is being fsynced the next gathers, so the disk's
 commit rate is shared by many assignments.
 
+A database error (a disk I/O error, a full or read-only disk, a damaged file) is
+answered as a StorageFailure in words, never as a bare internal error, and reported
+to the writer's `health` (storage/health.py), which the health check shows: the
+request changed nothing and may be sent again.
+
 This module knows nothing about leads: the runtime (runtime.py) says what a batch
 starts from (`prepare`, `begin`) and what it leaves behind (`finish`, `committed`).
 """
@@ -28,6 +33,8 @@ from ..engine.codegen import Compiled
 from ..engine.state import State
 from ..lottery.seeds import DrawSeed
 from ..storage import audit
+from ..storage.errors import StorageFailure
+from ..storage.health import StorageHealth
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +81,7 @@ class Writer:
 
     conn: sqlite3.Connection
     clock: Callable[[], float]  # the injected clock: a batch's `now`
+    health: StorageHealth  # every write attempted is reported here
 
     def __init__(self) -> None:
         self._queue: queue.Queue[Op | None] = queue.Queue()
@@ -100,6 +108,10 @@ class Writer:
 
     def committed(self, tx: Tx) -> None:
         """After COMMIT: adopt the batch's state."""
+
+    def close(self) -> None:
+        """In the writer thread, after the last batch."""
+        self.conn.close()
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
@@ -152,11 +164,18 @@ class Writer:
             self._batch(ops)
             if stop:
                 break
-        self.conn.close()
+        self.close()
+
+    def _failure(self, err: BaseException) -> BaseException:
+        """What a caller hears: a database error as a StorageFailure in words (and the health told), others as they are."""
+        if isinstance(err, sqlite3.Error):
+            return self.health.failed(err)
+        return err
 
     def _batch(self, ops: list[Op]) -> None:
         conn = self.conn
         results: list[tuple[Op, Any, BaseException | None]] = []
+        changes = conn.total_changes
         try:
             now = self.clock()
             self.prepare(now)
@@ -174,19 +193,23 @@ class Writer:
                     conn.execute("ROLLBACK TO op")
                     conn.execute("RELEASE op")
                     tx.state, tx.away, log_.seq, log_.hash, log_.dirty = saved
-                    results.append((op, None, err))
+                    results.append((op, None, self._failure(err)))
             self.finish(tx)
             log_.finish()
             conn.execute("COMMIT")
         except BaseException as err:
-            log.exception("batch of %d failed; rolled back", len(ops))
+            failure = self._failure(err)
+            if failure is err:  # a database error is logged by the health, once, in words
+                log.exception("batch of %d failed; rolled back", len(ops))
             try:
                 conn.execute("ROLLBACK")
             except sqlite3.Error:
                 pass
             for op in ops:
-                settle(op.future, None, err)
+                settle(op.future, None, failure)
             return
+        if conn.total_changes != changes and not any(isinstance(e, StorageFailure) for _, _, e in results):
+            self.health.ok()
         self.committed(tx)
         self.batches += 1
         self.batch_ops += len(ops)

@@ -10,6 +10,14 @@ edited as well: export the log, or note the head hash elsewhere, to anchor it).
 Records are appended inside the caller's transaction, so a decision and its audit
 record commit together or not at all. The tables are made by the migration chain
 (storage/db.py): pass a `db.connect` connection.
+
+`verify` also checks what the chain cannot: that the audit tables are there at all
+(a log emptied or dropped while decisions exist is reported, not "0 records, chain
+intact"), and that the decisions and away tables hold what the records imply
+(audit_state.py). A checkpoint (checkpoint.py), signed with a key kept outside the
+database, anchors the head elsewhere: `verify` with it proves the chain still
+extends it, so a cut tail, a re-chained log or a back-dated append are caught even
+when the head row was rewritten to match.
 """
 
 from __future__ import annotations
@@ -18,8 +26,9 @@ import hashlib
 import json
 import sqlite3
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
+
+from .audit_state import Problem, cross_check, read_tables
 
 GENESIS = "0" * 64
 
@@ -73,12 +82,6 @@ def append_one(conn: sqlite3.Connection, at: float, kind: str, actor: str, data:
         raise
 
 
-@dataclass(frozen=True)
-class Problem:
-    seq: int
-    message: str
-
-
 def records(conn: sqlite3.Connection) -> Iterator[dict]:
     for seq, at, kind, actor, data, prev, h in conn.execute("select seq, at, kind, actor, data, prev, hash from audit order by seq"):
         try:
@@ -88,21 +91,51 @@ def records(conn: sqlite3.Connection) -> Iterator[dict]:
         yield {"seq": seq, "at": at, "kind": kind, "actor": actor, "data": parsed, "prev": prev, "hash": h}
 
 
-def verify(conn: sqlite3.Connection) -> tuple[int, list[Problem]]:
-    """Walk the chain; (records seen, problems), each problem naming a record by its number.
+def tables(conn: sqlite3.Connection) -> set[str]:
+    return {r[0] for r in conn.execute("select name from sqlite_master where type = 'table'")}
 
-    Records and head are read in one read transaction, so a daemon appending meanwhile
-    cannot make the head look ahead of the records.
+
+def verify(conn: sqlite3.Connection) -> tuple[int, list[Problem]]:
+    """Walk the chain, then check the tables against it; (records seen, problems), each in words.
+
+    Records, head and tables are read in one read transaction, so a daemon appending
+    meanwhile cannot make the head look ahead of the records, nor a row ahead of its record.
     """
     own = not conn.in_transaction
     if own:
         conn.execute("BEGIN")
     try:
-        rows = list(records(conn))
-        head = conn.execute("select seq, hash from audit_head where id = 1").fetchone()
+        have = tables(conn)
+        rows = list(records(conn)) if "audit" in have else []
+        head = conn.execute("select seq, hash from audit_head where id = 1").fetchone() if "audit_head" in have else None
+        decisions, away = read_tables(conn, have)
     finally:
         if own:
             conn.execute("COMMIT")
+    problems = _missing(have, rows, head, decisions)
+    problems += chain_problems(rows, head)
+    problems += cross_check(rows, decisions, away)
+    return len(rows), problems
+
+
+def _missing(have: set[str], rows: list[dict], head: tuple | None, decisions: list[dict] | None) -> list[Problem]:
+    """A log that is gone or emptied, said as such (a chain of nothing is intact, and proves nothing)."""
+    n = len(decisions or [])
+    held = f", but the decisions table holds {n} decision{'s' if n != 1 else ''}" if n else ""
+    out = []
+    if "audit" not in have:
+        out.append(Problem(0, f"the audit log table is missing (dropped?){held}: no record can be checked"))
+    elif not rows and n:
+        out.append(Problem(0, f"the audit log is empty{held}: its records were deleted"))
+    if "audit_head" not in have:
+        out.append(Problem(0, "the audit head table is missing (dropped?): a cut at the end of the log cannot be seen without it"))
+    elif head is None and rows:
+        out.append(Problem(rows[-1]["seq"], f"the audit head is missing although the log holds {len(rows)} records: it was deleted"))
+    return out
+
+
+def chain_problems(rows: list[dict], head: tuple | None) -> list[Problem]:
+    """Each record's hash and link, and the head against the last record."""
     by_hash = {r["hash"]: r["seq"] for r in rows}
     problems: list[Problem] = []
     prev_hash, prev_seq = GENESIS, 0
@@ -131,4 +164,4 @@ def verify(conn: sqlite3.Connection) -> tuple[int, list[Problem]]:
             problems.append(Problem(head[0], f"record {missing} deleted from the end: the head says the log ends at record {head[0]}"))
         else:
             problems.append(Problem(prev_seq, f"record {prev_seq}: the log's last record does not match the recorded head"))
-    return len(rows), problems
+    return problems

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import time
 
 import sqlite_utils
 from sqlite_utils import Migrations
@@ -30,28 +31,100 @@ MIGRATIONS = Migrations("policyd.store")
 def connect(path: str | os.PathLike) -> sqlite3.Connection:
     """A connection in autocommit mode (callers BEGIN themselves), WAL, fsync on every commit, migrated.
 
-    Usable from any thread (the daemon hands its connections to worker threads);
-    StoreError, naming the file, when it cannot be opened or is not a database.
+    Usable from any thread (the daemon hands its connections to worker threads).
+    A missing file is a new database; an existing file of zero bytes is refused
+    (`EmptyDatabase`), never silently made into a new one. StoreError, naming the
+    file and what to do, when it cannot be opened, is damaged or is not a database.
     """
+    refuse_empty(path)
     try:
         conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=10.0)
     except sqlite3.Error as err:
-        raise StoreError(f"{path}: cannot open the policy store ({err})") from None
+        raise StoreError(explain(path, err)) from None
     try:
         conn.execute("PRAGMA busy_timeout=10000")
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=FULL")
         migrate(conn)
-    except sqlite3.OperationalError as err:
+    except sqlite3.Error as err:
         conn.close()
-        raise StoreError(f"{path}: cannot open the policy store ({err})") from None
-    except sqlite3.DatabaseError as err:
-        conn.close()
-        raise StoreError(f"{path}: not a policyd store ({err})") from None
+        raise StoreError(explain(path, err)) from None
     except BaseException:
         conn.close()
         raise
     return conn
+
+
+class EmptyDatabase(StoreError):
+    """A database file of zero bytes: not a new store (that is a missing file), so never initialised."""
+
+
+def refuse_empty(path: str | os.PathLike, wait: float = 1.0) -> None:
+    """Refuse an existing file of zero bytes (a failed copy, a truncation, a full disk, `touch`).
+
+    SQLite writes a new file's first page right after creating it (`connect` sets WAL
+    at once), so a zero-byte file is only new for the few milliseconds another opener
+    takes to do so: wait that long before refusing. A file whose content is still
+    all in its `-wal` is not empty.
+    """
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            if os.stat(path).st_size > 0:
+                return
+        except OSError:
+            return  # missing (a new database) or unreadable: sqlite3 says which
+        try:
+            if os.stat(f"{os.fspath(path)}-wal").st_size > 0:
+                return
+        except OSError:
+            pass
+        if time.monotonic() >= deadline:
+            break
+        time.sleep(0.02)
+    raise EmptyDatabase(
+        f"{path}: the file is empty (0 bytes), so it is not a policyd database, and policyd will not make it a new one: "
+        "if it should hold your data it was truncated (a failed copy, a full disk), so restore it from a backup; "
+        "to start a new database instead, delete the empty file (or point --db at a path that does not exist yet)"
+    )
+
+
+def explain(path: str | os.PathLike, err: BaseException) -> str:
+    """What a SQLite error on the database file means, in words, with what to do about it."""
+    text = str(err)
+    low = text.lower()
+    name = os.path.basename(os.fspath(path))
+    if "not a database" in low:
+        return (
+            f"{path}: not a policyd store ({text}): the file holds something else, or its first page was overwritten; "
+            "point --db at the policyd database, or restore this one from a backup"
+        )
+    if "malformed" in low or "corrupt" in low:
+        return (
+            f"{path}: the database is damaged ({text}): it was truncated or overwritten in part; restore it from a backup "
+            f"(`sqlite3 {path} .recover` may save what is left)"
+        )
+    if "readonly" in low or "read-only" in low:
+        return (
+            f"{path}: the database cannot be written ({text}): give this user write access to the file and its directory "
+            f"(SQLite also writes {name}-wal and {name}-shm beside it), or mount the disk read-write"
+        )
+    if "disk is full" in low or "database or disk is full" in low:
+        return f"{path}: the disk holding the database is full ({text}): free space on it, then retry"
+    if "disk i/o error" in low or "i/o" in low:
+        return f"{path}: the disk failed reading or writing the database ({text}): check the disk and its free space, then retry"
+    if "unable to open" in low or "cannot open" in low:
+        folder = os.path.dirname(os.path.abspath(path))
+        if os.path.exists(path) and not (os.access(path, os.W_OK) and os.access(folder, os.W_OK)):
+            return (
+                f"{path}: cannot open the policy store ({text}): the file or its directory is read-only here, and SQLite "
+                f"writes {name}-wal and {name}-shm beside the database even to read it: give this user write access, "
+                "or mount the disk read-write"
+            )
+        return f"{path}: cannot open the policy store ({text}): check that its directory exists and that this user may write there"
+    if "locked" in low or "busy" in low:
+        return f"{path}: the database stayed locked by another process for 10 s ({text}): retry; if it persists, find what holds it"
+    return f"{path}: the database failed ({text})"
 
 
 def database(path: str | os.PathLike) -> sqlite_utils.Database:
@@ -220,6 +293,26 @@ def m008_decided_queue_apart_from_current_queue(db: sqlite_utils.Database) -> No
         " where exists (select 1 from audit a where a.kind = 'assign' and json_extract(a.data, '$.lead_id') = rt_decisions.lead_id)"
     )
     db.execute("update rt_decisions set queue = null where rep is not null")  # a decision that named a rep queued nothing
+
+
+@MIGRATIONS()
+def m009_token_expiry_revocation_last_use(db: sqlite_utils.Database) -> None:
+    """A token may expire, may be revoked (the row stays, for the audit log's names) and records when it was last used."""
+    have = _columns(db, "tokens")
+    for column in ("expires_at", "revoked_at", "last_used_at"):
+        if column not in have:
+            db.execute(f"alter table tokens add column {column} real")
+    if "revoked_by" not in have:
+        db.execute("alter table tokens add column revoked_by text")
+
+
+@MIGRATIONS()
+def m010_daemon_lease(db: sqlite_utils.Database) -> None:
+    """Who serves this file: one row, written by the daemon holding the lock file beside it (storage/lease.py)."""
+    db.execute(
+        "create table if not exists daemon_lease (id integer primary key check (id = 1), nonce text not null,"
+        " pid integer not null, host text not null, started_at real not null, address text, heartbeat_at real not null)"
+    )
 
 
 def migration_names() -> list[str]:

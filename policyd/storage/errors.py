@@ -45,3 +45,10 @@ class Unusable(DomainError):
 
 class StoreError(DomainError):
     """The database file cannot be used (cannot be opened, not a policyd store), or a store operation fails."""
+
+
+class StorageFailure(StoreError):
+    """The database cannot be read or written just now (a disk I/O error, a full or read-only disk).
+
+    Nothing asked for was done: the request may be retried once the disk is fixed.
+    """

@@ -31,13 +31,40 @@ def _daemon(request: Request) -> Daemon:
 
 
 async def health(request: Request) -> Response:
-    """Up and serving; `lottery` says whether the current period has a seed to draw with (public facts only)."""
+    """Up and serving; `storage` says whether writes reach the disk, `lottery` whether the period has a seed (public facts only).
+
+    `status` is `failing` (503) while the last write failed (decisions are answered
+    503 then), `degraded` for a while after writes failed and work again,
+    `no_active_version`, or `ok`; `storage` has the error in words and when.
+    """
     d = _daemon(request)
-    pol = d.runtime.policy
-    if not d.runtime.alive():
-        return JSONResponse({"status": "writer_stopped", "version": pol.version if pol else None}, 503)
-    draw = await asyncio.to_thread(seeds.draw_seed, d.db, d.clock())
-    return JSONResponse({"status": "ok" if pol else "no_active_version", "version": pol.version if pol else None, "lottery": draw.public()})
+    rt = d.runtime
+    pol = rt.policy
+    version = pol.version if pol else None
+    storage = _storage(rt)
+    if not rt.alive():
+        return JSONResponse({"status": "writer_stopped", "version": version, "storage": storage}, 503)
+    try:
+        lottery = (await asyncio.to_thread(seeds.draw_seed, d.db, d.clock())).public()
+    except Exception as err:  # the database cannot even be read: that is the storage's health too
+        rt.health.failed(err)
+        storage = _storage(rt)
+        lottery = None
+    status = storage["status"]
+    if status == "failing":
+        return JSONResponse({"status": "failing", "version": version, "storage": storage, "lottery": lottery}, 503)
+    if pol is None:
+        status = "no_active_version"
+    return JSONResponse({"status": status, "version": version, "lottery": lottery, "storage": storage})
+
+
+def _storage(rt) -> dict:
+    out = rt.health.snapshot()
+    if "failed_at" in out:
+        out["failed_at"] = iso(out["failed_at"])
+    if rt.lease is not None and rt.lease.lost:
+        out["lease"] = rt.lease.lost
+    return out
 
 
 async def openapi_doc(request: Request) -> Response:

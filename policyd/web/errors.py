@@ -37,6 +37,7 @@ STATUS: dict[type[BaseException], tuple[int, str]] = {
     UnusableVersion: (422, "invalid_version"),
     e.Unusable: (409, "unusable"),
     SeedError: (409, "seed_refused"),
+    e.StorageFailure: (503, "storage_unavailable"),
     e.StoreError: (500, "store_error"),
     e.DomainError: (400, "bad_request"),
 }

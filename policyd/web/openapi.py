@@ -132,9 +132,21 @@ SCHEMAS: dict[str, Any] = {
         "type": "object",
         "required": ["status", "version"],
         "properties": {
-            "status": {"enum": ["ok", "no_active_version", "writer_stopped"]},
+            "status": {"enum": ["ok", "degraded", "failing", "no_active_version", "writer_stopped"]},
             "version": {"type": ["integer", "null"]},
-            "lottery": {"type": "object"},
+            "lottery": {"type": ["object", "null"]},
+            "storage": {
+                "type": "object",
+                "description": "whether writes reach the disk: failing (the last write failed), degraded (one failed lately), ok",
+                "properties": {
+                    "status": {"enum": ["ok", "degraded", "failing"]},
+                    "file": {"type": "string"},
+                    "error": {"type": "string"},
+                    "failed_at": _TIME,
+                    "failures": {"type": "integer"},
+                    "lease": {"type": "string", "description": "set when another process took this daemon's lease row"},
+                },
+            },
         },
     },
     "Reps": {
