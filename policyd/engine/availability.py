@@ -36,24 +36,30 @@ def seat_of(r: Roster, opens: bool = True) -> Callable:
     (with `opens=False`: only `available`, for pipelines that never read a count).
 
     The generated function reads each rep's count once and tests it against the
-    rep's capacity inline: no per-rep call or zip, which halves the cost of the
-    two functions above.
+    rep's capacity inline, and when nobody is at capacity takes everyone at once:
+    no per-rep call or zip, which halves the cost of the two functions above.
     """
     n = len(r.rep_names)
-    ns = {"Z": tuple(r.zeros), "FULL": tuple(i for i, cap in enumerate(r.capacity) if 0 < cap), "NM": r.rep_names}
+    if n == 0:
+        return (lambda so, away: ([], [])) if opens else (lambda so, away: [])
+    ns = {"Z": tuple(r.zeros), "FREE": tuple(i for i, cap in enumerate(r.capacity) if 0 < cap), "EVERYONE": r.indices}
+    ns["NM"] = r.rep_names
     ret = "O, A" if opens else "A"
     lines = [
         "def seat(so, away):",
         "    if not so:",
         "        O = list(Z)" if opens else "        pass",
-        "        A = list(FULL)",
+        "        A = list(FREE)",
         "    else:",
     ]
     lines += ["        g = so.get"] + [f"        o{i} = g({name!r}, 0)" for i, name in enumerate(r.rep_names)]
     if opens:
         lines.append("        O = [" + ", ".join(f"o{i}" for i in range(n)) + "]")
-    lines += ["        A = []", "        ap = A.append"]
-    lines += [f"        if o{i} < {cap}: ap({i})" for i, cap in enumerate(r.capacity)]
+    # nobody at capacity (the usual case): every rep, with no list built rep by rep
+    lines += ["        if " + " and ".join(f"o{i} < {cap}" for i, cap in enumerate(r.capacity)) + ":", "            A = list(EVERYONE)"]
+    lines.append("        else:")
+    lines += ["            A = []", "            ap = A.append"]
+    lines += [f"            if o{i} < {cap}: ap({i})" for i, cap in enumerate(r.capacity)]
     lines += ["    if away:", "        A = [i for i in A if NM[i] not in away]", f"    return {ret}"]
     exec("\n".join(lines), ns)  # noqa: S102 - our own generated source
     return ns["seat"]

@@ -102,13 +102,21 @@ def rebuild(c: Compiled, d: Decision) -> Decision:
     return decide(c, d.lead, d.state, d.seed, lottery=d.lottery_on, seed_id=d.seed_id, trace=True)
 
 
+_SKIPS: dict[tuple[int, int], ev.ExceptionSkip] = {}  # events are values: one per span of skipped exceptions
+
+
 def _skipped(tr: list, start: int, stop: int) -> None:
     if stop > start:
-        tr.append(ev.ExceptionSkip(tuple(range(start, stop))))
+        e = _SKIPS.get((start, stop))
+        if e is None:
+            e = _SKIPS[start, stop] = ev.ExceptionSkip(tuple(range(start, stop)))
+        tr.append(e)
 
 
 def _follow(c: Compiled, pipe: Pipeline, out: tuple | None, args: tuple) -> tuple[tuple | None, Pipeline | None]:
     """After a route ran: follow `otherwise route` (a cycle stops, unassigned). (outcome or None, last route)."""
+    if out is not None and out[0] != "goto":
+        return out, pipe
     tr = args[-1]
     seen = set()
     while True:

@@ -110,6 +110,25 @@ def _mapping(value: Any, where: str, kind: type) -> dict:
     return out
 
 
+_new = object.__new__
+_SETTERS = tuple(State.__dict__[name].__set__ for name in ("open", "away", "last", "quota", "cursors", "wrr"))
+
+
+def _state(opens, away, last, quota, cursors, wrr) -> State:
+    """A State from parts already checked, written through its slots: the frozen
+    `__init__` costs a call of `object.__setattr__` per field, and replay makes two
+    transitions per lead. Still frozen: nothing can assign to it afterwards."""
+    st = _new(State)
+    s_open, s_away, s_last, s_quota, s_cursors, s_wrr = _SETTERS
+    s_open(st, opens)
+    s_away(st, away)
+    s_last(st, last)
+    s_quota(st, quota)
+    s_cursors(st, cursors)
+    s_wrr(st, wrr)
+    return st
+
+
 def apply(state: State, decision: Placement, at: float) -> State:
     """The state after a decision takes effect at time `at` (the only assign transition)."""
     rep = decision.rep
@@ -128,7 +147,7 @@ def apply(state: State, decision: Placement, at: float) -> State:
         elif kind == "wrr":
             wrr = dict(wrr)
             wrr[key] = value
-    return State(opens, state.away, last, state.quota, cursors, wrr)
+    return _state(opens, state.away, last, state.quota, cursors, wrr)
 
 
 def close(state: State, rep: str) -> State:
@@ -138,7 +157,7 @@ def close(state: State, rep: str) -> State:
         return state
     opens = dict(state.open)
     opens[rep] = n - 1
-    return State(opens, state.away, state.last, state.quota, state.cursors, state.wrr)
+    return _state(opens, state.away, state.last, state.quota, state.cursors, state.wrr)
 
 
 def reassign(state: State, old: str | None, new: Placement, at: float) -> State:
