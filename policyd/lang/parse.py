@@ -28,11 +28,37 @@ class Build(BlockRules, ExampleRules):
     """Turns lark's tree into model objects; `problems` holds what was wrong on the way."""
 
 
+MAX_TREE_DEPTH = 80  # about 35 levels of parentheses, or 70 `not`s; real policies stay under 15
+
+
 def _parse_tree(text: str, file: str, start: str) -> Tree:
     try:
-        return parser().parse(text, start=start)
+        tree = parser().parse(text, start=start)
     except UnexpectedInput as err:
         raise PolicyError([syntax_diagnostic(err, text, file)], {file: text}) from None
+    too_deep = _too_deep(tree)
+    if too_deep is not None:
+        span = m.Span(file, getattr(too_deep.meta, "line", 0), getattr(too_deep.meta, "column", 0))
+        diag = Diagnostic(
+            "P013",
+            ERROR,
+            span,
+            f"a condition is nested too deeply (more than {MAX_TREE_DEPTH} levels of the policy's structure)",
+            "split it into named score lines or exceptions, or drop redundant parentheses and `not`s",
+        )
+        raise PolicyError([diag], {file: text})
+    return tree
+
+
+def _too_deep(tree: Tree) -> Tree | None:
+    """The first node past the depth limit, found without recursion (so no depth can crash it)."""
+    stack = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_TREE_DEPTH:
+            return node
+        stack.extend((c, depth + 1) for c in node.children if isinstance(c, Tree))
+    return None
 
 
 def parse_text(

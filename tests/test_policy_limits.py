@@ -1,0 +1,43 @@
+"""Policies built to break the tools get a diagnostic, never a traceback (P013)."""
+
+from __future__ import annotations
+
+import pytest
+
+from policyd.checks.load import load_text
+from policyd.lang.diagnostics import PolicyError
+
+from .conftest import POLICIES
+
+BASE = (POLICIES / "inbound.policy").read_text(encoding="utf-8")
+
+
+def _with_score(cond: str) -> str:
+    i = BASE.index("score ")
+    return BASE[:i] + "score deep {\n  0 when " + cond + "\n  0 otherwise\n}\n\n" + BASE[i:]
+
+
+@pytest.mark.parametrize(
+    "cond",
+    ["not " * 200 + "budget is stated", "(" * 1000 + "budget is stated" + ")" * 1000, "not (" * 300 + "budget is stated" + ")" * 300],
+    ids=["200 nots", "1000 parentheses", "300 not-parentheses"],
+)
+def test_a_condition_nested_too_deeply_is_a_diagnostic(cond):
+    with pytest.raises(PolicyError) as err:
+        load_text(_with_score(cond), "deep.policy")
+    (diag,) = err.value.diagnostics
+    assert diag.code == "P013" and diag.span.line > 1
+    assert "nested too deeply" in diag.message
+
+
+def test_reasonable_nesting_still_compiles_and_decides():
+    loaded = load_text(_with_score("(" * 30 + "budget is stated" + ")" * 30), "ok.policy")
+    assert [d.code for d in loaded.errors] == []
+    total, lines = loaded.compiled.score_fn(loaded.compiled.schema.validate(_lead()))  # the generated code runs
+    assert lines[0] == 0  # the deep line fired: budget is stated
+
+
+def _lead() -> dict:
+    import json
+
+    return json.loads((POLICIES / "leads" / "globex.json").read_text(encoding="utf-8"))
