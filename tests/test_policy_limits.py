@@ -41,3 +41,14 @@ def _lead() -> dict:
     import json
 
     return json.loads((POLICIES / "leads" / "globex.json").read_text(encoding="utf-8"))
+
+
+def test_a_wide_tier_range_builds_no_table_of_every_total():
+    text = BASE.replace(
+        BASE[BASE.index("tiers {") : BASE.index("}", BASE.index("tiers {")) + 1],
+        "tiers {\n  high 10..1000000000000\n  medium 5..9\n  low 0..4\n}",
+    )
+    loaded = load_text(text, "wide.policy")
+    c = loaded.compiled
+    assert not isinstance(c.tier_by_total, dict)  # nothing of the size of the range was built
+    assert [c.tier_by_total.get(t) for t in (0, 4, 5, 9, 10, 10**12, 10**12 + 1, -1)] == [2, 2, 1, 1, 0, 0, None, None]

@@ -48,6 +48,24 @@ class Pipeline:
     run_traced: PipelineFn  # the same, recording the trace
 
 
+MAX_TIER_TABLE = 100_000  # totals held in a dict at most; wider tiers are scanned
+
+
+class TierRanges:
+    """Tier lookup for wide ranges: the first (low, high) in file order holding the total."""
+
+    __slots__ = ("ranges",)
+
+    def __init__(self, ranges: tuple[tuple[int, int], ...]):
+        self.ranges = ranges
+
+    def get(self, total: int, default: int | None = None) -> int | None:
+        for ti, (low, high) in enumerate(self.ranges):
+            if low <= total <= high:
+                return ti
+        return default
+
+
 class Compiled(Roster):
     """A policy ready to decide. Build with `compile_policy`."""
 
@@ -173,11 +191,18 @@ class Compiled(Roster):
         return ns["_score"]
 
     @staticmethod
-    def _tier_table(tiers: Sequence[m.Tier]) -> dict[int, int]:
+    def _tier_table(tiers: Sequence[m.Tier]) -> dict[int, int] | TierRanges:
+        """Total -> tier index: a dict while the ranges are small, else a scan of the ranges.
+
+        `tiers { high 10..1000000000 }` must not build a billion entries; both forms
+        answer `.get(total)` the same way (the first tier in file order wins an overlap).
+        """
+        if sum(max(0, t.high - t.low + 1) for t in tiers) > MAX_TIER_TABLE:
+            return TierRanges(tuple((t.low, t.high) for t in tiers))
         table: dict[int, int] = {}
         for ti, t in enumerate(tiers):
             for total in range(t.low, t.high + 1):
-                table.setdefault(total, ti)  # the first tier in file order wins an overlap
+                table.setdefault(total, ti)
         return table
 
     # ---------------------------------------------------------------- rep conditions
