@@ -216,7 +216,9 @@ class TokenCache:
         self._lock = threading.Lock()
         self._flushed_at = float("-inf")
         self._flusher: threading.Thread | None = None
-        self._path: str | None = None
+        # the flusher thread opens its own connection: it must never touch `conn`, which the
+        # request side uses (and closes at shutdown) on its own thread
+        self._path: str = _db_file(conn)
 
     def _row(self, token: str) -> tuple | None:
         return self.conn.execute("select id, name, role, expires_at, revoked_at from tokens where hash = ?", (digest(token),)).fetchone()
@@ -276,8 +278,6 @@ class TokenCache:
         if not used:
             return 0
         try:
-            if self._path is None:
-                self._path = _db_file(self.conn)
             conn = connect(self._path)
             try:
                 conn.execute("BEGIN IMMEDIATE")
