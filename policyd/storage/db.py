@@ -16,6 +16,8 @@ the end; an applied migration is never edited.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import sqlite3
 import time
@@ -36,11 +38,36 @@ def connect(path: str | os.PathLike) -> sqlite3.Connection:
     (`EmptyDatabase`), never silently made into a new one. StoreError, naming the
     file and what to do, when it cannot be opened, is damaged or is not a database.
     """
-    refuse_empty(path)
+    with _opening(path):
+        refuse_empty(path)
+        try:
+            conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=10.0)
+        except sqlite3.Error as err:
+            raise StoreError(explain(path, err)) from None
+        return _set_up(conn, path)
+
+
+@contextlib.contextmanager
+def _opening(path: str | os.PathLike):
+    """Openers of one folder's databases take turns setting up (an OS lock on the folder).
+
+    Two processes creating one file at once can deadlock in SQLite's switch to WAL (a
+    lock no busy timeout waits out). Set-up is short (pragmas, pending migrations), the
+    kernel drops the lock if a process dies, and reads and writes afterwards do not take it.
+    """
     try:
-        conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=10.0)
-    except sqlite3.Error as err:
-        raise StoreError(explain(path, err)) from None
+        fd = os.open(os.path.dirname(os.path.abspath(path)) or ".", os.O_RDONLY)
+    except OSError:
+        yield  # sqlite3 will say what is wrong with the folder
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _set_up(conn: sqlite3.Connection, path: str | os.PathLike) -> sqlite3.Connection:
     try:
         conn.execute("PRAGMA busy_timeout=10000")
         conn.execute("PRAGMA journal_mode=WAL")
