@@ -73,7 +73,7 @@ def _templates(rnd: random.Random, k: int = 4096) -> list[dict]:
 
 def synthetic(n: int, seed: int = 7):
     """n HistoryRow, generated one at a time (never a list): a seeded template, a fresh id, a close time."""
-    from policyd.replay.history import HistoryRow
+    from policyd.replay.records import HistoryRow
 
     rnd = random.Random(seed)
     shapes = _templates(rnd)

@@ -139,7 +139,7 @@ MUTATIONS = ["0", "-1", "x", "team", "veteran", '"q"', "plan", "99", "1.5", "own
 def test_broken_policies_give_diagnostics_never_exceptions(seed):
     """A generated policy with a token dropped, replaced or repeated: diagnostics, never a crash."""
     from policyd.lang.diagnostics import PolicyError
-    from policyd.lang.parse import layout
+    from policyd.lang.layout import layout
 
     r = random.Random(seed)
     toks = [t.value for t in layout(generate(r))[0].tokens()]

@@ -18,7 +18,7 @@ from policyd.engine.picks import PICKS, UnknownPick, next_holder
 from policyd.engine.state import State, apply, close, reassign, set_away
 from policyd.explain.explain import explain
 from policyd.lang import model as m
-from policyd.lang.parse import grammar_text
+from policyd.lang.grammar import grammar_text
 
 
 def team_policy(pick: str, reps: str, extra: str = "") -> object:

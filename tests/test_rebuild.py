@@ -13,7 +13,8 @@ from policyd.checks.load import load_path
 from policyd.engine.decide import decide, rebuild
 from policyd.engine.state import State
 from policyd.explain.explain import explain, render
-from policyd.replay.history import History, load_mapping
+from policyd.replay.history import History
+from policyd.replay.mapping import load_mapping
 from policyd.replay.replay import Replay
 
 ROOT = Path(__file__).parent.parent

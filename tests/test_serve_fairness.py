@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from policyd.replay.fairness import figures
-from policyd.replay.history import HistoryRow
+from policyd.replay.records import HistoryRow
 from policyd.replay.replay import Replay
 
 from .serve_support import HIGH, Clock, ThreadServer, lead, make_token, publish

@@ -10,7 +10,7 @@ import zipfile
 
 import pytest
 
-from policyd.lang.parse import grammar_text
+from policyd.lang.grammar import grammar_text
 
 from .conftest import POLICIES, ROOT
 

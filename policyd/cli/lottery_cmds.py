@@ -119,7 +119,7 @@ def _day(ctx: click.Context, param: click.Parameter, value: str | None) -> float
     """An ISO date or time (UTC unless it says otherwise) as epoch seconds."""
     if value is None:
         return None
-    from ..replay.history import parse_time
+    from ..replay.values import parse_time
 
     try:
         return parse_time(value)

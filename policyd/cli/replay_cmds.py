@@ -34,7 +34,7 @@ def _replay_options(f):
 
 
 def _run_replay(refs, labels, o, sample: int = 0) -> None:
-    from ..replay.history import HistoryError, MappingError
+    from ..replay.records import HistoryError, MappingError
     from ..replay.replay import OrderError
     from ..replay.review import render_report, run_report
 

@@ -14,14 +14,11 @@ from lark.exceptions import UnexpectedInput, VisitError
 
 from . import model as m
 from .diagnostics import ERROR, Diagnostic, PolicyError
-from .grammar import build_parser, grammar_text, parser
-from .layout import LayoutNode, LayoutTok, layout
+from .grammar import parser
 from .syntax_errors import syntax_diagnostic
 from .tree_base import Lit
 from .tree_blocks import BlockRules
 from .tree_examples import ExampleRules
-
-__all__ = ["LayoutNode", "LayoutTok", "build_parser", "grammar_text", "layout", "load_file", "parse_text"]
 
 
 class Build(BlockRules, ExampleRules):

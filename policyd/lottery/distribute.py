@@ -26,7 +26,9 @@ from ..engine.schema import LeadError
 from ..engine.state import State, apply
 from ..engine.trace import Lottery
 from ..lang.diagnostics import did_you_mean
-from ..replay.history import History, HistoryError, MappingError, Reject, default_mapping, load_mapping
+from ..replay.history import History
+from ..replay.mapping import default_mapping, load_mapping
+from ..replay.records import HistoryError, MappingError, Reject
 from .record import RECORD_FORMAT, record_draw
 
 

@@ -22,22 +22,10 @@ from pathlib import Path
 from typing import Any
 
 from ..engine.schema import LeadSchema
-from .mapping import FieldSpec, MappingSpec, default_mapping, load_mapping
-from .records import HistoryError, HistoryRow, MappingError, Reject, RowError
+from .mapping import FieldSpec, MappingSpec
+from .records import HistoryRow, MappingError, Reject, RowError
 from .sources import Source, detect_format, load_lookup
 from .values import apply_transform, blank, convert, parse_time
-
-# Names the CLI, the meeting (lottery) and the replay import from here.
-__all__ = [
-    "History",
-    "HistoryError",
-    "HistoryRow",
-    "MappingError",
-    "Reject",
-    "default_mapping",
-    "load_mapping",
-    "parse_time",
-]
 
 
 class History:

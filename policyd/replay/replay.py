@@ -31,7 +31,8 @@ from ..engine.decide import decide
 from ..engine.schema import LeadError
 from ..engine.state import State, apply, close
 from .fairness import DAY, Tally
-from .history import History, HistoryRow, Reject
+from .history import History
+from .records import HistoryRow, Reject
 
 
 class OrderError(ValueError):
