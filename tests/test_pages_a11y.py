@@ -135,3 +135,12 @@ def test_the_ladder_scrolls_in_its_frame_and_shows_the_winner(site):
         box, view = winner.bounding_box(), frame.bounding_box()
         assert view["x"] <= box["x"] and box["x"] + box["width"] <= view["x"] + view["width"]  # the winner's name is in view
         assert page.locator("#verify").get_attribute("data-state") in ("secret", "running", "match")
+
+
+def test_on_a_wide_screen_the_whole_ladder_scales_into_its_frame(site):
+    with open_page(_target(site, "lottery"), width=1280) as visit:
+        frame = visit.page.locator(".ladder-box .frame").first
+        assert frame.evaluate("e => e.scrollWidth <= e.clientWidth")  # nothing to scroll: every leg and name is in view
+        view = frame.bounding_box()
+        for box in [n.bounding_box() for n in frame.locator("text.name").all()]:
+            assert view["x"] <= box["x"] and box["x"] + box["width"] <= view["x"] + view["width"]
