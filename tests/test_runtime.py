@@ -26,7 +26,7 @@ def started(db, *, seed: bool = True) -> Runtime:
     publish(db)
     clock = Clock()
     if seed:
-        seeds.commit(str(db), seeds.period_of(clock()))
+        seeds.commit(str(db), seeds.period_of(clock()), now=seeds.period_start(seeds.period_of(clock())) - 60)
     r = Runtime(str(db), clock=clock)
     r.start()
     return r
@@ -146,7 +146,9 @@ def test_no_committed_seed_still_assigns_with_the_lottery_off(tmp_path):
         note = "no committed seed for 2026-W47: lottery steps are skipped (run `policyd seed commit --period 2026-W47`)"
         assert {(row["lottery"], row["lottery_note"]) for row in rows} == {(0, note)}
         assert r.counters["lottery_off"] == 20
-        seeds.commit(str(db), "2026-W47")  # committed by another process: the next batch draws with it
+        seeds.commit(
+            str(db), "2026-W47", now=seeds.period_start("2026-W47") - 60
+        )  # committed by another process: the next batch draws with it
         drawn = [r.assign(lead(f"S-{i}", **HIGH), "t").result()[0] for i in range(40)]
         assert {(row["lottery"], row["seed_id"], row["lottery_note"]) for row in drawn} == {(1, "2026-W47", None)}
         assert any(row["by"] == "lottery" for row in drawn)

@@ -48,7 +48,9 @@ def test_readme_daemon_commands_run(tmp_path):
     assert '"lead_id":"L-2"' in out and '"status":"assigned"' in out and '"replayed":false' in out
     from policyd.lottery.seeds import period_of
 
-    assert f'"seed_id":"{period_of(time.time())}"' in out  # drawn with this week's committed seed, named by the week
+    this_week = period_of(time.time())  # its seed could not be committed once the week had begun: the rules place the lead
+    assert '"seed_id":null' in out and f'"lottery_note":"no committed seed for {this_week}: lottery steps are skipped' in out
+    assert f"committed {period_of(time.time() + 7 * 86400)}; publish this commitment now" in err  # next week's seed
     assert "Lead L-2 (Globex) -> " in out  # the text explanation
     assert "Why not quinn?" in out
     assert '"status":"accepted"' in out and '"status":"won"' in out

@@ -20,6 +20,7 @@ from ..engine.decide import decide
 from ..engine.picks import Move
 from ..engine.schema import FieldError, LeadError
 from ..engine.state import apply, close, reassign, set_away
+from ..lottery.prospect import fingerprint
 from ..storage.errors import Conflict, NotFound, NotReady, Refused
 from . import rows
 from .rows import CLOSED_STATUSES, OPEN_STATUSES
@@ -38,6 +39,7 @@ class Seed:
     seed_id: str | None
     lottery: bool
     note: str | None
+    kept: bool = True  # False for a period seed: derived from the seed key, never written into a decision row
 
 
 def assign(tx: Tx, raw: Any, actor: str, seed: Callable[[Tx], Seed], count: Count) -> tuple[dict, bool]:
@@ -56,13 +58,15 @@ def assign(tx: Tx, raw: Any, actor: str, seed: Callable[[Tx], Seed], count: Coun
     if lead_id is None:
         raise LeadError([FieldError("id", None, "a lead id", "field id: the daemon needs a lead id (it makes assign idempotent)")])
     snapshot = json.dumps(tx.state.to_json(), separators=(",", ":"))
+    prospect = fingerprint(d.lead)
+    earlier = rows.earlier_prospect(tx.conn, prospect)
     tx.state = apply(tx.state, d, tx.now)
     due = deadline(c, d.tier, tx.now) if d.rep is not None else None
     row = {
         "lead_id": lead_id,
         "version": tx.version,
         "at": tx.now,
-        "seed": s.seed,  # stays in the database: explanations name it by seed_id
+        "seed": s.seed if s.kept else None,  # a period seed stays out of the row: explanations derive it by seed_id
         "lottery": int(s.lottery),
         "seed_id": s.seed_id,
         "lottery_note": s.note,
@@ -81,14 +85,15 @@ def assign(tx: Tx, raw: Any, actor: str, seed: Callable[[Tx], Seed], count: Coun
         "overridden": 0,
         "override_reason": None,
         "updated_at": tx.now,
+        "prospect": prospect,
+        "reentry_of": earlier[0] if earlier else None,
     }
     row["id"] = rows.insert(tx.conn, row)
-    tx.log.append(
-        tx.now,
-        "assign",
-        actor,
-        {"lead_id": lead_id, "version": tx.version, "rep": d.rep, "queue": d.queue, "tier": d.tier, "by": d.by, "deadline": due},
-    )
+    logged = {"lead_id": lead_id, "version": tx.version, "rep": d.rep, "queue": d.queue, "tier": d.tier, "by": d.by, "deadline": due}
+    if earlier:
+        logged["reentry_of"] = earlier[0]
+        count("reentries")
+    tx.log.append(tx.now, "assign", actor, logged)
     count("assignments")
     if not s.lottery:
         count("lottery_off")

@@ -50,6 +50,28 @@ def update(conn: sqlite3.Connection, lead_id: str, now: float, **values: Any) ->
     return need(conn, lead_id)
 
 
+def earlier_prospect(conn: sqlite3.Connection, prospect: str) -> tuple[str, int] | None:
+    """The latest lead decided for this prospect before, and how many there were: (lead_id, count), or None."""
+    r = conn.execute(
+        "select lead_id, count(*) over () from rt_decisions where prospect = ? order by id desc limit 1", (prospect,)
+    ).fetchone()
+    return None if r is None else (r[0], int(r[1]))
+
+
+def reentries(conn: sqlite3.Connection, since: float, limit: int = 50) -> list[dict]:
+    """Leads decided since `since` that re-enter an earlier prospect, newest first, with what became of the earlier ones."""
+    cur = conn.execute(
+        "select d.lead_id, d.at, d.rep, d.queue, d.by, d.reentry_of,"
+        " (select count(*) from rt_decisions e where e.prospect = d.prospect and e.id < d.id) as earlier,"
+        " (select json_group_array(e.lead_id || ':' || e.status) from rt_decisions e"
+        "   where e.prospect = d.prospect and e.id < d.id) as before"
+        " from rt_decisions d where d.reentry_of is not null and d.at >= ? order by d.id desc limit ?",
+        (since, limit),
+    )
+    names = [c[0] for c in cur.description]
+    return [dict(zip(names, r)) for r in cur.fetchall()]
+
+
 def open_counts(conn: sqlite3.Connection) -> dict[str, int]:
     """Open leads per holder, from the rows (the state is rebuilt from these on start)."""
     return dict(

@@ -37,7 +37,7 @@ from ..engine.codegen import Compiled
 from ..engine.decide import decide
 from ..engine.decision import Decision
 from ..engine.state import State
-from ..lottery.seeds import DrawSeed, draw_seed, period_of
+from ..lottery.seeds import DrawSeed, draw_seed, period_of, seed_for_period
 from ..storage import audit, lease
 from ..storage.db import connect, explain
 from ..storage.errors import StoreError
@@ -78,6 +78,7 @@ class Runtime(Writer):
         self.away_until: dict[str, tuple[float, str]] = {}
         self.seed = ""  # the database's own random seed: `pick random` when no period seed is committed
         self._seeds: dict[str, DrawSeed] = {}  # by period; cleared when another connection writes
+        self._period_seeds: dict[str, str] = {}  # seeds stored decisions drew with (explanations), by period
         self._warned: set[str] = set()  # notes logged already: once each, however often the cache is cleared
         self.counters: dict[str, float] = {}
         self.health = StorageHealth(path)
@@ -184,8 +185,15 @@ class Runtime(Writer):
             return Seed(seed, seed_label(seed), True, None)
         draw = tx.draw if tx.draw is not None else self.draw_seed(tx.now)
         if draw.seed is not None:
-            return Seed(draw.seed, draw.period, True, None)
+            return Seed(draw.seed, draw.period, True, None, kept=False)
         return Seed(self.seed, None, False, draw.note)
+
+    def period_seed(self, period: str) -> str:
+        """The seed a stored decision of `period` drew with, from the seed key (or the row, once revealed)."""
+        hit = self._period_seeds.get(period)
+        if hit is None:
+            hit = self._period_seeds[period] = seed_for_period(self.path, period, allow_revealed=True)
+        return hit
 
     # ------------------------------------------------------------------ reading (any thread, own connection)
     def row(self, conn: sqlite3.Connection, lead_id: str) -> dict:
@@ -198,13 +206,14 @@ class Runtime(Writer):
         the lead is now: an override or an SLA move changes the holder, not the decision.
         """
         c = self.compiled_for(row["version"])
+        seed = row["seed"] if row["seed"] is not None else self.period_seed(row["seed_id"])
         d = decide(
             c,
             json.loads(row["lead"]),
             State.from_json(json.loads(row["snapshot"])),
-            row["seed"],
+            seed,
             lottery=bool(row["lottery"]),
-            seed_id=row.get("seed_id") or seed_label(row["seed"]),
+            seed_id=row.get("seed_id") or seed_label(seed),
         )
         if (d.rep, d.queue) != (row["rep"], row["queue"]):
             log.error(

@@ -342,6 +342,24 @@ def m010_daemon_lease(db: sqlite_utils.Database) -> None:
     )
 
 
+@MIGRATIONS()
+def m011_seeds_out_of_the_database_and_prospects(db: sqlite_utils.Database) -> None:
+    """Unrevealed seeds leave the database; a decision records its prospect and what it re-enters.
+
+    A period seed is derived from the seed key file (lottery/seedkey.py) until its
+    reveal, so `lottery_seeds.seed` and `rt_decisions.seed` may be empty. Seeds that
+    files made earlier hold stay where they are (still drawn with, and reported as
+    kept in the database). `prospect` is the fingerprint of a lead without its id, so
+    the same prospect sent again under a new id is shown as a re-entry (`reentry_of`).
+    """
+    db["lottery_seeds"].transform(not_null={"seed": False})
+    if "prospect" not in _columns(db, "rt_decisions"):
+        db["rt_decisions"].transform(not_null={"seed": False})
+        db.execute("alter table rt_decisions add column prospect text")
+        db.execute("alter table rt_decisions add column reentry_of text")
+    db.execute("create index if not exists rt_decisions_prospect on rt_decisions(prospect) where prospect is not null")
+
+
 def migration_names() -> list[str]:
     """Every migration of the chain, in order (what a fully migrated file has applied)."""
     return [m.name for m in MIGRATIONS._migrations]

@@ -46,6 +46,7 @@ def decision_json(row: dict, replayed: bool | None = None) -> dict:
         "override_reason": row["override_reason"],
         "seed_id": row.get("seed_id"),
         "lottery_note": row.get("lottery_note"),
+        "reentry_of": row.get("reentry_of"),
         "explanation": f"/v1/decisions/{quote(row['lead_id'], safe='')}",
     }
     if replayed is not None:

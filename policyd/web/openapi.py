@@ -107,6 +107,10 @@ SCHEMAS: dict[str, Any] = {
             "override_reason": _STR_OR_NULL,
             "seed_id": _STR_OR_NULL,
             "lottery_note": _STR_OR_NULL,
+            "reentry_of": {
+                "type": ["string", "null"],
+                "description": "the latest earlier lead of the same prospect (the same fields under another id), if any",
+            },
             "explanation": _STR,
             "replayed": {"type": "boolean", "description": "true when the lead id was decided before (idempotent replay)"},
         },

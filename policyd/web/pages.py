@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import json
 import logging
 import re
 from datetime import UTC, datetime, timedelta
@@ -16,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from ..daemon import rows
 from ..lottery import seeds
 from ..storage.errors import DomainError
 from . import decisions
@@ -53,7 +55,15 @@ def lottery_panel(d: Daemon, now: float, limit: int = 10) -> dict:
     except RecordError:
         log.exception("cannot list lottery records")
         records = []
-    return {"draw": seeds.draw_seed(d.db, now).public(), "records": [{**r, "at": iso(r["created_at"])} for r in records]}
+    reentries = [
+        {**r, "at": iso(r["at"]), "before": [b.split(":", 1) for b in json.loads(r["before"] or "[]")]}
+        for r in rows.reentries(d.read, seeds.period_start(seeds.period_of(now)))
+    ]
+    return {
+        "draw": seeds.draw_seed(d.db, now).public(),
+        "records": [{**r, "at": iso(r["created_at"])} for r in records],
+        "reentries": reentries,
+    }
 
 
 async def dashboard_page(request: Request) -> Response:
