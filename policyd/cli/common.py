@@ -140,3 +140,14 @@ def when(ts: float) -> str:
     import datetime as dt
 
     return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def color_option(f):
+    """`--color auto|always|never`: colour on a terminal; NO_COLOR (any value) turns `auto` off."""
+    return click.option(
+        "--color",
+        type=click.Choice(["auto", "always", "never"]),
+        default="auto",
+        show_default=True,
+        help="Colour the output: on a terminal unless NO_COLOR is set (auto), always, or never.",
+    )(f)

@@ -1,8 +1,7 @@
-"""Commands on one policy: check, assign, test, diff (with impact), fmt."""
+"""Commands on one policy: assign, test, diff (with impact), fmt (check is in check_cmd.py)."""
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -11,53 +10,9 @@ import click
 from ..engine.decide import decide
 from ..engine.schema import LeadError
 from ..engine.state import State
-from ..lang.diagnostics import PolicyError, summary
-from .common import PolicydError, db_option, load_policy, load_state, print_diagnostics, read_json, resolve
-
-
-@click.command()
-@click.argument("policies", metavar="POLICY...", nargs=-1, required=True)
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="Diagnostics as gcc-style text or JSON (one list, with counterexamples) for editors and CI.",
-)
-@click.option("--strict", is_flag=True, help="Fail (exit 1) on warnings too.")
-@db_option  # last, as every command that takes a policy takes @N refs too
-def check(policies: tuple[str, ...], fmt: str, strict: bool) -> None:
-    """Check policies for errors, warnings and notes (see docs/diagnostics.md).
-
-    Exits 1 when there are errors (or warnings with --strict), 0 otherwise; notes
-    never fail. Several files can be checked at once (as pre-commit does).
-
-    \b
-    Example:
-      policyd check policies/inbound.policy
-      policyd check policies/inbound.policy --format json | jq '.[].code'
-    """
-    from ..lang.diagnostics import sort_key
-
-    everything = []
-    for policy in policies:
-        kind = ""
-        try:
-            loaded = resolve(policy)
-            diags, sources = loaded.diagnostics, loaded.sources
-            if loaded.policy.is_team_file:  # a `team from` file: its own checks, no missing-block errors
-                diags, kind = [d for d in diags if d.code != "S001"], "team file; "
-        except PolicyError as err:
-            diags, sources = err.diagnostics, err.sources
-        everything.extend(diags)
-        if fmt == "text":
-            print_diagnostics(diags, sources)
-            click.echo(f"{policy}: {kind}{summary(diags)}", err=True)
-    if fmt == "json":
-        click.echo(json.dumps([d.to_json() for d in sorted(everything, key=sort_key)], indent=2))
-    failing = any(d.is_error for d in everything) or (strict and any(d.severity == "warning" for d in everything))
-    sys.exit(1 if failing else 0)
+from ..lang.diagnostics import PolicyError
+from .common import PolicydError, color_option, db_option, load_policy, load_state, print_diagnostics, read_json
+from .completion import policy_refs
 
 
 @click.command()
@@ -168,47 +123,71 @@ def diff(old: str, new: str, fmt: str, exit_code: bool, no_impact: bool) -> None
 
 
 @click.command("fmt")
-@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, allow_dash=True), shell_complete=policy_refs)
 @click.option("--check", "check_only", is_flag=True, help="Change nothing; exit 1 when a file is not in the canonical layout.")
-@click.option("--diff", "show_diff", is_flag=True, help="Change nothing; print a unified diff of what would change.")
-def fmt_cmd(files: tuple[str, ...], check_only: bool, show_diff: bool) -> None:
+@click.option("--diff", "show_diff", is_flag=True, help="Change nothing; print a unified diff of what would change, exit 1 if any.")
+@click.option("--stdin-filename", metavar="PATH", help="With `-`: the file name to report in messages and diff headers.")
+@color_option
+def fmt_cmd(files: tuple[str, ...], check_only: bool, show_diff: bool, stdin_filename: str | None, color: str) -> None:
     """Rewrite policy files in the one canonical layout (comments kept).
 
     Only white space changes: aligned tier, lead, sla and team columns, one blank
     line between blocks, statements in their order. A file that does not parse is
-    reported and left alone; the other files are still formatted.
+    reported and left alone; the other files are still formatted. `-` reads stdin
+    and writes the formatted policy to stdout (as an editor's format-on-save wants).
+    --check and --diff exit 1 when something would change (as ruff does).
 
     \b
     Example:
       policyd fmt policies/*.policy
       policyd fmt --check policies/inbound.policy   # exit 1 if it would change
       policyd fmt --diff policies/inbound.policy
+      policyd fmt - < draft.policy > formatted.policy
     """
     from ..lang.fmt import format_text, unified_diff
+    from ..report import color as colour
 
+    paint = colour.enabled(color, sys.stdout)
     changed = failed = 0
     for name in files:
+        shown = (stdin_filename or "<stdin>") if name == "-" else name
         try:
-            text = Path(name).read_text(encoding="utf-8")
+            text = sys.stdin.read() if name == "-" else Path(name).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as err:
             click.echo(f"policyd: cannot read {name}: {getattr(err, 'strerror', None) or err}", err=True)
             failed += 1
             continue
         try:
-            out = format_text(text, name)
+            out = format_text(text, shown)
         except PolicyError as err:
             print_diagnostics(err.diagnostics, err.sources)
             failed += 1
+            continue
+        if name == "-" and not (check_only or show_diff):
+            click.echo(out, nl=False)
             continue
         if out == text:
             continue
         changed += 1
         if show_diff:
-            click.echo(unified_diff(text, out, name), nl=False)
+            patch = unified_diff(text, out, diff_name(shown))
+            click.echo(colour.diff(patch) if paint else patch, nl=False)
         if check_only:
-            click.echo(f"would reformat {name}", err=True)
+            click.echo(f"would reformat {shown}", err=True)
         elif not show_diff:
             Path(name).write_text(out, encoding="utf-8")
             click.echo(f"reformatted {name}", err=True)
-    if failed or (check_only and changed):
+    if failed or ((check_only or show_diff) and changed):
         sys.exit(1)
+
+
+def diff_name(name: str) -> str:
+    """The path a diff header shows: relative to the current folder when inside it, never with `a//`."""
+
+    p = Path(name)
+    if p.is_absolute():
+        try:
+            return p.resolve().relative_to(Path.cwd().resolve()).as_posix()
+        except ValueError:
+            return p.as_posix().lstrip("/")
+    return p.as_posix()
