@@ -11,7 +11,7 @@ from ..engine.decide import decide
 from ..engine.schema import LeadError
 from ..engine.state import State
 from ..lang.diagnostics import PolicyError
-from .common import PolicydError, color_option, db_option, load_policy, load_state, print_diagnostics, read_json
+from .common import PolicydError, color_option, db_option, echo_json, load_policy, load_state, print_diagnostics, read_json
 from .completion import policy_refs
 
 
@@ -49,15 +49,36 @@ def assign(policy: str, lead_file: str, state_file: str | None, seed: str, fmt: 
 
         guess = did_you_mean(why_not, loaded.compiled.rep_names)
         raise PolicydError(f"--why-not {why_not}: no such rep" + (f"; did you mean {guess}?" if guess else ""))
+    if fmt == "json":  # the API's shape: {"decision": ..., "explanation": ...}
+        from ..explain.decision_json import document
+
+        echo_json(document(loaded.compiled, decision, why_not))
+        return
     click.echo(render(loaded.compiled, decision, fmt, why_not), nl=False)
 
 
 @click.command("test")
-@click.argument("policy")
+@click.argument("policies", metavar="POLICY...", nargs=-1, required=True, shell_complete=policy_refs)
+@click.option(
+    "-k",
+    "patterns",
+    multiple=True,
+    metavar="PATTERN",
+    help="Only examples whose name contains PATTERN (or matches it as a glob); repeatable.",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Print the explanation of every example, not only failures.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "junit"]),
+    default="text",
+    show_default=True,
+    help="Text, JSON, or JUnit XML for CI.",
+)
+@color_option
 @db_option  # last, as every command that takes a policy takes @N refs too
-def test_cmd(policy: str, verbose: bool) -> None:
-    """Run the policy's `example` blocks; exit 1 when one fails.
+def test_cmd(policies: tuple[str, ...], patterns: tuple[str, ...], verbose: bool, fmt: str, color: str) -> None:
+    """Run the policies' `example` blocks; exit 1 when one fails (or a policy cannot load).
 
     A failing example prints what it expected and the explanation of the decision
     it got.
@@ -65,28 +86,54 @@ def test_cmd(policy: str, verbose: bool) -> None:
     \b
     Example:
       policyd test policies/inbound.policy
+      policyd test policies/*.policy -k enterprise --format junit > examples.xml
     """
     from ..explain.examples import run_examples
+    from ..report import color as colour
+    from ..report.examples import FileResults, junit, selected, to_json
 
-    loaded = load_policy(policy)
-    results = run_examples(loaded.compiled)
-    failed = 0
-    for r in results:
-        if r.ok:
-            click.echo(f"PASS  {r.name}")
-        else:
-            failed += 1
-            click.echo(f"FAIL  {r.name}  ({loaded.policy.file}:{r.line})")
-            for problem in r.problems:
-                click.echo(f"      {problem}")
-        if (not r.ok or verbose) and r.explanation:
-            click.echo("")
-            click.echo("      " + r.explanation.rstrip("\n").replace("\n", "\n      "))
-            click.echo("")
-    click.echo(f"{len(results) - failed} passed, {failed} failed")
-    if not results:
-        click.echo(f"{policy}: no examples to run", err=True)
-    sys.exit(1 if failed else 0)
+    files = []
+    for policy in policies:
+        try:
+            loaded = load_policy(policy)
+        except PolicydError as err:
+            files.append(FileResults(policy, policy, (), err.message))
+            if fmt == "text":
+                err.show()
+            continue
+        results = tuple(r for r in run_examples(loaded.compiled) if selected(r.name, patterns))
+        files.append(FileResults(policy, loaded.policy.file, results))
+        if not results:
+            click.echo(f"{policy}: no examples to run" + (" (none matched -k)" if patterns else ""), err=True)
+    if fmt == "json":
+        echo_json(to_json(files))
+    elif fmt == "junit":
+        click.echo(junit(files), nl=False)
+    else:
+        _print_results(files, verbose, len(policies) > 1, colour.enabled(color, sys.stdout))
+    sys.exit(1 if any(f.error or not all(r.ok for r in f.results) for f in files) else 0)
+
+
+def _print_results(files, verbose: bool, several: bool, paint: bool) -> None:
+    from ..report.color import paint as tint
+
+    failed = total = 0
+    for f in files:
+        for r in f.results:
+            total += 1
+            prefix = f"{f.policy}: " if several else ""
+            if r.ok:
+                click.echo(f"{tint('PASS', 'ok') if paint else 'PASS'}  {prefix}{r.name}")
+            else:
+                failed += 1
+                click.echo(f"{tint('FAIL', 'fail') if paint else 'FAIL'}  {prefix}{r.name}  ({f.file}:{r.line})")
+                for problem in r.problems:
+                    click.echo(f"      {problem}")
+            if (not r.ok or verbose) and r.explanation:
+                click.echo("")
+                click.echo("      " + r.explanation.rstrip("\n").replace("\n", "\n      "))
+                click.echo("")
+    click.echo(f"{total - failed} passed, {failed} failed")
 
 
 @click.command()
