@@ -67,7 +67,7 @@ def check(policies: tuple[str, ...], fmt: str, strict: bool, dependents: bool, s
                 from ..lang.diagnostics import format_all
 
                 text = format_all(shown, sources)
-                click.echo(colour.diagnostics(text) if paint else text, err=True)
+                click.echo(colour.diagnostics(text) if paint else text, err=True, color=paint or None)
             accepted = [f for f in found if not f.fails]
             for f in accepted:
                 s = f.diagnostic.span

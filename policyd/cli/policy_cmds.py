@@ -123,10 +123,10 @@ def _print_results(files, verbose: bool, several: bool, paint: bool) -> None:
             total += 1
             prefix = f"{f.policy}: " if several else ""
             if r.ok:
-                click.echo(f"{tint('PASS', 'ok') if paint else 'PASS'}  {prefix}{r.name}")
+                click.echo(f"{tint('PASS', 'ok') if paint else 'PASS'}  {prefix}{r.name}", color=paint or None)
             else:
                 failed += 1
-                click.echo(f"{tint('FAIL', 'fail') if paint else 'FAIL'}  {prefix}{r.name}  ({f.file}:{r.line})")
+                click.echo(f"{tint('FAIL', 'fail') if paint else 'FAIL'}  {prefix}{r.name}  ({f.file}:{r.line})", color=paint or None)
                 for problem in r.problems:
                     click.echo(f"      {problem}")
             if (not r.ok or verbose) and r.explanation:
@@ -218,7 +218,7 @@ def fmt_cmd(files: tuple[str, ...], check_only: bool, show_diff: bool, stdin_fil
         changed += 1
         if show_diff:
             patch = unified_diff(text, out, diff_name(shown))
-            click.echo(colour.diff(patch) if paint else patch, nl=False)
+            click.echo(colour.diff(patch) if paint else patch, nl=False, color=paint or None)
         if check_only:
             click.echo(f"would reformat {shown}", err=True)
         elif not show_diff:
