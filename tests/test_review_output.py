@@ -117,7 +117,7 @@ def test_colour_only_on_request_or_a_terminal_and_never_with_no_color():
         "import os, pty, sys\n"
         "pid, fd = pty.fork()\n"
         "if pid == 0:\n"
-        f"    os.execv(sys.executable, [sys.executable, '-m', 'policyd', 'check', {str(POLICIES / 'x.policy')!r}])\n"
+        f"    os.execv(sys.executable, [sys.executable, '-m', 'policyd', 'check', {str(ROOT / 'tests' / 'data' / 'analysis' / 'A001-fail.policy')!r}])\n"
         "out = b''\n"
         "while True:\n"
         "    try:\n"
@@ -131,9 +131,9 @@ def test_colour_only_on_request_or_a_terminal_and_never_with_no_color():
     )
     env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
     on_tty = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=ROOT).stdout
-    assert "\\x1b[1;31merror\\x1b[0m P006" in on_tty
+    assert "\\x1b[1;31merror\\x1b[0m A001" in on_tty
     no_color = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env={**env, "NO_COLOR": "1"}, cwd=ROOT).stdout
-    assert "error P006" in no_color and "\\x1b[" not in no_color
+    assert "error A001" in no_color and "\\x1b[" not in no_color
 
 
 @pytest.mark.parametrize(

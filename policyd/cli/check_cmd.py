@@ -61,7 +61,9 @@ def check(policies: tuple[str, ...], fmt: str, strict: bool, dependents: bool, s
         diags, sources, kind = _diagnose(policy, stdin_filename)
         found = findings(diags, sources)
         everything.extend(found)
-        if fmt == "text":
+        if fmt == "text" and kind == "ref":  # names no policy at all: said as every command says it
+            click.echo(f"policyd: {diags[0].message}", err=True)
+        elif fmt == "text":
             shown = [f.diagnostic for f in found if f.fails]
             if shown:
                 from ..lang.diagnostics import format_all
@@ -88,7 +90,7 @@ def _name(policy: str, stdin_filename: str | None) -> str:
 
 
 def _diagnose(policy: str, stdin_filename: str | None) -> tuple[list[Diagnostic], dict[str, str], str]:
-    """(diagnostics, sources, "team file; " or "") of one ref; a ref that names nothing is a P006 diagnostic."""
+    """(diagnostics, sources, "team file; ", "ref" or "") of one ref; a ref that names nothing is a P006 diagnostic."""
     try:
         if policy == "-":
             from ..checks.load import load_text
@@ -101,7 +103,7 @@ def _diagnose(policy: str, stdin_filename: str | None) -> tuple[list[Diagnostic]
     except PolicyError as err:
         return err.diagnostics, err.sources, ""
     except PolicydError as err:
-        return [Diagnostic("P006", ERROR, m.Span(policy, 0, 0), err.message)], {}, ""
+        return [Diagnostic("P006", ERROR, m.Span(policy, 0, 0), err.message)], {}, "ref"
     if loaded.policy.is_team_file:  # a `team from` file: its own checks, no missing-block errors
         return [d for d in loaded.diagnostics if d.code != "S001"], loaded.sources, "team file; "
     return loaded.diagnostics, loaded.sources, ""
