@@ -346,7 +346,7 @@ def test_verify_a_decision_from_assign(tmp_path):
     r = _run(["lottery", "verify", str(decision), "--seed", "s4"], db)
     assert r.exit_code == 1
     assert r.stdout.splitlines()[0] == "MISMATCH  L-6  seed: the decision was drawn with a different seed than the revealed one"
-    data = json.loads(decision.read_text())
+    data = json.loads(decision.read_text())["explanation"]
     data["lottery"]["pool"].remove("gustavo")
     for st in data["stages"]:
         for step in st["steps"]:

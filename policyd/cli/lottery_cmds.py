@@ -8,7 +8,7 @@ import sys
 import click
 
 from ..engine.state import State
-from .common import PolicydError, current_db, db_option, load_policy, load_state
+from .common import PolicydError, current_db, db_option, echo_json, json_format, load_policy, load_state
 from .seed_cmds import seed_call
 
 
@@ -29,8 +29,9 @@ def lottery() -> None:
 @click.option("--seed", "seed_value", metavar="SEED", help="The revealed seed (default: from the page, or from the db by period).")
 @click.option("--period", metavar="YYYY-Www", help="Verify a decision against this period's revealed seed from the db.")
 @click.option("--policy", "policy_ref", metavar="POLICY", help="Also replay a record's leads through POLICY from its starting state.")
+@json_format()
 @db_option
-def lottery_verify(subject: str, seed_value: str | None, period: str | None, policy_ref: str | None) -> None:
+def lottery_verify(subject: str, seed_value: str | None, period: str | None, policy_ref: str | None, fmt: str) -> None:
     """Recompute every draw of a decision or meeting record; exit 1 on a mismatch.
 
     A record (its .json or .html page) is checked whole: its id against its
@@ -85,6 +86,10 @@ def lottery_verify(subject: str, seed_value: str | None, period: str | None, pol
             v = verify_decision(data, seed_used)
     except RecordError as err:
         raise PolicydError(str(err)) from None
+    if fmt == "json":
+        checks = [{"subject": c.subject, "what": c.what, "ok": c.ok, "detail": c.detail} for c in v.checks]
+        echo_json({"subject": subject, "kind": kind, "ok": v.ok, "draws": v.draws, "seed_from": source, "checks": checks})
+        sys.exit(0 if v.ok else 1)
     for chk in v.checks:
         click.echo(f"{'match   ' if chk.ok else 'MISMATCH'}  {chk.subject}  {chk.what}: {chk.detail}")
     if v.ok:
@@ -144,6 +149,7 @@ def _day(ctx: click.Context, param: click.Parameter, value: str | None) -> float
 @click.option("--period", metavar="YYYY-Www", help="The ISO week of the meeting, whose committed seed draws (e.g. 2026-W49).")
 @click.option("--practice", is_flag=True, help="Rehearse: draw with a fresh seed, shown on the page; the record proves nothing.")
 @click.option("--out", "out_dir", default="out/lottery", show_default=True, metavar="DIR", help="Where the record page and JSON go.")
+@json_format()
 @db_option
 def distribute(
     policy: str,
@@ -155,6 +161,7 @@ def distribute(
     period: str | None,
     practice: bool,
     out_dir: str,
+    fmt: str,
 ) -> None:
     """Run the weekly meeting: assign a batch of leads, draw the lottery share, write the record.
 
@@ -233,8 +240,9 @@ def distribute(
             )
     for r in record["refused"]:
         click.echo(f"{leads_file}:{r['line']}: refused: {'; '.join(r['errors'])}", err=True)
-    for line in summary_lines(record):
-        click.echo(line)
+    if fmt == "text":
+        for line in summary_lines(record):
+            click.echo(line)
     try:
         rid, page = write_record(record, out_dir, seed if practice else None)
         if not practice:
@@ -245,7 +253,10 @@ def distribute(
         raise PolicydError(str(err)) from None
     t = record["totals"]
     click.echo(f"{t['by_rules']} by rules, {t['by_lottery']} by lottery, {t['queued']} queued, {t['refused']} refused", err=True)
-    click.echo(f"record {rid}")
+    if fmt == "json":
+        echo_json({"id": rid, "page": str(page), "json": str(page.with_suffix(".json")), "record": record})
+    else:
+        click.echo(f"record {rid}")
     click.echo(f"wrote {page} and {page.with_suffix('.json')}", err=True)
     if practice:
         click.echo("a practice record: its seed was made for this run and is on the page, so it proves nothing", err=True)

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import click
 
-from . import daemon_cmds, lottery_cmds, policy_cmds, replay_cmds, seed_cmds, store_cmds
+from . import check_cmd, daemon_cmds, lottery_cmds, lsp_cmd, policy_cmds, replay_cmds, seed_cmds, store_cmds
 
 COMMANDS = (
-    policy_cmds.check,
+    check_cmd.check,
     policy_cmds.assign,
     policy_cmds.test_cmd,
     policy_cmds.diff,
@@ -32,6 +32,7 @@ COMMANDS = (
     daemon_cmds.serve,
     daemon_cmds.token,
     daemon_cmds.audit_cmd,
+    lsp_cmd.lsp,
 )
 
 

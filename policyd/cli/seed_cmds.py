@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .common import PolicydError, current_db, db_option
+from .common import PolicydError, current_db, db_option, echo_json, iso, json_format
 
 period_option = click.option("--period", required=True, metavar="YYYY-Www", help="The ISO week the seed is for, e.g. 2026-W48.")
 
@@ -86,19 +86,25 @@ def seed_reveal(period: str, records_dir: str | None) -> None:
 
 
 @seed.command("list")
+@json_format()
 @db_option
-def seed_list() -> None:
+def seed_list(fmt: str) -> None:
     """Every committed period with its commitment, and its seed once revealed.
 
     \b
     Example:
       policyd seed list --db policyd.db
+      policyd seed list --format json | jq '.[] | select(.seed == null) | .period'
     """
     from ..lottery import seeds
 
     db_path = current_db()
 
-    for p in seed_call(seeds.periods, db_path):
+    found = seed_call(seeds.periods, db_path)
+    if fmt == "json":
+        echo_json([{**p, "committed_at": iso(p["committed_at"]), "revealed_at": iso(p["revealed_at"])} for p in found])
+        return
+    for p in found:
         if not p["intact"]:
             state = "TAMPERED: " + p["problem"] if "does not match" in p["problem"] else "UNUSABLE: " + p["problem"]
         elif p["seed"]:

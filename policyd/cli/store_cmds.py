@@ -5,7 +5,38 @@ from __future__ import annotations
 import click
 
 from ..lang.diagnostics import summary
-from .common import PolicydError, command_store, current_db, db_option, load_policy, print_diagnostics, when, who
+from .common import (
+    PolicydError,
+    command_store,
+    current_db,
+    db_option,
+    echo_json,
+    iso,
+    json_format,
+    load_policy,
+    print_diagnostics,
+    when,
+    who,
+)
+
+
+def version_json(v, active: int | None) -> dict:
+    """A version as `versions` and `show` print it in JSON (docs/schemas/versions.schema.json)."""
+    return {
+        "number": v.number,
+        "ref": f"@{v.number}",
+        "hash": v.hash,
+        "parent": v.parent,
+        "author": v.author,
+        "message": v.message,
+        "created_at": iso(v.created_at),
+        "main_file": v.main_file,
+        "active": v.number == active,
+    }
+
+
+def _activation_json(a) -> dict:
+    return {"number": a.number, "action": a.action, "by": a.by, "at": iso(a.at), "previous": a.previous}
 
 
 def _version_line(v, active: int | None) -> str:
@@ -55,17 +86,25 @@ def publish(policy: str, message: str, author: str | None) -> None:
 
 @click.command()
 @click.option("--activations", is_flag=True, help="Show the activation log (who made which version active, when) instead.")
+@json_format()
 @db_option
-def versions(activations: bool) -> None:
+def versions(activations: bool, fmt: str) -> None:
     """List stored versions, newest first (the active one is marked).
 
     \b
     Example:
       policyd versions
       policyd versions --activations
+      policyd versions --format json | jq '.[0].ref'
     """
     store = command_store()
     active = store.active()
+    if fmt == "json":
+        if activations:
+            echo_json([_activation_json(a) for a in store.activation_log()])
+        else:
+            echo_json([version_json(v, active.number if active else None) for v in store.versions()])
+        return
     if activations:
         for a in store.activation_log():
             what = "rolled back to" if a.action == "rollback" else "activated"
@@ -79,8 +118,9 @@ def versions(activations: bool) -> None:
 @click.command()
 @click.argument("ref")
 @click.option("--raw", is_flag=True, help="Print only the policy file's text (for piping).")
+@json_format()
 @db_option
-def show(ref: str, raw: bool) -> None:
+def show(ref: str, raw: bool, fmt: str) -> None:
     """Show a policy by ref: a stored version's details and files.
 
     Works for any ref: @N, @active, @previous, a git revision or a file.
@@ -89,6 +129,7 @@ def show(ref: str, raw: bool) -> None:
     Example:
       policyd show @active
       policyd show @3 --raw > inbound.policy
+      policyd show @active --format json | jq -r '.files[.main_file]'
     """
     from ..storage.refs import RefError, kind_of, read_bundle
 
@@ -98,6 +139,16 @@ def show(ref: str, raw: bool) -> None:
         raise PolicydError(str(err)) from None
     if raw:
         click.echo(bundle.files[bundle.main_file], nl=False)
+        return
+    if fmt == "json":
+        out = {"ref": bundle.label, "kind": bundle.kind, "version": None, "activations": [], "main_file": bundle.main_file}
+        if kind_of(ref) == "version":
+            store = command_store()
+            v = store.get(bundle.label)
+            active = store.active()
+            out["version"] = version_json(v, active.number if active else None)
+            out["activations"] = [_activation_json(a) for a in store.activation_log() if a.number == v.number]
+        echo_json({**out, "files": bundle.files})
         return
     if kind_of(ref) == "version":
         store = command_store()

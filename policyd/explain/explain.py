@@ -130,7 +130,7 @@ class _Walk:
     def exception(self, i: int, holds: bool) -> None:
         e = self.p.exceptions[i]
         when = source(self.p, e.when.span)
-        shown = ", ".join(f"{v['field']} = {v['value']}" for v in lead_values(self.c, e.when, self.lead))
+        shown = ", ".join(f"{v['field']} = {v['text']}" for v in lead_values(self.c, e.when, self.lead))
         self.exceptions.append(
             {
                 "name": e.name,

@@ -64,7 +64,8 @@ def _cond_fields(c: m.Cond | None) -> list[str]:
 
 
 def lead_values(c: Compiled, cond: m.Cond | None, lead: dict) -> list[dict]:
-    return [{"field": f, "value": fmt(lead.get(f))} for f in _cond_fields(cond) if f in c.fields]
+    """The lead's values a condition read: `value` as the lead holds it (typed, null when missing), `text` as shown."""
+    return [{"field": f, "value": lead.get(f), "text": fmt(lead.get(f))} for f in _cond_fields(cond) if f in c.fields]
 
 
 _FLIP = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "==", "!=": "!="}
