@@ -39,6 +39,27 @@ def preflight(path: str) -> None:
         )
 
 
+def intake_sources(maps: tuple[str, ...], owners: str | None):
+    """The --map sources (NAME=FILE, or FILE for POST /v1/intake) and --owners, checked before serving."""
+    from ..daemon.intake import DEFAULT_SOURCE, Sources, load_owners
+    from ..replay.records import MappingError
+
+    files: dict[str, str] = {}
+    for item in maps:
+        name, sep, file = item.partition("=")
+        if not sep:
+            name, file = DEFAULT_SOURCE, item
+        if not name.replace("-", "").replace("_", "").isalnum() or not file:
+            raise PolicydError(f"--map {item}: expected FILE or NAME=FILE, NAME of letters, digits, - and _")
+        if name in files:
+            raise PolicydError(f"--map {item}: source {name!r} is given twice")
+        files[name] = file
+    try:
+        return Sources(files, load_owners(owners) if owners else None)
+    except MappingError as err:
+        raise PolicydError(str(err)) from None
+
+
 def free_port(host: str) -> int:
     """A free port on `host` (for --port 0: the daemon's lease names the address before it listens)."""
     from ..web.serve import bind
@@ -78,6 +99,15 @@ def free_port(host: str) -> int:
     type=int,
     help="Connections held at once (lowered to fit the file descriptor limit); beyond it the longest idle or slow one is closed, or 503.",
 )
+@click.option(
+    "--map",
+    "maps",
+    multiple=True,
+    metavar="[NAME=]FILE",
+    help="Mapped intake: a replay mapping file for JSON payloads, at POST /v1/intake/NAME (without NAME, POST /v1/intake). Repeatable.",
+)
+@click.option("--owners", type=click.Path(dir_okay=False), help='The CRM\'s ids of each rep (TOML: [alice] hubspot_owner_id = "...").')
+@click.option("--max-pending", default=2000, show_default=True, type=int, help="Writer operations waiting beyond which requests get 429.")
 @storage_errors
 def serve(
     host: str,
@@ -88,6 +118,9 @@ def serve(
     body_timeout: float,
     keep_alive: float,
     max_connections: int,
+    maps: tuple[str, ...] = (),
+    owners: str | None = None,
+    max_pending: int = 2000,
 ) -> None:
     """Serve the active stored version over HTTP (JSON API under /v1, pages).
 
@@ -115,6 +148,9 @@ def serve(
     if keep_alive < 0 or max_connections < 1:
         raise PolicydError("--keep-alive must be 0 or more, --max-connections 1 or more")
     limits = Limits(header_timeout, body_timeout, keep_alive, max_connections)
+    sources = intake_sources(maps, owners)
+    if max_pending < 1:
+        raise PolicydError("--max-pending must be 1 or more")
     path = current_db()
     preflight(path)
     try:
@@ -126,7 +162,7 @@ def serve(
     if held.took_over is not None and held.took_over.pid != held.holder.pid:
         click.echo(f"policyd: {path}: {held.took_over_text()}", err=True)
     try:
-        run(path, host, port, sla_interval, access_log, limits)
+        run(path, host, port, sla_interval, access_log, limits, sources=sources, max_pending=max_pending)
     except OSError as err:
         raise PolicydError(f"cannot listen on {host}:{port}: {err.strerror}") from None
     except SystemExit as exc:

@@ -213,9 +213,11 @@ class Runtime(Writer):
         return c, d
 
     # ------------------------------------------------------------------ operations (answered once committed)
-    def assign(self, raw: Any, actor: str) -> Future:
-        """Decide a lead. Result: (row, created) -- created False when the lead id was decided before."""
-        return self.submit(lambda tx: operations.assign(tx, raw, actor, self.seed_for, self.count))
+    def assign(self, raw: Any, actor: str, reroute: bool = False) -> Future:
+        """Decide a lead. Result: (row, created) -- created False when the lead id was decided before.
+
+        The same id with a different lead is a Conflict naming the differences, unless `reroute`."""
+        return self.submit(lambda tx: operations.assign(tx, raw, actor, self.seed_for, self.count, reroute))
 
     def accept(self, lead_id: str, actor: str, rep: str | None = None) -> Future:
         return self.submit(lambda tx: operations.accept(tx, lead_id, actor, rep))

@@ -342,6 +342,17 @@ def m010_daemon_lease(db: sqlite_utils.Database) -> None:
     )
 
 
+@MIGRATIONS()
+def intake_m001_refused_requests(db: sqlite_utils.Database) -> None:
+    """Requests the daemon refused (signature, JSON, mapping, schema, conflict), kept with their reasons for re-submission."""
+    db.execute(
+        "create table if not exists intake_refused (id integer primary key, at real not null, source text not null,"
+        " kind text not null, reasons text not null, body text not null, headers text not null, lead_id text,"
+        " status text not null default 'refused', resolved_at real, resolved_by text)"
+    )
+    db.execute("create index if not exists intake_refused_status on intake_refused(status, id)")
+
+
 def migration_names() -> list[str]:
     """Every migration of the chain, in order (what a fully migrated file has applied)."""
     return [m.name for m in MIGRATIONS._migrations]

@@ -20,9 +20,9 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 from ..daemon import policy, reads
 from ..lottery import seeds
-from . import decisions, openapi
+from . import decisions, intake, openapi
 from .errors import ApiError
-from .requests import check_lead_id, invalid, iso, parse_time, read_object, read_optional_object
+from .requests import invalid, iso, parse_time, read_object, read_optional_object
 from .state import Daemon
 
 
@@ -73,14 +73,24 @@ async def openapi_doc(request: Request) -> Response:
 
 
 async def assign(request: Request) -> Response:
+    """Decide a lead; a refused one (schema, a retry that differs) is kept (web/intake.py), 429 while the writer is behind."""
     d = _daemon(request)
+    busy = intake.overloaded(d)
+    if busy is not None:
+        return busy
     lead = await read_object(request)
-    check_lead_id(lead.get("id"))  # before the runtime, which would match {"id": 5} to the text id "5"
+    reroute = request.query_params.get("reroute") == "true"
     t0 = time.perf_counter()
-    row, created = await asyncio.wrap_future(d.runtime.assign(lead, request.state.who.name))
+    try:
+        row, created, _ = await intake.decide(d, intake.ASSIGN, None, lead, request.state.who.name, reroute)
+    except intake.Refusal as r:
+        return await intake.refuse(d, intake.ASSIGN, r, json.dumps(lead, ensure_ascii=False), intake.kept_headers(request))
     d.assign_seconds += time.perf_counter() - t0
     d.assign_count += 1
-    return JSONResponse(decisions.decision_json(row, replayed=not created), 201 if created else 200)
+    out = decisions.decision_json(row, replayed=not created)
+    if d.sources.global_owners:
+        out["owner_ids"] = d.sources.owner_ids(row["holder"])
+    return JSONResponse(out, 201 if created else 200)
 
 
 async def get_decision(request: Request) -> Response:

@@ -21,7 +21,8 @@ from starlette.applications import Starlette
 from starlette.routing import BaseRoute
 
 from ..daemon import sla
-from . import api, openapi, pages
+from ..daemon.intake import Sources
+from . import api, intake, openapi, pages
 from .auth import PAGE_HEADERS
 from .decisions import FORMATS
 from .endpoint import Endpoint, path, query
@@ -31,6 +32,7 @@ from .state import Daemon
 access_log = logging.getLogger("policyd.access")
 
 LEAD = path("lead_id", "the lead's id, percent-encoded", openapi.LEAD_ID_PATTERN)
+REROUTE = query("reroute", "true: a lead id decided before with other values is decided again (audited); else 409", ("true", "false"))
 ENDPOINTS: list[Endpoint] = [
     Endpoint("GET", "/v1/health", api.health, "getHealth", "Health (no token needed)", None, {200: "Health", 503: "Health"}),
     Endpoint("GET", "/v1/openapi.json", api.openapi_doc, "getOpenapi", "This document", "read", {200: "OpenAPI"}),
@@ -39,11 +41,12 @@ ENDPOINTS: list[Endpoint] = [
         "/v1/assign",
         api.assign,
         "assignLead",
-        "Decide who gets a lead (idempotent by lead id: a repeat answers 200 with the stored decision)",
+        "Decide who gets a lead (idempotent by lead id: a repeat answers 200 with the stored decision; a different lead, 409)",
         "assign",
         {201: "Decision", 200: "Decision"},
-        (422, 503),
+        (409, 422, 429, 503),
         body="Lead",
+        params=(REROUTE,),
     ),
     Endpoint(
         "GET",
@@ -154,6 +157,52 @@ ENDPOINTS: list[Endpoint] = [
         (404, 422),
         body="Activate",
     ),
+    Endpoint(
+        "POST",
+        "/v1/intake",
+        intake.intake,
+        "intakeLead",
+        "Decide a lead sent in a CRM's or form's own shape, through the daemon's --map mapping (signed, or an assign token)",
+        None,
+        {201: "IntakeDecision", 200: "IntakeDecision"},
+        (400, 401, 404, 409, 413, 422, 429, 503),
+        body="Payload",
+        params=(REROUTE,),
+    ),
+    Endpoint(
+        "POST",
+        "/v1/intake/{source}",
+        intake.intake,
+        "intakeLeadFromSource",
+        "Decide a lead sent in a source's shape, through the mapping given as --map SOURCE=FILE",
+        None,
+        {201: "IntakeDecision", 200: "IntakeDecision"},
+        (400, 401, 404, 409, 413, 422, 429, 503),
+        body="Payload",
+        params=(path("source", "the source's name, as in --map NAME=FILE"), REROUTE),
+    ),
+    Endpoint(
+        "GET",
+        "/v1/refused",
+        intake.list_refused,
+        "listRefused",
+        "Requests the daemon refused (signature, JSON, mapping, schema, conflict), newest first, with their reasons",
+        "read",
+        {200: "Refused"},
+        (400,),
+        params=(query("status", "refused (default), resubmitted or all", ("refused", "resubmitted", "all")),),
+    ),
+    Endpoint(
+        "POST",
+        "/v1/refused/{refused_id}/resubmit",
+        intake.resubmit,
+        "resubmitRefused",
+        "Map and decide a refused request again, with the mapping as it is now",
+        "admin",
+        {201: "IntakeDecision", 200: "IntakeDecision"},
+        (400, 404, 409, 422, 429, 503),
+        params=(path("refused_id"),),
+    ),
     Endpoint("GET", "/dashboard", pages.dashboard_page, "dashboardPage", "Team dashboard (HTML)", "read", {200: "text/html"}, page=True),
     Endpoint(
         "GET",
@@ -234,6 +283,8 @@ def create_app(
     log_access: bool = False,
     on_ready: Callable[[], None] | None = None,
     seed_fn: Callable[[float], str] | None = None,
+    sources: Sources | None = None,
+    max_pending: int = 2000,
 ) -> Starlette:
     """The daemon as an ASGI app over the SQLite file `db`.
 
@@ -243,6 +294,9 @@ def create_app(
     """
     daemon = Daemon(db, clock, sla_interval, dashboard_panels, seed_fn)
     daemon.on_ready = on_ready
+    daemon.sources = sources or Sources()
+    daemon.max_pending = max_pending
+    daemon.dashboard_panels.append(lambda runtime: intake.panel(daemon))
 
     @contextlib.asynccontextmanager
     async def lifespan(app):
