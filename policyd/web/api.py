@@ -18,7 +18,7 @@ import time
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
-from ..daemon import policy, reads
+from ..daemon import policy, reads, refused
 from ..lottery import seeds
 from . import decisions, intake, openapi
 from .errors import ApiError
@@ -232,6 +232,10 @@ async def metrics(request: Request) -> Response:
         "# TYPE policyd_lottery_seed gauge",
         f'policyd_lottery_seed{{period="{draw.period}",status="{draw.status}"}} {int(draw.seed is not None)}',
     ]
+    lines += await asyncio.to_thread(intake.outbox_metrics, d)
+    lines += ["# HELP policyd_refused_waiting Refused requests kept, not yet re-submitted.", "# TYPE policyd_refused_waiting gauge"]
+    waiting = await asyncio.to_thread(refused.counts, d.read)
+    lines += [f'policyd_refused_waiting{{kind="{k}"}} {waiting.get(k, 0)}' for k in refused.KINDS]
     reps = reads.reps(rt)
     lines += ["# HELP policyd_open_leads Open leads per rep.", "# TYPE policyd_open_leads gauge"]
     lines += [f'policyd_open_leads{{rep="{r["rep"]}"}} {r["open"]}' for r in reps]

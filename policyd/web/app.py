@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -20,6 +21,7 @@ from collections.abc import Callable, Sequence
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute
 
+from ..daemon import outbox as events
 from ..daemon import sla
 from ..daemon.intake import Sources
 from . import api, intake, openapi, pages
@@ -285,6 +287,7 @@ def create_app(
     seed_fn: Callable[[float], str] | None = None,
     sources: Sources | None = None,
     max_pending: int = 2000,
+    outbox: events.OutboxConfig | None = None,
 ) -> Starlette:
     """The daemon as an ASGI app over the SQLite file `db`.
 
@@ -297,11 +300,20 @@ def create_app(
     daemon.sources = sources or Sources()
     daemon.max_pending = max_pending
     daemon.dashboard_panels.append(lambda runtime: intake.panel(daemon))
+    deliverer = None
+    if outbox is not None:
+        daemon.runtime.outbox = dataclasses.replace(outbox, owner_ids=daemon.sources.owner_ids)
+        deliverer = events.Deliverer(db, daemon.runtime.outbox, daemon.runtime.submit, clock)
+        daemon.runtime.on_commit = deliverer.wake.set
+        daemon.deliverer = deliverer
+        daemon.dashboard_panels.append(lambda runtime: intake.outbox_panel(daemon))
 
     @contextlib.asynccontextmanager
     async def lifespan(app):
         await asyncio.to_thread(lambda: None)  # the default executor exists before the writer starts
         daemon.open()
+        if deliverer is not None:
+            deliverer.start()
         task = asyncio.create_task(sla.run_loop(daemon.runtime.tick, sla_interval))
         if daemon.on_ready:
             daemon.on_ready()
@@ -311,6 +323,8 @@ def create_app(
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+            if deliverer is not None:
+                await asyncio.to_thread(deliverer.stop)
             daemon.runtime.stop()
 
     app = Starlette(routes=[*ROUTES, *extra_routes], lifespan=lifespan, exception_handlers=dict(HANDLERS))

@@ -21,7 +21,7 @@ from markupsafe import Markup
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
-from ..daemon import refused
+from ..daemon import outbox, refused
 from ..daemon.intake import DEFAULT_SOURCE, Source
 from ..engine.schema import LeadError
 from ..replay.records import MappingError, RowError
@@ -268,3 +268,29 @@ def panel(d: Daemon, limit: int = 20) -> dict:
         x["reason"] = "; ".join(f"{r.get('field')}: {r.get('message') or json.dumps(r.get('sent'))}" for r in x["reasons"][:3])
     html = render_template("page_refused_panel.html.j2", {"items": items, "waiting": sum(waiting.values()), "by_kind": waiting})
     return {"title": "Refused requests", "html": Markup(html)}
+
+
+def outbox_panel(d: Daemon) -> dict:
+    """The dashboard's view of webhook deliveries: waiting, failing (with the last error), delivered."""
+    from ..render.jinja import render_template
+
+    st = outbox.stats(d.read)
+    for x in st["failures"]:
+        x["next_at"] = iso(x["next_at"])
+    return {"title": "Webhook deliveries", "html": Markup(render_template("page_outbox_panel.html.j2", st))}
+
+
+def outbox_metrics(d: Daemon) -> list[str]:
+    """Prometheus lines for the outbox (empty without webhooks)."""
+    if d.deliverer is None:
+        return []
+    st = outbox.stats(d.read)
+    return [
+        "# HELP policyd_outbox_events Webhook events by state: pending (not yet delivered), failing (pending after a failed attempt), delivered.",
+        "# TYPE policyd_outbox_events gauge",
+        *(f'policyd_outbox_events{{state="{k}"}} {st[k]}' for k in ("pending", "failing", "delivered")),
+        "# HELP policyd_outbox_attempts_total Delivery attempts since start, by result.",
+        "# TYPE policyd_outbox_attempts_total counter",
+        f'policyd_outbox_attempts_total{{result="delivered"}} {d.deliverer.delivered}',
+        f'policyd_outbox_attempts_total{{result="failed"}} {d.deliverer.failed}',
+    ]

@@ -34,6 +34,7 @@ class Daemon:
         self.on_ready: Callable[[], None] | None = None
         self.sources = Sources()  # mapped intake (daemon/intake.py): set by create_app
         self.max_pending = 2000  # writer operations waiting beyond which intake and assign answer 429
+        self.deliverer = None  # the outbox's delivery thread (daemon/outbox.py), when webhooks are configured
 
     def open(self) -> None:
         self.read = connect(self.db)
