@@ -20,7 +20,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 from ..daemon import policy, reads, refused
 from ..lottery import seeds
-from . import decisions, intake, openapi
+from . import decisions, intake, openapi, openapi30
 from .errors import ApiError
 from .requests import invalid, iso, parse_time, read_object, read_optional_object
 from .state import Daemon
@@ -70,6 +70,14 @@ def _storage(rt) -> dict:
 async def openapi_doc(request: Request) -> Response:
     pol = _daemon(request).runtime.policy
     return JSONResponse(openapi.document(request.app.state.endpoints, pol.compiled if pol else None))
+
+
+async def openapi30_doc(request: Request) -> Response:
+    """The same API as OpenAPI 3.0, the subset Salesforce External Services imports (openapi30.py)."""
+    d = _daemon(request)
+    pol = d.runtime.policy
+    sources = {n: s for n in d.sources.by_name if (s := d.sources.get(n)) is not None}
+    return JSONResponse(openapi30.document(request.app.state.endpoints, pol.compiled if pol else None, sources))
 
 
 async def assign(request: Request) -> Response:

@@ -39,6 +39,15 @@ ENDPOINTS: list[Endpoint] = [
     Endpoint("GET", "/v1/health", api.health, "getHealth", "Health (no token needed)", None, {200: "Health", 503: "Health"}),
     Endpoint("GET", "/v1/openapi.json", api.openapi_doc, "getOpenapi", "This document", "read", {200: "OpenAPI"}),
     Endpoint(
+        "GET",
+        "/v1/openapi-3.0.json",
+        api.openapi30_doc,
+        "getOpenapi30",
+        "This API as OpenAPI 3.0, for Salesforce External Services (one operation per intake source)",
+        "read",
+        {200: "OpenAPI"},
+    ),
+    Endpoint(
         "POST",
         "/v1/assign",
         api.assign,
