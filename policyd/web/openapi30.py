@@ -81,6 +81,10 @@ def document(endpoints: Sequence[Endpoint], c: Compiled | None, sources: dict[st
             continue
         paths[p] = {m: _json_only(op) for m, op in item.items()}
     schemas = {k: schema30(v) for k, v in doc["components"]["schemas"].items() if k not in ("OpenAPI", "Payload")}
+    names = sorted({k for src in sources.values() for ids in src.owners.values() for k in ids})
+    if names and "IntakeDecision" in schemas:  # a Flow reads named fields: the owner id names this daemon knows
+        owner = {"type": "object", "properties": {k: {"type": "string"} for k in names}, "description": "the CRM's ids of the rep"}
+        schemas["IntakeDecision"]["properties"]["owner_ids"] = owner
     template = doc["paths"]["/v1/intake"]["post"]
     for name, src in sorted(sources.items()):
         path = "/v1/intake" if name == DEFAULT_SOURCE else f"/v1/intake/{name}"
