@@ -246,3 +246,23 @@ def test_a_salesforce_lead_through_its_mapping_needs_a_bearer_token(daemon):
     assert r.status_code == 201, r.text
     assert (r.json()["lead_id"], r.json()["tier"]) == ("00Q5g00000AbCdEEAV", "medium")
     assert unknown.status_code == 404 and "--map zoho=FILE" in unknown.json()["message"]
+
+
+def test_an_owners_file_gives_every_answer_the_reps_crm_ids(tmp_path):
+    from policyd.daemon.intake import load_owners
+
+    db = tmp_path / "policyd.db"
+    publish(db)
+    f = tmp_path / "owners.toml"
+    f.write_text('[quinn]\nhubspot_owner_id = "900"\nsalesforce_owner_id = "005Q"\n[uma]\nhubspot_owner_id = 901\n')
+    owners = load_owners(str(f))
+    assert owners == {"quinn": {"hubspot_owner_id": "900", "salesforce_owner_id": "005Q"}, "uma": {"hubspot_owner_id": "901"}}
+    with ThreadServer(db, sources=Sources(owners=owners), seed_fn=lambda now: "owners") as srv:
+        with srv.client(make_token(db, "admin")) as c:
+            r = c.post("/v1/assign", json={**json.loads((ROOT / "policies/leads/globex.json").read_text()), "id": "OW-1"})
+            rep = r.json()["rep"]
+            assert r.json()["owner_ids"] == owners.get(rep, {})
+            moved = c.post("/v1/decisions/OW-1/override", json={"rep": "quinn", "reason": "test"})
+            again = c.post("/v1/assign", json={**json.loads((ROOT / "policies/leads/globex.json").read_text()), "id": "OW-1"})
+    assert moved.status_code == 200
+    assert again.json()["owner_ids"] == {"hubspot_owner_id": "900", "salesforce_owner_id": "005Q"}  # where the lead is now

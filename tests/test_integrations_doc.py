@@ -55,7 +55,7 @@ def test_the_hubspot_step_by_step(srv):
     owners = srv.app.state.daemon.sources.by_name["hubspot"].owners
     assert out["owner_ids"] == owners.get(out["rep"], {})
     assert "authority: 'DECISION_MAKER' read as 'decision_maker'" in out["mapping_notes"]
-    assert f'"owner_ids": {{"hubspot_owner_id": "{owners["farah"]["hubspot_owner_id"]}"}}' in DOC  # the page's example is farah's id
+    assert f'"owner_ids": {{"hubspot_owner_id": "{owners["alice"]["hubspot_owner_id"]}"}}' in DOC  # the page's example is alice's id
 
 
 def test_the_salesforce_step_by_step(srv):

@@ -151,3 +151,24 @@ def test_events_survive_a_kill_9_and_reach_the_receiver_once_it_is_back(tmp_path
 def _clean_env():
     yield
     os.environ.pop("POLICYD_TEST_WEBHOOK_SECRET", None)
+
+
+def test_an_sla_move_is_an_event_with_the_new_owner(tmp_path):
+    from .serve_support import Clock
+
+    db = tmp_path / "policyd.db"
+    publish(db)
+    clock = Clock()
+    with Receiver() as rx:
+        cfg = OutboxConfig((rx.url,), SECRET, timeout=2.0, backoff=0.05, interval=0.05)
+        with ThreadServer(db, clock=clock, seed_fn=lambda now: "outbox-sla", outbox=cfg, sla_interval=3600) as srv:
+            with srv.client(make_token(db, "assign")) as c:
+                first = c.post("/v1/assign", json=lead("S-1", **HIGH)).json()
+            wait_for(lambda: len(rx.ok) >= 1)
+            clock.advance(2 * 3600 + 1)  # past the high tier's `respond within 2h`
+            srv.settle()
+            wait_for(lambda: len(rx.ok) >= 2)
+    moved = rx.ok[1]["body"]
+    assert [x["event"] for x in rx.ok] == ["lead.assigned", "lead.reassigned"]
+    assert moved["details"]["from"] == first["rep"] and moved["rep"] == moved["details"]["to"] != first["rep"]
+    assert moved["actor"] == "sla"
