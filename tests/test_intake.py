@@ -266,3 +266,62 @@ def test_an_owners_file_gives_every_answer_the_reps_crm_ids(tmp_path):
             again = c.post("/v1/assign", json={**json.loads((ROOT / "policies/leads/globex.json").read_text()), "id": "OW-1"})
     assert moved.status_code == 200
     assert again.json()["owner_ids"] == {"hubspot_owner_id": "900", "salesforce_owner_id": "005Q"}  # where the lead is now
+
+
+def test_one_mapping_module_serves_replay_too_with_nested_paths(tmp_path, inbound):
+    from policyd.replay.history import History
+    from policyd.replay.mapping import load_mapping
+
+    leads = tmp_path / "contacts.jsonl"
+    rows = [
+        hubspot_contact("1", createdate="2026-11-30T09:00:00Z"),
+        hubspot_contact("2", numberofemployees="12", createdate="2026-11-30T10:00:00Z"),
+    ]
+    leads.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    text = (MAPS / "hubspot.map.toml").read_text()
+    text = text.split("[intake]")[0] + text.split("[history]", 1)[1].replace(
+        'id = "properties.hs_object_id"', 'id = "id"\narrival = "createdAt"', 1
+    )
+    text = "[history]" + text.split("[owners]")[0]
+    (tmp_path / "replay.map.toml").write_text(text)
+    history = History(leads, load_mapping(tmp_path / "replay.map.toml"), inbound.compiled.schema)
+    got = [(r.lead_id, r.lead["employees"], r.lead["segment"], r.lead["industry"]) for r in history]
+    assert got == [("1", 1500, "enterprise", "finance"), ("2", 12, "smb", "finance")]
+
+
+def test_a_public_url_is_what_hubspot_signs_behind_a_proxy(tmp_path):
+    db = tmp_path / "policyd.db"
+    publish(db)
+    f = tmp_path / "hubspot.map.toml"
+    f.write_text((MAPS / "hubspot.map.toml").read_text().replace("[intake]\n", '[intake]\npublic_url = "https://leads.example.com"\n', 1))
+    clock = Clock()
+    with ThreadServer(db, clock=clock, sources=Sources({"hubspot": str(f)}, env=ENV), seed_fn=lambda now: "proxy") as srv:
+        srv.clock = clock
+        ok = post_hubspot(srv, hubspot_contact("800"), uri="https://leads.example.com/v1/intake/hubspot")
+        local = post_hubspot(srv, hubspot_contact("801"))  # signed for the address the proxy hides
+        bad_json = post_hubspot(srv, {}, body=b"{not json", uri="https://leads.example.com/v1/intake/hubspot")
+        with srv.client(make_token(db, "read")) as c:
+            kinds = [x["kind"] for x in c.get("/v1/refused").json()["refused"]]
+    assert (ok.status_code, local.status_code, bad_json.status_code) == (201, 401, 400)
+    assert bad_json.json()["error"] == "bad_json" and kinds == ["json", "signature"]
+
+
+def test_serve_refuses_a_mapping_it_cannot_use_before_listening(tmp_path):
+    import subprocess
+    import sys
+
+    bad = tmp_path / "bad.map.toml"
+    bad.write_text("[fields.employees]\nthresholds = 3\ncolumn = 'x'\n")
+    for arg, message in (
+        (str(bad), f"{bad}: fields.employees.thresholds: expected a list of [number, value] pairs"),
+        (f"a b={bad}", "expected FILE or NAME=FILE"),
+        (str(tmp_path / "nope.toml"), "cannot read the mapping file"),
+    ):
+        r = subprocess.run(
+            [sys.executable, "-m", "policyd", "serve", "--db", str(tmp_path / "p.db"), "--map", arg],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=ROOT,
+        )
+        assert r.returncode != 0 and message in r.stderr, (arg, r.stderr)

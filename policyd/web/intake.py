@@ -219,7 +219,10 @@ async def list_refused(request: Request) -> Response:
     if status not in ("refused", "resubmitted", "all"):
         raise ApiError(400, "bad_status", f"status={status}: expected refused, resubmitted or all")
     items = await asyncio.to_thread(refused.listing, d.read, None if status == "all" else status)
-    return JSONResponse({"refused": [_item(x) for x in items], "waiting": await asyncio.to_thread(refused.counts, d.read)})
+    waiting = await asyncio.to_thread(refused.counts, d.read)
+    for name in list(d.sources.by_name):
+        d.sources.get(name)  # a mapping changed on disk is read again, so a broken fix shows here
+    return JSONResponse({"refused": [_item(x) for x in items], "waiting": waiting, "mapping_errors": dict(d.sources.errors)})
 
 
 def _item(x: dict) -> dict:
