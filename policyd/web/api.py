@@ -240,9 +240,9 @@ async def metrics(request: Request) -> Response:
         "# TYPE policyd_lottery_seed gauge",
         f'policyd_lottery_seed{{period="{draw.period}",status="{draw.status}"}} {int(draw.seed is not None)}',
     ]
-    lines += await asyncio.to_thread(intake.outbox_metrics, d)
+    lines += intake.outbox_metrics(d)
     lines += ["# HELP policyd_refused_waiting Refused requests kept, not yet re-submitted.", "# TYPE policyd_refused_waiting gauge"]
-    waiting = await asyncio.to_thread(refused.counts, d.read)
+    waiting = refused.counts(d.read)
     lines += [f'policyd_refused_waiting{{kind="{k}"}} {waiting.get(k, 0)}' for k in refused.KINDS]
     reps = reads.reps(rt)
     lines += ["# HELP policyd_open_leads Open leads per rep.", "# TYPE policyd_open_leads gauge"]

@@ -35,6 +35,7 @@ from .state import Daemon
 
 RETRY_AFTER = 2  # seconds a sender waits after a 429
 ASSIGN = "assign"  # the source name refusals of POST /v1/assign are kept under
+MAX_UNSIGNED = 10_000  # badly signed requests kept at most (anyone can send them; the others need a token or a signature)
 
 
 def _daemon(request: Request) -> Daemon:
@@ -196,6 +197,9 @@ async def _intake(request: Request) -> Response:
     if src.options.signature is not None:
         why = check_signature(src, request, body, d.clock())
         if why is not None:
+            if refused.counts(d.read).get("signature", 0) >= MAX_UNSIGNED:  # anyone can send these: bounded
+                d.runtime.count("signature_refusals_dropped")
+                return error(401, "bad_signature", f"{why} (not kept: {MAX_UNSIGNED} refused signatures are waiting already)")
             rid = await keep(d, name, "signature", [{"field": "signature", "message": why}], body, headers)
             return error(401, "bad_signature", f"{why} (kept as refused request {rid})", refused_id=rid)
     actor = who.name if who is not None else f"intake:{name}"
@@ -218,8 +222,8 @@ async def list_refused(request: Request) -> Response:
     status = request.query_params.get("status", "refused")
     if status not in ("refused", "resubmitted", "all"):
         raise ApiError(400, "bad_status", f"status={status}: expected refused, resubmitted or all")
-    items = await asyncio.to_thread(refused.listing, d.read, None if status == "all" else status)
-    waiting = await asyncio.to_thread(refused.counts, d.read)
+    items = refused.listing(d.read, None if status == "all" else status)  # the read connection stays on the event loop
+    waiting = refused.counts(d.read)
     for name in list(d.sources.by_name):
         d.sources.get(name)  # a mapping changed on disk is read again, so a broken fix shows here
     return JSONResponse({"refused": [_item(x) for x in items], "waiting": waiting, "mapping_errors": dict(d.sources.errors)})
@@ -239,7 +243,7 @@ async def resubmit(request: Request) -> Response:
     if not raw_id.isdigit():
         raise ApiError(404, "not_found", f"no refused request {raw_id!r}")
     rid = int(raw_id)
-    row = await asyncio.to_thread(refused.need, d.read, rid)
+    row = refused.need(d.read, rid)
     if row["status"] != "refused":
         raise Conflict(f"refused request {rid} was already re-submitted (lead {row['lead_id']})")
     src = None if row["source"] == ASSIGN else d.sources.get(row["source"])
