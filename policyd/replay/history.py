@@ -76,14 +76,15 @@ class History:
         self.has_arrival = False
         self._check_fields()
         self.tables = {name: load_lookup(lk, Path(base), mapping.file) for name, lk in mapping.lookups.items()}
+        self._kinds = {f.name: f.type.kind for f in schema.fields}
+        self._specs = [FieldSpec(n, n) for n in schema.names] if mapping.by_name else list(mapping.fields.values())
         return self
 
     def map_payload(self, raw: dict) -> tuple[dict[str, Any], list[str]]:
         """One JSON object as a lead, with the notes of what the mapping did to it; RowError names the field it cannot map."""
-        kinds = {f.name: f.type.kind for f in self.schema.fields}
-        specs = [FieldSpec(n, n) for n in self.schema.names] if self.mapping.by_name else list(self.mapping.fields.values())
+        kinds = self._kinds
         self.notes = Counter()
-        lead = self._map(1, "payload", raw, specs, kinds).lead
+        lead = self._map(1, "payload", raw, self._specs, kinds).lead
         m = self.mapping
         if "id" in kinds and "id" not in m.fields:  # [history] id may be a path too; never a made-up row number
             v = blank(read_path(raw, m.id)) if m.id else None

@@ -58,7 +58,7 @@ def read_path(raw: Mapping[str, Any], path: str) -> Any:
         return raw[path]
     v: Any = raw
     for part in path.split("."):
-        if not isinstance(v, Mapping):
+        if not isinstance(v, dict):  # JSON objects are dicts (an ABC check would cost more than the read)
             return None
         v = v.get(part)
     return v
