@@ -67,14 +67,14 @@ def enqueue(conn: sqlite3.Connection, config: OutboxConfig, since_seq: int, now:
         row = find(conn, lead_id) if isinstance(lead_id, str) else None
         if row is None:
             continue
-        holder = row["holder"]
+        holder, status, queue = placed(kind, rec)  # as of this record, not the batch's end
         payload = {
             "event": event,
             "lead_id": lead_id,
             "rep": holder,
             "owner_ids": config.owner_ids(holder),
-            "status": row["status"],
-            "queue": row["current_queue"],
+            "status": status,
+            "queue": queue,
             "tier": row["tier"],
             "by": row["by"],
             "version": row["version"],
@@ -91,6 +91,20 @@ def enqueue(conn: sqlite3.Connection, config: OutboxConfig, since_seq: int, now:
             )
             n += 1
     return n
+
+
+def placed(kind: str, rec: dict) -> tuple[str | None, str, str | None]:
+    """(holder, status, queue) right after a lead event, from its audit record alone."""
+    if kind in ("assign", "reroute"):
+        rep = rec.get("rep")
+        return rep, "assigned" if rep else "queued", rec.get("queue")
+    if kind in ("override", "sla_reassign"):
+        return rec.get("to"), "assigned", None
+    if kind == "sla_escalate":
+        return None, "escalated", "escalated"
+    if kind == "close":
+        return rec.get("rep"), str(rec.get("outcome")), None
+    return rec.get("rep"), "accepted", None
 
 
 def due(conn: sqlite3.Connection, now: float, limit: int = 50) -> list[dict]:
