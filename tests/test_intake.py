@@ -325,3 +325,18 @@ def test_serve_refuses_a_mapping_it_cannot_use_before_listening(tmp_path):
             cwd=ROOT,
         )
         assert r.returncode != 0 and message in r.stderr, (arg, r.stderr)
+
+
+def test_the_dashboard_lists_refused_requests_in_a_real_browser(daemon, tmp_path):
+    from .browser import open_page
+
+    r = post_hubspot(daemon, hubspot_contact("900", numberofemployees="<b>many</b>"))
+    assert r.status_code == 422
+    with open_page(f"{daemon.url}/dashboard?token={daemon.tokens['read']}", screenshot=tmp_path / "refused.png") as visit:
+        page = visit.page
+        assert visit.errors == []
+        body = page.inner_text("body")
+        assert "Refused requests" in body and "1 refused request waiting: 1 mapping." in body
+        row = page.locator("tr", has_text="hubspot").first.inner_text()
+        assert "mapping" in row and '"<b>many</b>" from properties.numberofemployees is not a whole number' in row  # text, not markup
+        assert page.locator("b", has_text="many").count() == 0
