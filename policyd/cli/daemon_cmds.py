@@ -172,6 +172,7 @@ def serve(
       policyd activate @1
       policyd token create --role assign --name crm
       policyd serve --port 8377
+      HUBSPOT_CLIENT_SECRET=... policyd serve --map hubspot=policies/intake/hubspot.map.toml --webhook https://hooks.example.com/policyd
     """
     from ..storage import lease
     from ..web.serve import Limits, run

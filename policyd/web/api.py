@@ -77,7 +77,8 @@ async def openapi30_doc(request: Request) -> Response:
     d = _daemon(request)
     pol = d.runtime.policy
     sources = {n: s for n in d.sources.by_name if (s := d.sources.get(n)) is not None}
-    return JSONResponse(openapi30.document(request.app.state.endpoints, pol.compiled if pol else None, sources))
+    names = {k for ids in d.sources.global_owners.values() for k in ids}
+    return JSONResponse(openapi30.document(request.app.state.endpoints, pol.compiled if pol else None, sources, sorted(names)))
 
 
 async def assign(request: Request) -> Response:

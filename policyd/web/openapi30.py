@@ -72,8 +72,12 @@ def payload_schema(src: Source, c: Compiled | None) -> dict:
     return root
 
 
-def document(endpoints: Sequence[Endpoint], c: Compiled | None, sources: dict[str, Source]) -> dict[str, Any]:
-    """The OpenAPI 3.0.3 document: the JSON operations, and one intake operation per source."""
+def document(
+    endpoints: Sequence[Endpoint], c: Compiled | None, sources: dict[str, Source], owner_names: Sequence[str] = ()
+) -> dict[str, Any]:
+    """The OpenAPI 3.0.3 document: the JSON operations, and one intake operation per source.
+
+    `owner_names`: the owner id names of an --owners file, typed in the answer beside the sources' own."""
     doc = openapi.document(endpoints, c)
     paths: dict[str, dict] = {}
     for p, item in doc["paths"].items():
@@ -81,7 +85,7 @@ def document(endpoints: Sequence[Endpoint], c: Compiled | None, sources: dict[st
             continue
         paths[p] = {m: _json_only(op) for m, op in item.items()}
     schemas = {k: schema30(v) for k, v in doc["components"]["schemas"].items() if k not in ("OpenAPI", "Payload")}
-    names = sorted({k for src in sources.values() for ids in src.owners.values() for k in ids})
+    names = sorted({k for src in sources.values() for ids in src.owners.values() for k in ids} | set(owner_names))
     if names and "IntakeDecision" in schemas:  # a Flow reads named fields: the owner id names this daemon knows
         owner = {"type": "object", "properties": {k: {"type": "string"} for k in names}, "description": "the CRM's ids of the rep"}
         schemas["IntakeDecision"]["properties"]["owner_ids"] = owner
