@@ -340,3 +340,21 @@ def test_the_dashboard_lists_refused_requests_in_a_real_browser(daemon, tmp_path
         row = page.locator("tr", has_text="hubspot").first.inner_text()
         assert "mapping" in row and '"<b>many</b>" from properties.numberofemployees is not a whole number' in row  # text, not markup
         assert page.locator("b", has_text="many").count() == 0
+
+
+def test_after_a_fix_every_waiting_request_of_a_source_is_decided_at_once(daemon):
+    for i, words in enumerate(("about 40", "about 40", "lots")):
+        assert post_hubspot(daemon, hubspot_contact(f"95{i}", numberofemployees=words)).status_code == 422
+    f = daemon.maps["hubspot"]
+    f.write_text(
+        f.read_text().replace(
+            'path = "properties.numberofemployees"', 'path = "properties.numberofemployees"\nvalues = { "about 40" = "40" }'
+        )
+    )
+    os.utime(f, (f.stat().st_mtime + 5, f.stat().st_mtime + 5))
+    with daemon.client(daemon.tokens["admin"]) as c:
+        out = c.post("/v1/refused/resubmit?source=hubspot").json()
+        none = c.post("/v1/refused/resubmit?source=salesforce").json()
+    assert [x["lead_id"] for x in out["decided"]] == ["950", "951"]  # oldest first
+    assert [(x["kind"], x["reasons"][0]["field"]) for x in out["refused"]] == [("mapping", "employees")]
+    assert out["waiting"] == {"mapping": 1} and none["decided"] == none["refused"] == []

@@ -205,6 +205,17 @@ ENDPOINTS: list[Endpoint] = [
     ),
     Endpoint(
         "POST",
+        "/v1/refused/resubmit",
+        intake.resubmit_all,
+        "resubmitAllRefused",
+        "Decide again every waiting refused request (of one source), oldest first, with the mappings as they are now",
+        "admin",
+        {200: "Resubmitted"},
+        (429,),
+        params=(query("source", "only the requests of this source"),),
+    ),
+    Endpoint(
+        "POST",
         "/v1/refused/{refused_id}/resubmit",
         intake.resubmit,
         "resubmitRefused",

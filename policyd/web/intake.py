@@ -35,6 +35,7 @@ from .state import Daemon
 
 RETRY_AFTER = 2  # seconds a sender waits after a 429
 ASSIGN = "assign"  # the source name refusals of POST /v1/assign are kept under
+MAX_BULK = 500  # refused requests one bulk re-submission decides at most
 MAX_UNSIGNED = 10_000  # badly signed requests kept at most (anyone can send them; the others need a token or a signature)
 
 
@@ -246,23 +247,52 @@ async def resubmit(request: Request) -> Response:
     row = refused.need(d.read, rid)
     if row["status"] != "refused":
         raise Conflict(f"refused request {rid} was already re-submitted (lead {row['lead_id']})")
-    src = None if row["source"] == ASSIGN else d.sources.get(row["source"])
-    if src is None and row["source"] != ASSIGN:
+    if row["source"] != ASSIGN and d.sources.get(row["source"]) is None:
         raise ApiError(409, "no_source", f"refused request {rid} came through source {row['source']!r}, which this daemon does not serve")
-    actor = request.state.who.name
+    outcome = await _resubmit_one(d, row, request.state.who.name, request.query_params.get("reroute") == "true")
+    if isinstance(outcome, Refusal):
+        key = "differences" if outcome.kind == "conflict" else "fields"
+        msg = outcome.message + f" (refused request {rid} stays refused)"
+        return error(outcome.status, outcome.code, msg, refused_id=rid, **{key: outcome.reasons})
+    return outcome
+
+
+async def _resubmit_one(d: Daemon, row: dict, actor: str, reroute: bool) -> JSONResponse | Refusal:
+    """Decide one stored request again: the answer, or the Refusal it met (kept on the row as its newest reasons)."""
+    rid = row["id"]
+    src = None if row["source"] == ASSIGN else d.sources.get(row["source"])
     try:
         try:
             payload = parse(row["body"].encode("utf-8"))
         except (JsonRefused, ValueError) as err:
             raise Refusal("json", 400, "bad_json", [{"field": "", "message": getattr(err, "message", str(err))}]) from None
-        decided, created, notes = await decide(d, row["source"], src, payload, actor, request.query_params.get("reroute") == "true")
+        decided, created, notes = await decide(d, row["source"], src, payload, actor, reroute)
     except Refusal as r:
         kind, reasons = r.kind, r.reasons
         await asyncio.wrap_future(d.runtime.submit(lambda tx: refused.refuse_again(tx, rid, kind, reasons)))
-        key = "differences" if r.kind == "conflict" else "fields"
-        return error(r.status, r.code, r.message + f" (refused request {rid} stays refused)", refused_id=rid, **{key: r.reasons})
+        return r
     await asyncio.wrap_future(d.runtime.submit(lambda tx: refused.resolve(tx, rid, decided["lead_id"], actor)))
     return answer(d, decided, created, src, notes, row["source"])
+
+
+async def resubmit_all(request: Request) -> Response:
+    """POST /v1/refused/resubmit?source=NAME: every waiting request (of that source) decided again, oldest first."""
+    d = _daemon(request)
+    source = request.query_params.get("source")
+    rows = [r for r in reversed(refused.listing(d.read, "refused", MAX_BULK)) if source is None or r["source"] == source]
+    decided, still = [], []
+    for row in rows:
+        if overloaded(d) is not None:
+            break  # the rest wait for the next call
+        if row["source"] != ASSIGN and d.sources.get(row["source"]) is None:
+            still.append({"id": row["id"], "kind": row["kind"], "reasons": [{"field": "", "message": "source not served"}]})
+            continue
+        outcome = await _resubmit_one(d, row, request.state.who.name, False)
+        if isinstance(outcome, Refusal):
+            still.append({"id": row["id"], "kind": outcome.kind, "reasons": outcome.reasons})
+        else:
+            decided.append({"id": row["id"], "lead_id": json.loads(outcome.body)["lead_id"]})
+    return JSONResponse({"decided": decided, "refused": still, "waiting": refused.counts(d.read)})
 
 
 def panel(d: Daemon, limit: int = 20) -> dict:

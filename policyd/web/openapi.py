@@ -158,6 +158,14 @@ SCHEMAS: dict[str, Any] = {
             "waiting": {"type": "object", "additionalProperties": {"type": "integer"}},
         },
     },
+    "Resubmitted": {
+        "type": "object",
+        "properties": {
+            "decided": {"type": "array", "items": {"type": "object", "properties": {"id": {"type": "integer"}, "lead_id": _STR}}},
+            "refused": {"type": "array", "items": {"type": "object", "properties": {"id": {"type": "integer"}, "kind": _STR}}},
+            "waiting": {"type": "object", "additionalProperties": {"type": "integer"}},
+        },
+    },
     "AuditRecord": {
         "type": "object",
         "required": ["seq", "at", "kind", "actor", "data"],
