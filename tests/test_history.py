@@ -292,7 +292,7 @@ def test_mapping_unreadable():
         ),
         (
             "[history]\narrival = 'a'\n[fields.kind]\ncolumn = 'k'\nvaluse = { A = 'a' }\n",
-            "bad.map.toml: fields.kind.valuse: unknown key; expected one of column, default, thresholds, transform, values",
+            "bad.map.toml: fields.kind.valuse: unknown key; expected one of column, default, path, thresholds, transform, values",
         ),
         (
             "[history]\narrival = 'a'\n[fields.kind]\ncolumn = 'k'\nvalues = ['a']\n",

@@ -139,7 +139,7 @@ def test_colour_only_on_request_or_a_terminal_and_never_with_no_color():
 @pytest.mark.parametrize(
     ("words", "expected"),
     [
-        ("policyd check policies/in", ["policies/inbound.policy"]),
+        ("policyd check policies/in", ["policies/inbound.policy", "policies/intake/"]),  # a file, and a folder to descend into
         ("policyd test policies/emea", ["policies/emea-team.policy", "policies/emea.policy"]),
         ("policyd check pol", ["policies/", "policyd/"]),  # folders to descend into
         ("policyd check @a", ["@active"]),

@@ -42,16 +42,41 @@ class Seed:
     kept: bool = True  # False for a period seed: derived from the seed key, never written into a decision row
 
 
-def assign(tx: Tx, raw: Any, actor: str, seed: Callable[[Tx], Seed], count: Count) -> tuple[dict, bool]:
-    """Decide a lead: (row, created); created False when the lead id was decided before (idempotent)."""
+def lead_differences(stored: dict, sent: dict) -> list[dict]:
+    """The fields whose values differ between a stored lead and a retry of it, in field order."""
+    names = list(stored) + [k for k in sent if k not in stored]
+    return [{"field": k, "stored": stored.get(k), "sent": sent.get(k)} for k in names if stored.get(k) != sent.get(k)]
+
+
+def assign(tx: Tx, raw: Any, actor: str, seed: Callable[[Tx], Seed], count: Count, reroute: bool = False) -> tuple[dict, bool]:
+    """Decide a lead: (row, created); created False when the lead id was decided before with the same lead (idempotent).
+
+    The same id with a different lead is a Conflict naming the fields that differ, unless
+    `reroute` asks for the lead to be decided again with the new fields (audited)."""
     c = tx.compiled
     if c is None:
         raise NotReady(NO_POLICY)
+    existing = None
     if isinstance(raw, dict) and raw.get("id") is not None:
         existing = rows.find(tx.conn, str(raw["id"]))
         if existing is not None:
-            count("idempotent_replays")
-            return existing, False
+            diff = lead_differences(json.loads(existing["lead"]), raw)
+            if not diff:
+                count("idempotent_replays")
+                return existing, False
+            if not reroute:
+                count("idempotent_conflicts")
+                named = ", ".join(d["field"] for d in diff)
+                raise Conflict(
+                    f"lead {existing['lead_id']} was decided with other values ({named}); "
+                    "send it again with ?reroute=true to decide it again with these (recorded in the audit log)",
+                    differences=diff,
+                    lead_id=existing["lead_id"],
+                )
+            if existing["status"] in CLOSED_STATUSES:
+                raise Conflict(f"lead {existing['lead_id']} is closed ({existing['status']}); it cannot be routed again")
+            if existing["holder"] is not None and existing["status"] in OPEN_STATUSES:
+                tx.state = close(tx.state, existing["holder"])  # the holder lets it go; the new decision places it
     s = seed(tx)
     d = decide(c, raw, tx.state, s.seed, lottery=s.lottery, seed_id=s.seed_id)
     lead_id = d.lead_id
@@ -59,7 +84,7 @@ def assign(tx: Tx, raw: Any, actor: str, seed: Callable[[Tx], Seed], count: Coun
         raise LeadError([FieldError("id", None, "a lead id", "field id: the daemon needs a lead id (it makes assign idempotent)")])
     snapshot = json.dumps(tx.state.to_json(), separators=(",", ":"))
     prospect = fingerprint(d.lead)
-    earlier = rows.earlier_prospect(tx.conn, prospect)
+    earlier = rows.earlier_prospect(tx.conn, prospect, lead_id)
     tx.state = apply(tx.state, d, tx.now)
     due = deadline(c, d.tier, tx.now) if d.rep is not None else None
     row = {
@@ -88,12 +113,23 @@ def assign(tx: Tx, raw: Any, actor: str, seed: Callable[[Tx], Seed], count: Coun
         "prospect": prospect,
         "reentry_of": earlier[0] if earlier else None,
     }
-    row["id"] = rows.insert(tx.conn, row)
-    logged = {"lead_id": lead_id, "version": tx.version, "rep": d.rep, "queue": d.queue, "tier": d.tier, "by": d.by, "deadline": due}
+    record = {"lead_id": lead_id, "version": tx.version, "rep": d.rep, "queue": d.queue, "tier": d.tier, "by": d.by, "deadline": due}
     if earlier:
-        logged["reentry_of"] = earlier[0]
+        record["reentry_of"] = earlier[0]
         count("reentries")
-    tx.log.append(tx.now, "assign", actor, logged)
+    if existing is not None:  # an explicit re-route: the row is the new decision, the log keeps both
+        row["id"] = existing["id"]
+        fields = [k for k in row if k not in ("id", "lead_id")]
+        tx.conn.execute(
+            "update rt_decisions set " + ", ".join(f"{k} = ?" for k in fields) + " where lead_id = ?",
+            (*(row[k] for k in fields), lead_id),
+        )
+        changed = [x["field"] for x in lead_differences(json.loads(existing["lead"]), raw)]
+        tx.log.append(tx.now, "reroute", actor, {**record, "from": existing["holder"], "changed": changed})
+        count("reroutes")
+        return row, True
+    row["id"] = rows.insert(tx.conn, row)
+    tx.log.append(tx.now, "assign", actor, record)
     count("assignments")
     if not s.lottery:
         count("lottery_off")

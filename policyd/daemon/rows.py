@@ -50,10 +50,11 @@ def update(conn: sqlite3.Connection, lead_id: str, now: float, **values: Any) ->
     return need(conn, lead_id)
 
 
-def earlier_prospect(conn: sqlite3.Connection, prospect: str) -> tuple[str, int] | None:
-    """The latest lead decided for this prospect before, and how many there were: (lead_id, count), or None."""
+def earlier_prospect(conn: sqlite3.Connection, prospect: str, lead_id: str) -> tuple[str, int] | None:
+    """The latest other lead decided for this prospect, and how many there were: (lead_id, count), or None."""
     r = conn.execute(
-        "select lead_id, count(*) over () from rt_decisions where prospect = ? order by id desc limit 1", (prospect,)
+        "select lead_id, count(*) over () from rt_decisions where prospect = ? and lead_id != ? order by id desc limit 1",
+        (prospect, lead_id),
     ).fetchone()
     return None if r is None else (r[0], int(r[1]))
 

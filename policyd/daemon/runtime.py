@@ -43,7 +43,7 @@ from ..storage.db import connect, explain
 from ..storage.errors import StoreError
 from ..storage.health import StorageHealth
 from ..storage.store import Store
-from . import operations, rows, sla
+from . import operations, outbox, rows, sla
 from .operations import Seed
 from .policy import Policy, Versions
 from .writer import Tx, Writer
@@ -83,6 +83,9 @@ class Runtime(Writer):
         self.counters: dict[str, float] = {}
         self.health = StorageHealth(path)
         self.lease: lease.Lease | None = None
+        self.outbox: outbox.OutboxConfig | None = None  # webhook events, written with each batch (outbox.py)
+        self.on_commit: Callable[[], None] | None = None  # wakes the outbox's delivery thread
+        self._since = 0
 
     @property
     def policy(self) -> Policy | None:
@@ -145,11 +148,14 @@ class Runtime(Writer):
         if activation is not None:
             log_.append(now, "activate", activation["activated_by"] or "", activation)
         pol = self.policy
+        self._since = log_.seq
         return Tx(
             conn, self.state, log_, now, pol.compiled if pol else None, pol.version if pol else None, self._draw, dict(self.away_until)
         )
 
     def finish(self, tx: Tx) -> None:
+        if self.outbox is not None and tx.log.seq > self._since:
+            outbox.enqueue(tx.conn, self.outbox, self._since, tx.now)
         if tx.state is not self.state:
             tx.conn.execute(
                 "insert or replace into rt_state (id, state, at) values (1, ?, ?)",
@@ -160,6 +166,8 @@ class Runtime(Writer):
         self.versions.pending = None  # recorded (kept for the next batch if this one failed)
         self.state = tx.state
         self.away_until = tx.away
+        if self.on_commit is not None and tx.log.seq > self._since:
+            self.on_commit()
 
     # ------------------------------------------------------------------ seeds
     def draw_seed(self, now: float) -> DrawSeed:
@@ -222,9 +230,11 @@ class Runtime(Writer):
         return c, d
 
     # ------------------------------------------------------------------ operations (answered once committed)
-    def assign(self, raw: Any, actor: str) -> Future:
-        """Decide a lead. Result: (row, created) -- created False when the lead id was decided before."""
-        return self.submit(lambda tx: operations.assign(tx, raw, actor, self.seed_for, self.count))
+    def assign(self, raw: Any, actor: str, reroute: bool = False) -> Future:
+        """Decide a lead. Result: (row, created) -- created False when the lead id was decided before.
+
+        The same id with a different lead is a Conflict naming the differences, unless `reroute`."""
+        return self.submit(lambda tx: operations.assign(tx, raw, actor, self.seed_for, self.count, reroute))
 
     def accept(self, lead_id: str, actor: str, rep: str | None = None) -> Future:
         return self.submit(lambda tx: operations.accept(tx, lead_id, actor, rep))

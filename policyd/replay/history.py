@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ..engine.schema import LeadSchema
-from .mapping import FieldSpec, MappingSpec
+from .mapping import FieldSpec, MappingSpec, read_path
 from .records import HistoryRow, MappingError, Reject, RowError
 from .sources import Source, detect_format, load_lookup
 from .values import apply_transform, blank, convert, parse_time
@@ -64,6 +64,34 @@ class History:
         self._check_columns()
         base = Path(path).parent
         self.tables = {name: load_lookup(lk, base, mapping.file) for name, lk in mapping.lookups.items()}
+
+    @classmethod
+    def for_payloads(cls, mapping: MappingSpec, schema: LeadSchema, base: str | Path = ".") -> History:
+        """A history with no source, mapping JSON objects one at a time (`map_payload`): the daemon's mapped intake.
+
+        The same checks and the same row mapping as a replay, so one mapping file serves both."""
+        self = cls.__new__(cls)
+        self.path, self.name, self.mapping, self.schema = mapping.file, Path(mapping.file).name, mapping, schema
+        self.fmt, self.source, self.read, self.rejected, self.notes = "json", None, 0, 0, Counter()
+        self.has_arrival = False
+        self._check_fields()
+        self.tables = {name: load_lookup(lk, Path(base), mapping.file) for name, lk in mapping.lookups.items()}
+        self._kinds = {f.name: f.type.kind for f in schema.fields}
+        self._specs = [FieldSpec(n, n) for n in schema.names] if mapping.by_name else list(mapping.fields.values())
+        return self
+
+    def map_payload(self, raw: dict) -> tuple[dict[str, Any], list[str]]:
+        """One JSON object as a lead, with the notes of what the mapping did to it; RowError names the field it cannot map."""
+        kinds = self._kinds
+        self.notes = Counter()
+        lead = self._map(1, "payload", raw, self._specs, kinds).lead
+        m = self.mapping
+        if "id" in kinds and "id" not in m.fields:  # [history] id may be a path too; never a made-up row number
+            v = blank(read_path(raw, m.id)) if m.id else None
+            if v is None:
+                raise RowError(m.id or "id", "no lead id in the payload (the daemon needs one: it makes a retry safe)")
+            lead["id"] = str(v)
+        return lead, list(self.notes)
 
     @property
     def columns(self) -> list[str] | None:
@@ -181,7 +209,7 @@ class History:
                     hit = self._lookup(ref[0], raw, cache)
                     v = blank(hit.get(ref[1])) if hit is not None else None
                 else:
-                    v = blank(raw.get(col))
+                    v = blank(read_path(raw, col) if spec.path else raw.get(col))
             if v is not None:
                 if spec.values:
                     key = str(v) if not isinstance(v, str) else v

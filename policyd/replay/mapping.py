@@ -40,13 +40,28 @@ class FieldSpec:
     thresholds: tuple[tuple[float, Any], ...] = ()
     default: Any = None
     has_default: bool = False
+    path: bool = False  # `column` is a dotted path into nested objects (`path = "properties.employees"`)
 
     @cached_property
     def lookup(self) -> tuple[str, str] | None:
         """(lookup, its column) for a field read from a joined table; None for a source column.
 
         Cached: the history asks for every field of every row."""
-        return lookup_column(self.column)
+        return None if self.path else lookup_column(self.column)
+
+
+def read_path(raw: Mapping[str, Any], path: str) -> Any:
+    """The value at a dotted path in nested objects (`properties.employees`); a key holding the dots itself wins.
+
+    None when any step is missing or is not an object, as a missing column reads."""
+    if path in raw:
+        return raw[path]
+    v: Any = raw
+    for part in path.split("."):
+        if not isinstance(v, dict):  # JSON objects are dicts (an ABC check would cost more than the read)
+            return None
+        v = v.get(part)
+    return v
 
 
 def lookup_column(column: str | None) -> tuple[str, str] | None:
@@ -98,7 +113,7 @@ _HISTORY = {
     "closed_at_format",
 }
 _LOOKUP = {"file", "key", "on", "values"}
-_FIELD = {"column", "values", "transform", "thresholds", "default"}
+_FIELD = {"column", "path", "values", "transform", "thresholds", "default"}
 
 
 def load_mapping(path: str | Path) -> MappingSpec:
@@ -210,7 +225,12 @@ def mapping_from_dict(data: dict, file: str = "<mapping>") -> MappingSpec:
         spec = _table(file, where, spec)
         _unknown(file, where, spec, _FIELD)
         column = _text(file, f"{where}.column", spec.get("column"))
-        ref = lookup_column(column)
+        nested = spec.get("path") is not None
+        if nested:
+            if column is not None:
+                raise MappingError(f"{file}: {where}: expected a column or a path, not both")
+            column = _text(file, f"{where}.path", spec["path"])
+        ref = None if nested else lookup_column(column)
         if ref is not None:
             lk = ref[0]
             if lk not in lookups:
@@ -244,6 +264,7 @@ def mapping_from_dict(data: dict, file: str = "<mapping>") -> MappingSpec:
             tuple(thresholds),
             spec.get("default"),
             "default" in spec,
+            nested,
         )
     return MappingSpec(
         file=file,

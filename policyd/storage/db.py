@@ -360,6 +360,28 @@ def m011_seeds_out_of_the_database_and_prospects(db: sqlite_utils.Database) -> N
     db.execute("create index if not exists rt_decisions_prospect on rt_decisions(prospect) where prospect is not null")
 
 
+@MIGRATIONS()
+def m012_refused_requests(db: sqlite_utils.Database) -> None:
+    """Requests the daemon refused (signature, JSON, mapping, schema, conflict), kept with their reasons for re-submission."""
+    db.execute(
+        "create table if not exists intake_refused (id integer primary key, at real not null, source text not null,"
+        " kind text not null, reasons text not null, body text not null, headers text not null, lead_id text,"
+        " status text not null default 'refused', resolved_at real, resolved_by text)"
+    )
+    db.execute("create index if not exists intake_refused_status on intake_refused(status, id)")
+
+
+@MIGRATIONS()
+def m013_outbox(db: sqlite_utils.Database) -> None:
+    """Lead events waiting for (or delivered to) each webhook URL: written with the change, sent at least once (daemon/outbox.py)."""
+    db.execute(
+        "create table if not exists outbox (id integer primary key, url text not null, lead_id text not null, event text not null,"
+        " body text not null, created_at real not null, next_at real not null, attempts integer not null default 0,"
+        " delivered_at real, last_error text)"
+    )
+    db.execute("create index if not exists outbox_pending on outbox(url, lead_id, id) where delivered_at is null")
+
+
 def migration_names() -> list[str]:
     """Every migration of the chain, in order (what a fully migrated file has applied)."""
     return [m.name for m in MIGRATIONS._migrations]

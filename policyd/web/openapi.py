@@ -24,6 +24,7 @@ ERRORS = {
     409: "The lead is in a state that forbids the change",
     413: "The request body is over the size limit",
     422: "A field of the request is invalid (`fields` names each)",
+    429: "The daemon is behind: nothing was taken; send it again after `Retry-After` seconds",
     503: "No policy version is active yet",
 }
 LEAD_ID_PATTERN = r"^(?!\.\.?$)[A-Za-z0-9._:@-]{1,128}$"  # requests.LEAD_ID, as JSON Schema says it
@@ -113,6 +114,60 @@ SCHEMAS: dict[str, Any] = {
             },
             "explanation": _STR,
             "replayed": {"type": "boolean", "description": "true when the lead id was decided before (idempotent replay)"},
+        },
+    },
+    "Payload": {"type": "object", "description": "what the sender sends, in its own shape: the source's mapping file makes it a lead"},
+    "IntakeDecision": {
+        "type": "object",
+        "required": ["lead_id", "rep", "status", "owner_ids"],
+        "properties": {
+            "lead_id": _STR,
+            "rep": {"type": ["string", "null"], "description": "who holds the lead now"},
+            "status": {"enum": ["assigned", "accepted", "queued", "escalated", "won", "lost"]},
+            "queue": _STR_OR_NULL,
+            "tier": _STR_OR_NULL,
+            "by": _STR,
+            "version": {"type": "integer"},
+            "at": {"type": "string", "format": "date-time"},
+            "deadline": _TIME,
+            "owner_ids": {
+                "type": "object",
+                "description": "the CRM's ids of the rep ([owners] of the mapping or --owners), e.g. hubspot_owner_id",
+                "additionalProperties": _STR,
+            },
+            "source": _STR,
+            "replayed": {"type": "boolean"},
+            "mapping_notes": {"type": "array", "items": _STR, "description": "what the mapping rewrote (value maps, defaults)"},
+        },
+    },
+    "Refused": {
+        "type": "object",
+        "properties": {
+            "refused": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "id": {"type": "integer"},
+                        "at": _TIME,
+                        "source": _STR,
+                        "kind": {"enum": ["signature", "json", "mapping", "schema", "conflict"]},
+                        "reasons": {"type": "array", "items": {"type": "object"}},
+                        "body": _STR,
+                        "lead_id": _STR_OR_NULL,
+                        "status": {"enum": ["refused", "resubmitted"]},
+                    },
+                },
+            },
+            "waiting": {"type": "object", "additionalProperties": {"type": "integer"}},
+        },
+    },
+    "Resubmitted": {
+        "type": "object",
+        "properties": {
+            "decided": {"type": "array", "items": {"type": "object", "properties": {"id": {"type": "integer"}, "lead_id": _STR}}},
+            "refused": {"type": "array", "items": {"type": "object", "properties": {"id": {"type": "integer"}, "kind": _STR}}},
+            "waiting": {"type": "object", "additionalProperties": {"type": "integer"}},
         },
     },
     "AuditRecord": {
