@@ -5,6 +5,12 @@ The store's activation log says what is active. The writer looks once per batch
 commits, so the common case (no activation) costs one pragma. A version that
 cannot be loaded is logged and the one in force stays; `activate` refuses such a
 version before it is ever made active.
+
+A newly activated version is compiled on a thread of its own, never by the writer:
+compiling a large policy takes seconds, and the writer keeps deciding with the
+version in force until the new one is ready, then switches between two batches
+(each decision records the version that made it). Only the first version a daemon
+serves is compiled before it starts, since there is nothing to serve before it.
 """
 
 from __future__ import annotations
@@ -46,6 +52,10 @@ class Versions:
         self.policy: Policy | None = None
         self.pending: dict | None = None  # the activation to record in the audit log with the next batch
         self._data_version: int | None = None
+        self._compiling: dict[int, threading.Thread] = {}  # versions being compiled away from the writer
+        self._failed: dict[int, str] = {}  # versions that could not be compiled, and why
+        self._waiting: int | None = None  # the activated version being compiled away from the writer
+        self._reported: set[int] = set()  # versions whose failure was logged
 
     def compiled_for(self, version: int) -> Compiled:
         """The compiled policy of a stored version; UnusableVersion when it has errors."""
@@ -77,9 +87,34 @@ class Versions:
         self._data_version = dv
         return True
 
+    def _compile_away(self, version: int) -> None:
+        """Compile `version` on its own thread (once); `check` switches when it is in the cache."""
+        with self._lock:
+            if version in self._cache or version in self._compiling or version in self._failed:
+                return
+
+            def run() -> None:
+                try:
+                    self.compiled_for(version)
+                except Exception as err:
+                    with self._lock:
+                        self._failed[version] = str(err)
+                finally:
+                    with self._lock:
+                        self._compiling.pop(version, None)
+
+            t = self._compiling[version] = threading.Thread(target=run, name=f"policyd-compile-{version}", daemon=True)
+        t.start()
+
+    def compiling(self) -> list[int]:
+        """Versions being compiled right now (health and tests ask)."""
+        with self._lock:
+            return sorted(self._compiling)
+
     def check(self, store: Store, changed: bool) -> None:
-        """Switch to the newest activation if there is one this daemon does not serve yet."""
-        if not changed and self.policy is not None:
+        """Switch to the newest activation if there is one this daemon does not serve yet, once it is compiled."""
+        waiting = self._waiting
+        if not changed and self.policy is not None and waiting is None:
             return
         acts = store.activations()
         if not acts:
@@ -87,13 +122,28 @@ class Versions:
         latest = acts[0]
         current = self.policy
         if current is not None and current.activation == latest["id"]:
+            self._waiting = None
             return
-        try:
-            compiled = self.compiled_for(latest["number"])
-        except Exception as err:
-            log.error("cannot load version %s: %s; still serving %s", latest["number"], err, current.version if current else "nothing")
+        number = latest["number"]
+        with self._lock:
+            compiled, failed = self._cache.get(number), self._failed.get(number)
+        if compiled is None and failed is None:
+            if current is not None:  # keep deciding with the version in force; switch once compiled
+                self._waiting = number
+                self._compile_away(number)
+                return
+            try:
+                compiled = self.compiled_for(number)  # the first version: nothing to serve before it
+            except Exception as err:
+                failed = str(err)
+        if failed is not None:
+            if number not in self._reported:
+                self._reported.add(number)
+                log.error("cannot load version %s: %s; still serving %s", number, failed, current.version if current else "nothing")
+            self._waiting = None  # looked at again when the store changes (a later activation)
             return
-        self.policy = Policy(latest["number"], latest["id"], compiled)
+        self._waiting = None
+        self.policy = Policy(number, latest["id"], compiled)
         self.pending = {
             "version": latest["number"],
             "activation": latest["id"],
