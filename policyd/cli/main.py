@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import click
 
-from . import check_cmd, daemon_cmds, lottery_cmds, lsp_cmd, policy_cmds, replay_cmds, seed_cmds, store_cmds
+from . import check_cmd, daemon_cmds, lead_cmds, lottery_cmds, lsp_cmd, policy_cmds, replay_cmds, seed_cmds, store_cmds
 
 COMMANDS = (
     check_cmd.check,
@@ -32,6 +32,7 @@ COMMANDS = (
     daemon_cmds.serve,
     daemon_cmds.token,
     daemon_cmds.audit_cmd,
+    lead_cmds.lead,
     lsp_cmd.lsp,
 )
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
+from ..engine.schema import addressable_id
 from ..storage.errors import NotFound
 
 OPEN_STATUSES = ("assigned", "accepted")
@@ -71,6 +72,12 @@ def reentries(conn: sqlite3.Connection, since: float, limit: int = 50) -> list[d
     )
     names = [c[0] for c in cur.description]
     return [dict(zip(names, r)) for r in cur.fetchall()]
+
+
+def unreachable(conn: sqlite3.Connection) -> list[dict]:
+    """Open leads whose id no URL can name (decided before ids had a safe alphabet): they hold a place for ever."""
+    cur = conn.execute("select lead_id, status, holder from rt_decisions where status in ('assigned', 'accepted', 'queued', 'escalated')")
+    return [{"lead_id": r[0], "status": r[1], "holder": r[2]} for r in cur if not addressable_id(r[0])]
 
 
 def open_counts(conn: sqlite3.Connection) -> dict[str, int]:

@@ -129,6 +129,14 @@ class Runtime(Writer):
             meta["seed"] = secrets.token_hex(16)
             conn.execute("insert into rt_meta (key, value) values ('seed', ?)", (meta["seed"],))
         self.seed = meta["seed"]
+        stuck = rows.unreachable(conn)
+        if stuck:
+            log.warning(
+                "%d open lead(s) have ids no URL can name (%s) and hold their reps' places; stop the daemon and run"
+                " `policyd lead list --unreachable`, then `policyd lead close ID --outcome won|lost`",
+                len(stuck),
+                ", ".join(repr(r["lead_id"]) for r in stuck[:5]),
+            )
         row = conn.execute("select state from rt_state where id = 1").fetchone()
         data = json.loads(row[0]) if row else {}
         data["open"] = dict.fromkeys(data.get("open", {}), 0) | rows.open_counts(conn)

@@ -27,7 +27,7 @@ ERRORS = {
     429: "The daemon is behind: nothing was taken; send it again after `Retry-After` seconds",
     503: "No policy version is active yet",
 }
-LEAD_ID_PATTERN = r"^(?!\.\.?$)[A-Za-z0-9._:@-]{1,128}$"  # requests.LEAD_ID, as JSON Schema says it
+LEAD_ID_PATTERN = r"^(?!\.\.?$)[A-Za-z0-9._:@-]{1,128}$"  # engine.schema.LEAD_ID, as JSON Schema says it
 MAX_VERSION = 10**18 - 1  # version numbers are SQLite integers
 VERSION_REF = r"@?([0-9]{1,18}|active|previous|latest)"
 _TYPES = {"int": "integer", "number": "number", "text": "string", "bool": "boolean"}

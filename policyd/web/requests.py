@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from datetime import UTC, datetime
 from typing import Any
 
 from starlette.requests import ClientDisconnect, Request
 
+from ..engine.schema import addressable_id
 from .errors import ApiError
 from .safejson import JsonRefused, loads, safe
 
@@ -62,17 +62,13 @@ async def read_optional_object(request: Request) -> dict:
     return await read_object(request) if has_body else {}
 
 
-# the lead ids every path can address (docs/security.md); the engine's schema will own this rule
-LEAD_ID = re.compile(r"[A-Za-z0-9._:@-]{1,128}\Z")
-
-
 def check_lead_id(value: Any) -> None:
     """Refuse an `id` no URL could address later (a 422 naming `id`); a missing id is the engine's to refuse."""
     if value is None:
         return
     if not isinstance(value, str):
         raise invalid("id", f"expected a text id, got {json.dumps(safe(value, 40))}")
-    if not LEAD_ID.match(value) or value in (".", ".."):
+    if not addressable_id(value):
         raise invalid(
             "id",
             f"{json.dumps(safe(value, 40))} is not a usable lead id; expected 1 to 128 of A-Z a-z 0-9 . _ : @ -, and not . or ..",
