@@ -223,8 +223,8 @@ class _Differ:
                 ca = str(x.capacity) if x.capacity is not None else f"default ({a.capacity_default})"
                 cb = str(y.capacity) if y.capacity is not None else f"default ({b.capacity_default})"
                 self.add("team", "changed", "team", f"{name} capacity {ca} -> {cb}", y.span)
-            if x.weight != y.weight:
-                self.add("team", "changed", "team", f"{name} weight {num(x.weight)} -> {num(y.weight)}", y.span)
+            if a.weight_of(x) != b.weight_of(y):
+                self.add("team", "changed", "team", f"{name} weight {num(a.weight_of(x))} -> {num(b.weight_of(y))}", y.span)
             if x.speaks != y.speaks:
                 self.add("team", "changed", "team", f"{name} languages {words(x.speaks)} -> {words(y.speaks)}", y.span)
             sx, sy = dict(x.skills), dict(y.skills)

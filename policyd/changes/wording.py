@@ -182,8 +182,8 @@ def sla_text(s: m.SlaRule) -> str:
 def rep_summary(team: m.Team, r: m.Rep) -> str:
     """A rep's figures as they read when the rep is added or removed."""
     parts = [r.level, f"capacity {team.capacity_of(r)}"]
-    if r.weight != 1:
-        parts.append(f"weight {num(r.weight)}")
+    if team.weight_of(r) != 1:
+        parts.append(f"weight {num(team.weight_of(r))}")
     if r.speaks:
         parts.append(f"speaks {', '.join(r.speaks)}")
     if r.skills:

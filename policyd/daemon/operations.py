@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ..engine.availability import why_unavailable
+from ..engine.availability import counted, why_unavailable
 from ..engine.codegen import Compiled
 from ..engine.decide import decide
 from ..engine.picks import Move
@@ -51,13 +51,13 @@ def assign(tx: Tx, raw: Any, actor: str, seed: Callable[[Tx], Seed], count: Coun
             count("idempotent_replays")
             return existing, False
     s = seed(tx)
-    d = decide(c, raw, tx.state, s.seed, lottery=s.lottery, seed_id=s.seed_id)
+    d = decide(c, raw, tx.state, s.seed, lottery=s.lottery, seed_id=s.seed_id, at=tx.now)
     lead_id = d.lead_id
     if lead_id is None:
         raise LeadError([FieldError("id", None, "a lead id", "field id: the daemon needs a lead id (it makes assign idempotent)")])
     snapshot = json.dumps(tx.state.to_json(), separators=(",", ":"))
     tx.state = apply(tx.state, d, tx.now)
-    due = deadline(c, d.tier, tx.now) if d.rep is not None else None
+    due = deadline(c, d.tier, tx.now, d.rep) if d.rep is not None else None
     row = {
         "lead_id": lead_id,
         "version": tx.version,
@@ -146,11 +146,11 @@ def override(tx: Tx, lead_id: str, rep: str, reason: str, actor: str, count: Cou
         raise Conflict(f"lead {lead_id} is closed ({row['status']}); it cannot be moved")
     if row["holder"] == rep:
         raise Conflict(f"lead {lead_id} is already with {rep}")
-    busy = why_unavailable(c, tx.state, rep)
+    busy = why_unavailable(c, tx.state, rep, tx.now)
     if busy is not None:
         raise Conflict(busy)
     holder = row["holder"] if row["status"] in OPEN_STATUSES else None
-    tx.state = reassign(tx.state, holder, Move(rep), tx.now)
+    tx.state = reassign(tx.state, holder, Move(rep, counted(c, tx.now)), tx.now)
     tried = json.loads(row["tried"]) + [rep]
     tx.log.append(tx.now, "override", actor, {"lead_id": lead_id, "from": row["holder"], "to": rep, "reason": reason})
     count("overrides")
@@ -164,7 +164,7 @@ def override(tx: Tx, lead_id: str, rep: str, reason: str, actor: str, count: Cou
         overridden=1,
         override_reason=reason,
         tried=json.dumps(tried),
-        deadline=deadline(c, row["tier"], tx.now),
+        deadline=deadline(c, row["tier"], tx.now, rep),
     )
 
 

@@ -205,6 +205,7 @@ class Runtime(Writer):
             row["seed"],
             lottery=bool(row["lottery"]),
             seed_id=row.get("seed_id") or seed_label(row["seed"]),
+            at=row["at"],
         )
         if (d.rep, d.queue) != (row["rep"], row["queue"]):
             log.error(

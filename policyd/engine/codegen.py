@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..lang import model as m
-from .availability import blocker, seat_of
+from .availability import blocker, counted, gate, seat_of
 from .picks import DEFAULT_PICK, strategy
 from .pipeline import ASSIGN, LOTTERY, PICK, PREFER, QUEUE, REQUIRE, PipelineFn, generate
 from .roster import Roster
@@ -316,6 +316,10 @@ class Compiled(Roster):
 
         tables = {"R": self, "NM": names, "W": self.weights, "RI": self.rep_index, "SEAT": self.seat, "AVAIL": self.avail_only}
         tables["BLOCKER"] = blocker
+        if self.timed:
+            tables["GATE"] = gate
+        if self.cap_units:
+            tables["COUNT"] = counted
         return tables | {"QUOTA": quota, "ZQ": zeros}
 
     def score_range(self) -> tuple[int, int]:

@@ -22,7 +22,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from .availability import available, open_counts
+from .availability import available, counted, gate, open_counts
 from .decision import Decision
 from .draw import draw, draw_index
 from .roster import Roster
@@ -245,17 +245,20 @@ class Move:
     updates: tuple = ()
 
 
-def next_holder(r: Roster, state: State, decision: Decision, tried: Collection[str], attempt: int) -> Move | None:
+def next_holder(r: Roster, state: State, decision: Decision, tried: Collection[str], attempt: int, at: float | None = None) -> Move | None:
     """Who takes a lead its holder let go (SLA): the decision's pick, continued.
 
     The candidates are the decision's own (those its pick chose among), less the reps
     in `tried` and those not available in `state`; the decision's strategy chooses
     among them as it would have (a rotation goes on from where it stands, a random
     pick draws again with `attempt` in the purpose). A lead placed by a lottery or
-    `assign` moves by least loaded. None: nobody is left.
+    `assign` moves by least loaded. None: nobody is left. At `at`, reps over a cap or
+    outside their working hours are not candidates, and the move counts toward caps.
     """
     O = open_counts(r, state)
     free = set(available(r, O, state.away))
+    if at is not None and r.timed:
+        free = set(gate(r, state, at, sorted(free)))
     gone = set(tried)
     index = r.rep_index
     cands = sorted(i for n in decision.candidates if (i := index.get(n)) is not None and i in free and n not in gone)
@@ -263,4 +266,4 @@ def next_holder(r: Roster, state: State, decision: Decision, tried: Collection[s
         return None
     s = PICKS.get(decision.pick or "") or PICKS[DEFAULT_PICK]
     i, updates = s.reassign(r, O, state, decision.seed, decision.lead_id or "", decision.pipeline or "", cands, attempt)
-    return Move(r.rep_names[i], updates)
+    return Move(r.rep_names[i], updates + counted(r, at))

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..engine.availability import period_keys
 from ..engine.codegen import Compiled
 from ..engine.decide import decide
+from ..engine.hours import parse_time
 from ..engine.schema import LeadError
 from ..engine.state import State
 
@@ -27,9 +29,10 @@ def run_examples(c: Compiled) -> list[ExampleResult]:
     out = []
     for ex in c.policy.examples:
         lead = {k: v for k, v, _ in ex.lead}
-        state = State(open=dict(ex.open), away=frozenset(ex.away), quota=dict(ex.quota))
+        at = parse_time(ex.at) if ex.at is not None else None
+        state = State(open=dict(ex.open), away=frozenset(ex.away), quota=dict(ex.quota), counts=example_counts(c, ex, at))
         try:
-            d = decide(c, lead, state, ex.seed or DEFAULT_EXAMPLE_SEED, lottery=ex.lottery, trace=True)
+            d = decide(c, lead, state, ex.seed or DEFAULT_EXAMPLE_SEED, lottery=ex.lottery, trace=True, at=at)
         except LeadError as err:
             out.append(ExampleResult(ex.name, ex.span.line, False, tuple(f"lead refused: {e.message}" for e in err.errors), ""))
             continue
@@ -41,6 +44,13 @@ def run_examples(c: Compiled) -> list[ExampleResult]:
                 problems.append(f"expected {_label(e.kind, want)}, got {_label(e.kind, got)} (line {e.span.line})")
         out.append(ExampleResult(ex.name, ex.span.line, not problems, tuple(problems), render(c, d, "text")))
     return out
+
+
+def example_counts(c: Compiled, ex, at: float | None) -> dict:
+    """`state { assigned ann 40 }`: ann's assignments so far in each capped period at the example's time."""
+    if not ex.assigned or at is None:
+        return {}
+    return {key: dict(ex.assigned) for key in period_keys(c, at)}
 
 
 def _actual(c: Compiled, d, kind: str):

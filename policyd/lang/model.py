@@ -167,14 +167,38 @@ class Tier:
 
 
 @dataclass(frozen=True, slots=True)
+class Cap:
+    """`cap 60 per month`: at most `limit` assignments per calendar period (day, week, month)."""
+
+    scope: str  # "default", a level, or (on a rep line) the rep's name
+    limit: int
+    per: str  # day | week | month
+    span: Span = field(default=NO_SPAN, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Hours:
+    """`hours mon-fri 09:00-17:00 in Europe/Berlin`: when a rep takes leads, in their zone."""
+
+    days: tuple[int, ...]  # 0 Monday .. 6 Sunday
+    start: int  # minutes after local midnight
+    end: int  # minutes after local midnight, after start
+    zone: str  # an IANA time zone name
+    text: str  # as written, for explanations: "mon-fri 09:00-17:00 in Europe/Berlin"
+    span: Span = field(default=NO_SPAN, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
 class Rep:
     name: str
     level: str
     capacity: int | None  # None: the team default
-    weight: float
+    weight: float | None  # None: the level's weight (`weight LEVEL N`), else 1
     speaks: tuple[str, ...]
     skills: tuple[tuple[str, int], ...]
     span: Span = field(default=NO_SPAN, compare=False)
+    caps: tuple[Cap, ...] = ()
+    hours: Hours | None = None  # None: the team's `hours default`, if any
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,9 +210,38 @@ class Team:
     reps: tuple[Rep, ...]
     span: Span = field(default=NO_SPAN, compare=False)
     source: str | None = None  # the `team from` file, when split out
+    caps: tuple[Cap, ...] = ()  # `cap default ...` and `cap LEVEL ...`
+    hours: Hours | None = None  # `hours default ...`
+    holidays: tuple[str, ...] = ()  # ISO dates, in each rep's own zone
+    level_weights: tuple[tuple[str, float], ...] = ()
 
     def capacity_of(self, rep: Rep) -> int:
         return rep.capacity if rep.capacity is not None else self.capacity_default
+
+    def weight_of(self, rep: Rep) -> float:
+        """The rep's own weight, else its level's, else 1."""
+        if rep.weight is not None:
+            return rep.weight
+        return dict(self.level_weights).get(rep.level, 1.0)
+
+    def hours_of(self, rep: Rep) -> Hours | None:
+        return rep.hours if rep.hours is not None else self.hours
+
+    def caps_of(self, rep: Rep) -> tuple[Cap, ...]:
+        """One cap per period unit: the rep's own, else its level's, else the default."""
+        out: dict[str, Cap] = {}
+        for scope in ("default", rep.level):
+            for cap in self.caps:
+                if cap.scope == scope:
+                    out[cap.per] = cap
+        for cap in rep.caps:
+            out[cap.per] = cap
+        return tuple(out[u] for u in ("day", "week", "month") if u in out)
+
+    @property
+    def zone(self) -> str:
+        """The zone in which cap periods turn over: the default hours' zone, else UTC."""
+        return self.hours.zone if self.hours is not None else "UTC"
 
 
 # steps of a pipeline (routes and exceptions)
@@ -290,6 +343,8 @@ class Example:
     seed: str | None
     expects: tuple[Expect, ...]
     span: Span = field(default=NO_SPAN, compare=False)
+    at: str | None = None  # the time of the decision, ISO 8601 as written
+    assigned: tuple[tuple[str, int], ...] = ()  # assignments so far in each capped period
 
 
 @dataclass(frozen=True, slots=True)

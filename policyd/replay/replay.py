@@ -154,7 +154,7 @@ class Replay:
                         lane.closed += 1
                     lane.state = st
                 try:
-                    decisions.append(decide(lane.compiled, item.lead, lane.state, seed, lottery=lottery))
+                    decisions.append(decide(lane.compiled, item.lead, lane.state, seed, lottery=lottery, at=t))
                 except LeadError as err:
                     refused = (lane, err)
                     break
