@@ -24,6 +24,7 @@ from typing import Any
 
 from ..lang import model as m
 from .change import Change
+from .levers import lever_changes
 from .wording import (
     cond_text,
     field_type_text,
@@ -236,6 +237,8 @@ class _Differ:
             for skill, v in sx.items():
                 if skill not in sy:
                     self.add("team", "changed", "team", f"{name} skill {skill} removed (was {v})", y.span)
+        for text, where in lever_changes(a, b):
+            self.add("team", "changed", "team", text, where)
         common_a, common_b = _common_order(old, new)
         if common_a != common_b:
             before, after = _changed_window(common_a, common_b)
