@@ -20,7 +20,7 @@ from ..engine.decide import rebuild
 from ..engine.decision import Decision
 from ..engine.picks import Seen, strategy
 from ..lang import model as m
-from .words import RepView, lead_values, source
+from .words import RepView, lead_values, source, when
 
 FORMATS = ("text", "md", "html", "json")
 
@@ -152,9 +152,8 @@ class _Walk:
         gone = [i for i in range(n) if i not in avail]
         step["removed"] = self.removed(gone, step, self.unavailable)
         step["kept"] = len(avail)
-        step["summary"] = f"{len(avail)} of {n} reps available" + (
-            "" if gone else " (nobody away, full, capped or off hours)" if self.c.timed else " (nobody away or full)"
-        )
+        step["summary"] = f"{len(avail)} of {n} reps available" + when(self.c, self.d.at)
+        step["summary"] += "" if gone else " (nobody away, full, capped or off hours)" if self.c.timed else " (nobody away or full)"
         self.add(step)
 
     def filter(self, e: ev.Require | ev.Prefer) -> None:

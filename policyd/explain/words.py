@@ -7,11 +7,13 @@ the compiled condition itself.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from ..engine.availability import open_counts
 from ..engine.codegen import Compiled
 from ..engine.decision import Decision
+from ..engine.hours import zone
 from ..lang import model as m
 
 
@@ -149,3 +151,10 @@ class RepView:
         failing = [a for a in atoms if not self.c.rep_test(a)(L, self.O, self.Q, i)]
         shown = failing if (failing and not isinstance(cond, m.Not)) else atoms
         return "; ".join(dict.fromkeys(self._atom(a, i) for a in shown))
+
+
+def when(c: Compiled, at: float | None) -> str:
+    """` at Tue 2026-12-01 10:00 Europe/Berlin`: the time a team with caps or hours was read at."""
+    if at is None or not c.timed:
+        return ""
+    return f" at {datetime.fromtimestamp(at, zone(c.zone_name)):%a %Y-%m-%d %H:%M} {c.zone_name}"
