@@ -93,7 +93,9 @@ def replay_month(leads: list[dict], hold_days: float = 10.0, seed: str = "team20
     over = [r for r, n in per_rep.items() if n > caps[r].get("month", n)]
     over += [r for (r, _), n in per_day.items() if n > caps[r].get("day", n)]
     high_leads = sum(1 for d in leads if d["quality"] == "high")
+    shares = dict(replay.lanes[0].state.counts.get("share:route:high:month:2026-12", {}))  # what `pick shares` counted
     return {
+        "high_shares": {lv: shares.get(lv, 0) for lv in ("veteran", "mid", "new")},
         "leads": len(leads),
         "high_leads": high_leads,
         "high_lottery": high_lottery,

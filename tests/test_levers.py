@@ -213,7 +213,8 @@ def test_examples_of_the_scenario_pass():
 def test_explanations_of_a_capped_and_an_off_hours_decision(snapshot):
     c = load_text(TEAM20, "team20.policy").compiled
     now = at("2026-12-01T10:00")
-    st = State(counts={"day:2026-12-01": {"nora": 4, "nils": 4, "nadia": 3}, "month:2026-12": {"nora": 4, "nils": 4, "nadia": 40}})
+    counts = {"day:2026-12-01": {"nora": 4, "nils": 4, "nadia": 3}, "month:2026-12": {"nora": 4, "nils": 4, "nadia": 45}}
+    st = State(counts=counts | {"share:route:low:month:2026-12": {"new": 10, "mid": 9}})
     d = decide(c, {"id": "S-3", "quality": "low", "segment": "smb"}, st, "2026-W49", at=now, trace=True)
     assert render(c, d, "text", "nadia") == snapshot(name="text")
     assert render(c, d, "md", "nora") == snapshot(name="md")
@@ -221,3 +222,49 @@ def test_explanations_of_a_capped_and_an_off_hours_decision(snapshot):
     late = decide(c, {"id": "S-4", "quality": "high", "segment": "enterprise"}, None, "2026-W49", at=at("2026-12-01T16:30"), trace=True)
     assert render(c, late, "text", "vanya") == snapshot(name="vanya-why-not")
     assert render(c, late, "html") == snapshot(name="html")
+
+
+SHARES = (
+    BASE.replace("  cap default 3 per month\n  cap new 2 per week\n", "")
+    .replace("  cap 1 per day", "")
+    .replace("  rep bob  new\n", "  rep bea  veteran\n  rep bob  mid\n  rep dee  new\n")
+    .replace("pick weighted", "pick shares veteran 50%, mid 30%, new 20% then round robin")
+)
+
+
+def test_target_shares_keep_to_the_declared_split_and_rotate_inside_a_level():
+    c = load_text(SHARES, "s.policy").compiled
+    st, got = State(), []
+    now = at("2026-12-01T10:00")
+    for i in range(20):
+        d = decide(c, {"id": str(i), "size": 1}, st, at=now)
+        st = apply(st, d, now)
+        got.append(d.rep)
+    levels = [c.levels[c.rep_index[r]] for r in got]
+    assert (levels.count("veteran"), levels.count("mid"), levels.count("new")) == (10, 6, 4)
+    assert got.count("ann") == got.count("bea") == 5 and got.count("cy") == got.count("dee") == 2  # a rotation per level
+    assert st.counts["share:route:low:month:2026-12"] == {"veteran": 10, "mid": 6, "new": 4}
+    later = at("2027-01-04T10:00")  # a new month starts the shares again
+    st = apply(st, decide(c, {"id": "x", "size": 1}, st, at=later), later)
+    assert st.counts["share:route:low:month:2027-01"] == {"veteran": 1} and "share:route:low:month:2026-12" not in st.counts
+
+
+def test_shares_parse_check_fmt_and_diff():
+    p, _ = parse_text(SHARES, "s.policy")
+    pick = p.routes[0].steps[0]
+    assert (pick.kind, pick.shares, pick.per, pick.then) == (
+        "shares",
+        (("veteran", 50.0), ("mid", 30.0), ("new", 20.0)),
+        "month",
+        "round_robin",
+    )
+    assert format_text(SHARES, "s.policy") == SHARES
+    bad = [d for d in check_text(SHARES.replace("new 20%", "new 10%"), "s.policy") if d.code == "T019"]
+    assert bad and bad[0].message == "`pick shares`: the shares add up to 90%, not 100% (each above 0%)"
+    typo = [d for d in check_text(SHARES.replace("mid 30%", "midd 30%"), "s.policy") if d.code == "N011"]
+    assert typo and typo[0].hint == "did you mean `mid`?"
+    new = parse_text(SHARES.replace("veteran 50%, mid 30%", "veteran 60%, mid 20%"), "t.policy")[0]
+    texts = [ch.text for ch in diff_policies(p, new)]
+    assert texts == [
+        "pick shares veteran 50%, mid 30%, new 20% per month then round robin -> shares veteran 60%, mid 20%, new 20% per month then round robin"
+    ]

@@ -105,10 +105,13 @@ def test_the_reference_scenario_replays_within_its_levers():
     figures = replay_month(leads)
     assert figures["over_cap"] == []
     assert abs(figures["lottery_share"] - 0.30) <= 0.03
-    assert figures["max_month"]["new"] <= 40 and figures["max_day_new"] <= 4
+    assert figures["max_month"]["new"] <= 45 and figures["max_day_new"] <= 4
+    hs = figures["high_shares"]  # `pick shares veteran 50%, mid 30%, new 20%` kept within 3 points
+    for level, target in (("veteran", 0.5), ("mid", 0.3), ("new", 0.2)):
+        assert abs(hs[level] / sum(hs.values()) - target) <= 0.03, hs
     assert sum(sum(v.values()) for v in figures["by_level"].values()) == 1000
     high = {lv: v.get("high", 0) for lv, v in figures["by_level"].items()}
-    assert high["veteran"] > high["mid"] > high["new"] > 0  # leaned to veterans, nobody excluded
+    assert high["veteran"] > high["mid"] > high["new"] > 0  # veterans most, nobody excluded
     assert figures == replay_month(month())  # seeded: the same month, the same figures
 
 
@@ -134,7 +137,30 @@ def test_daemon_counts_caps_and_runs_sla_clocks_in_working_hours(tmp_path):
         steps = srv.settle()
         assert len(steps) == 1 and steps[0]["kind"] == "reassign" and steps[0]["from"] == d["rep"]
         clock.t = datetime(2026, 12, 8, 10, 0, tzinfo=BERLIN).timestamp()  # Tuesday: a fresh day for the daily caps
-        got = [c.post("/v1/assign", json={"id": f"T-{i}", "quality": "low", "segment": "smb"}).json()["rep"] for i in range(29)]
+        got = [c.post("/v1/assign", json={"id": f"T-{i}", "quality": "low", "segment": "smb"}).json()["rep"] for i in range(70)]
     new = [r for r in got if r.startswith("n")]
-    assert len(new) == 28 and all(new.count(r) == 4 for r in set(new))  # 7 new reps, 4 a day each
-    assert not got[28].startswith("n")  # the 29th: every new rep is capped, a mid rep takes it
+    assert len(new) == 28 and all(new.count(r) == 4 for r in set(new))  # 7 new reps, 4 a day each, then capped
+    assert got[:56].count("nora") == 4 and all(r.startswith("m") for r in got[56:])  # half the low leads, until the caps
+
+
+def test_the_readme_shows_the_scenario_figures_the_replay_gives():
+    from pathlib import Path
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    f = replay_month(month())
+    high = {lv: v.get("high", 0) for lv, v in f["by_level"].items()}
+    totals = {lv: sum(v.values()) for lv, v in f["by_level"].items()}
+    assert f"| high leads placed by lottery | {f['high_lottery']} of {f['high_leads']} ({f['lottery_share']:.0%}, target 30%) |" in readme
+    assert (
+        f"| high leads to new reps | {f['high_new']} of 100 ({f['high_new_lottery']} by lottery, {f['high_new'] - f['high_new_lottery']} by the shares) |"
+        in readme
+    )
+    hs = f["high_shares"]
+    n = sum(hs.values())
+    assert f"new 20%) | veteran {hs['veteran']}, mid {hs['mid']}, new {hs['new']} of {n} (" in readme
+    assert f"| high leads by level | veteran {high['veteran']}, mid {high['mid']}, new {high['new']} |" in readme
+    assert (
+        f"| all leads by level | veteran {totals['veteran']}, mid {totals['mid']}, new {totals['new']} (every new rep at its cap of 45) |"
+        in readme
+    )
+    assert f["max_month"]["new"] == 45

@@ -58,6 +58,33 @@ def check_levers(ctx: Context) -> Iterator[Diagnostic]:
                 )
 
 
+def check_shares(ctx: Context) -> Iterator[Diagnostic]:
+    """`pick shares`: levels that exist, shares that add up to 100%, and a plain pick inside."""
+    for pipe in list(ctx.policy.routes) + list(ctx.policy.exceptions):
+        for s in pipe.steps:
+            if not (isinstance(s, m.Pick) and s.kind == "shares"):
+                continue
+            total = sum(p for _, p in s.shares)
+            if abs(total - 100) > 1e-9 or any(p <= 0 for _, p in s.shares):
+                yield _err("T019", s.span, f"`pick shares`: the shares add up to {total:g}%, not 100% (each above 0%)")
+            for level, _ in s.shares:
+                if level not in ctx.levels:
+                    yield _warn("N011", s.span, f"`pick shares`: no rep has level `{level}`", _mean(level, ctx.levels))
+            if s.then == "shares":
+                yield _err(
+                    "S007",
+                    s.span,
+                    "`pick shares ... then shares`: the pick inside a level is least loaded, round robin, weighted or random",
+                )
+            if s.then == "random" and "id" not in ctx.fields:
+                yield _err(
+                    "N010",
+                    s.span,
+                    "`pick shares ... then random` draws from the lead's `id`, but the lead has no `id` field",
+                    "add `id text` to the lead block",
+                )
+
+
 def _hours(h: m.Hours) -> Iterator[Diagnostic]:
     if not known_zone(h.zone):
         yield _err(

@@ -283,8 +283,8 @@ class Compiled(Roster):
                 out.append(CStep(PREFER, i, s, fn=fns, reads=frozenset().union(*map(self._reads, s.options))))
             elif isinstance(s, m.Pick):
                 has_pick = True
-                pick = strategy(s.kind)
-                out.append(CStep(PICK, i, s, fn=pick.choose, arg=s.kind, reads=frozenset("O" if pick.reads_opens else "")))
+                pick = strategy(s.kind).bind(s)
+                out.append(CStep(PICK, i, s, fn=pick.choose, arg=s.kind, reads=frozenset("O" if pick.reads_opens else "") | _timed(pick)))
             elif isinstance(s, m.Assign):
                 field = s.name if s.name in self.fields else None
                 out.append(CStep(ASSIGN, i, s, arg=(field, self.rep_index.get(s.name, -1))))
@@ -332,6 +332,11 @@ class Compiled(Roster):
             low += min(pts)
             high += max(pts)
         return low, high
+
+
+def _timed(pick) -> frozenset[str]:
+    """ "T": the strategy's `choose` takes the time of the decision (pipeline.py passes `at`)."""
+    return frozenset("T") if pick.takes_time else frozenset()
 
 
 def compile_policy(policy: m.Policy) -> Compiled:

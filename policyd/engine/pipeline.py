@@ -144,7 +144,7 @@ def _step(k: int, st: Any, ns: dict[str, Any]) -> list[str]:
         return [
             "if not cands:",
             "    break",
-            f"r, updates = CHOOSE{k}(R, O, state, seed, lead_id, KEY, cands)",
+            f"r, updates = CHOOSE{k}(R, O, state, seed, lead_id, KEY, cands{', at' if 'T' in st.reads else ''})",
             T + f"tr.append(PICKED(KEY, {i}, KIND{k}, tc, r))",
             f"return ('rep', r, lot, cands, KIND{k}, updates{count})",
         ]

@@ -157,16 +157,17 @@ def apply(state: State, decision: Placement, at: float) -> State:
             wrr = dict(wrr)
             wrr[key] = value
         elif kind == "count":
-            counts = _count(counts, key, rep)
+            counts = _count(counts, key, rep if value is None else value)
     return _state(opens, state.away, last, state.quota, cursors, wrr, counts)
 
 
-def _count(counts: Mapping[str, Mapping[str, int]], key: str, rep: str) -> dict:
-    """One more assignment for `rep` in cap period `key`; an earlier period of the same unit is dropped."""
-    unit = key.split(":", 1)[0] + ":"
-    out = {k: v for k, v in counts.items() if k == key or not k.startswith(unit)}
+def _count(counts: Mapping[str, Mapping[str, int]], key: str, name: str) -> dict:
+    """One more for `name` (a rep, or a level for shares) in counter `key`, `FAMILY:PERIOD`
+    (`month:2026-12`, `share:route:high:month:2026-12`); an earlier period of the family is dropped."""
+    family = key.rsplit(":", 1)[0]
+    out = {k: v for k, v in counts.items() if k == key or k.rsplit(":", 1)[0] != family}
     inner = dict(out.get(key, {}))
-    inner[rep] = inner.get(rep, 0) + 1
+    inner[name] = inner.get(name, 0) + 1
     out[key] = inner
     return out
 

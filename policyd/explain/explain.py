@@ -194,10 +194,10 @@ class _Walk:
 
     def pick(self, e: ev.Pick) -> None:
         node = self.step_node(e.key, e.step)
-        s = strategy(e.kind)
+        s = strategy(e.kind).bind(node) if node is not None else strategy(e.kind)
         line = node.span.line if node is not None else self.current["line"]
         text = source(self.p, node.span) if node is not None else f"pick {s.words} (the default)"
-        seen = Seen(self.c, self.view.O, self.d.state, e.key, e.candidates, e.chosen)
+        seen = Seen(self.c, self.view.O, self.d.state, e.key, e.candidates, e.chosen, self.d.at)
         others = [i for i in e.candidates if i != e.chosen]
         step = {"kind": "pick", "line": line, "text": text, "where": self.where(), "summary": s.summary(seen)}
         if s.each_reason or len(others) <= 1:

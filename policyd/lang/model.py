@@ -268,6 +268,9 @@ class Prefer:
 class Pick:
     kind: str  # a name of the engine's pick registry (engine/picks.py): least_loaded, round_robin, ...
     span: Span = field(default=NO_SPAN, compare=False)
+    shares: tuple[tuple[str, float], ...] = ()  # `pick shares`: (level, percent) in the order written
+    per: str = "month"  # `pick shares`: the period the shares are kept over
+    then: str | None = None  # `pick shares`: the pick inside the chosen level (None: least loaded)
 
 
 @dataclass(frozen=True, slots=True)

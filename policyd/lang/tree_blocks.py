@@ -275,7 +275,27 @@ class BlockRules(TreeBase):
     @v_args(meta=True)
     def pick_step(self, meta, ch):
         # the grammar names each kind by its alias, `-> pick_KIND`; the engine's registry checks KIND
-        return m.Pick(str(ch[0].data).removeprefix("pick_"), self._span(meta))
+        kind = str(ch[0].data).removeprefix("pick_")
+        if kind != "shares":
+            return m.Pick(kind, self._span(meta))
+        shares, per, then = [], "month", None
+        for c in ch[0].children:
+            if c[0] == "share":
+                shares.append(c[1])
+            elif c[0] == "per":
+                per = c[1]
+            else:
+                then = c[1]
+        return m.Pick(kind, self._span(meta), tuple(shares), per, then)
+
+    def share_item(self, ch):
+        return ("share", (ch[0].value, float(ch[1].value)))
+
+    def share_per(self, ch):
+        return ("per", self._unit(ch[0]))
+
+    def share_then(self, ch):
+        return ("then", str(ch[0].data).removeprefix("pick_"))
 
     @v_args(meta=True)
     def otherwise_route(self, meta, ch):
