@@ -5,9 +5,14 @@
 
 1,000 leads in December 2026, exactly 10/40/50 high/medium/low (shuffled with the
 seed), arriving uniformly within working hours (mon-fri 09:00-17:00 Europe/Berlin,
-the team's holidays left out), segments 20/30/50 enterprise/mid-market/smb. The
-replay runs policies/scenario/team20.policy through policyd's Replay (the same
-decide and state transitions as the daemon), each lead staying open `--hold` days.
+the team's holidays left out), segments 20/30/50 enterprise/mid-market/smb. Each lead
+closes 2-12 days after it arrives, won with probability 40/20/10% (high/medium/low).
+The replay runs policies/scenario/team20.policy through policyd's Replay (the same
+decide and state transitions as the daemon): a won lead's value counts toward its
+holder's monthly quota when it closes. With the CLI:
+
+    policyd replay policies/scenario/team20.policy --leads out/scenario-2026-12.jsonl \
+        --map policies/scenario/team20.map.toml
 """
 
 from __future__ import annotations
@@ -45,9 +50,10 @@ def month(seed: str = "team20", n: int = 1000) -> list[dict]:
     for i, (t, q) in enumerate(zip(times, quality), 1):
         segment = rng.choices(["enterprise", "mid_market", "smb"], weights=[2, 3, 5])[0]
         value = round(rng.uniform(500, 20000) * {"high": 3, "medium": 1.5, "low": 1}[q])
-        out.append(
-            {"id": f"D-{i:04d}", "company": f"Company {i}", "quality": q, "segment": segment, "value": value, "arrival": t.isoformat()}
-        )
+        outcome = "won" if rng.random() < {"high": 0.4, "medium": 0.2, "low": 0.1}[q] else "lost"
+        closed = t + timedelta(days=rng.uniform(2, 12))
+        lead = {"id": f"D-{i:04d}", "company": f"Company {i}", "quality": q, "segment": segment, "value": value}
+        out.append(lead | {"arrival": t.isoformat(), "outcome": outcome, "closed": closed.isoformat()})
     return out
 
 
@@ -60,9 +66,17 @@ def replay_month(leads: list[dict], hold_days: float = 10.0, seed: str = "team20
 
     policy = policyd.load(POLICY)
     c = policy.compiled
+    history = ("arrival", "outcome", "closed")
     rows = [
         HistoryRow(
-            i, f"line {i}", {k: v for k, v in d.items() if k != "arrival"}, d["id"], datetime.fromisoformat(d["arrival"]).timestamp()
+            i,
+            f"line {i}",
+            {k: v for k, v in d.items() if k not in history},
+            d["id"],
+            datetime.fromisoformat(d["arrival"]).timestamp(),
+            outcome=d["outcome"],
+            value=d["value"],
+            closed_at=datetime.fromisoformat(d["closed"]).timestamp(),
         )
         for i, d in enumerate(leads, 1)
     ]
@@ -94,7 +108,21 @@ def replay_month(leads: list[dict], hold_days: float = 10.0, seed: str = "team20
     over += [r for (r, _), n in per_day.items() if n > caps[r].get("day", n)]
     high_leads = sum(1 for d in leads if d["quality"] == "high")
     shares = dict(replay.lanes[0].state.counts.get("share:route:high:month:2026-12", {}))  # what `pick shares` counted
+    final = replay.lanes[0].state
+    last = seen[-1][0].arrival if seen else 0.0
+    expected: Counter = Counter()  # what the history's outcomes should have credited by the last arrival
+    for item, d in seen:
+        if d.rep is not None and item.outcome == "won" and item.closed_at <= last:
+            expected[d.rep] += round(item.value)
+    targets = {name: q.target for name, q in zip(c.rep_names, c.quotas) if q is not None}
+    won = {r: n for k, v in final.counts.items() if k.startswith("won:") for r, n in sorted(v.items())}
+    attained = defaultdict(list)
+    for name in c.rep_names:
+        attained[level[name]].append(won.get(name, 0) / targets[name])
     return {
+        "won_expected": dict(sorted(expected.items())),
+        "attainment": {lv: round(sum(v) / len(v), 2) for lv, v in sorted(attained.items())},
+        "won": won,
         "high_shares": {lv: shares.get(lv, 0) for lv in ("veteran", "mid", "new")},
         "leads": len(leads),
         "high_leads": high_leads,

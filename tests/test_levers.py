@@ -207,7 +207,7 @@ def test_examples_of_the_scenario_pass():
     from policyd.explain.examples import run_examples
 
     results = run_examples(load_text(TEAM20, "team20.policy").compiled)
-    assert len(results) == 5 and all(r.ok for r in results), [r.problems for r in results]
+    assert len(results) == 6 and all(r.ok for r in results), [r.problems for r in results]
 
 
 def test_explanations_of_a_capped_and_an_off_hours_decision(snapshot):
@@ -268,3 +268,69 @@ def test_shares_parse_check_fmt_and_diff():
     assert texts == [
         "pick shares veteran 50%, mid 30%, new 20% per month then round robin -> shares veteran 60%, mid 20%, new 20% per month then round robin"
     ]
+
+
+QUOTA = (
+    BASE.replace(
+        "  cap default 3 per month\n  cap new 2 per week\n", "  quota default 4 deals per month\n  quota veteran 1000 per quarter\n"
+    )
+    .replace("  cap 1 per day", "")
+    .replace("  size  int\n", "  size  int\n  value number = 0\n")
+    .replace("pick weighted", "prefer quota < 0.5\n  pick least loaded")
+)
+
+
+def test_quota_attainment_moves_with_won_leads_and_resets_each_period():
+    from policyd.engine.quota import attainment, won
+
+    c = load_text(QUOTA, "q.policy").compiled
+    assert [q.target if q else None for q in c.quotas] == [1000, 4, 4]
+    now = at("2026-11-02T10:00")
+    st = won(c, State(), "bob", {"value": 999}, now)  # a deals quota counts the deal, not its value
+    st = won(c, st, "bob", {}, now)
+    st = won(c, st, "ann", {"value": 600.4}, now)
+    assert attainment(c, st, now) == [0.6, 0.5, 0.0]
+    d = decide(c, {"id": "1", "size": 1}, st, at=now, trace=True)
+    assert d.rep == "cy"  # ann and bob are at half their quota or more: `prefer quota < 0.5` passes them over
+    assert "not `quota < 0.5`: quota = 0.6, needs < 0.5" in render(c, d, "text", "ann")
+    dec = at("2026-12-01T10:00")
+    assert attainment(c, st, dec) == [0.6, 0.0, 0.0]  # a month quota starts again; ann's quarter goes on
+    assert attainment(c, st, at("2027-01-04T10:00")) == [0.0, 0.0, 0.0]
+    st = won(c, st, "bob", {}, dec)  # the first win of December drops November's count
+    assert "won:month:2026-11" not in st.counts and st.counts["won:month:2026-12"] == {"bob": 1}
+
+
+def test_quota_checks_and_examples():
+    bad = [d for d in check_text(QUOTA.replace("  value number = 0\n", ""), "q.policy") if d.code == "T020"]
+    assert bad and "the lead has no number field `value`" in bad[0].message
+    assert [d.code for d in check_text(QUOTA.replace("4 deals per month", "4 deals per week"), "q.policy") if d.code == "T020"] == ["T020"]
+    once = format_text(QUOTA, "q.policy")
+    assert format_text(once, "q.policy") == once and "  quota default 4 deals per month\n" in once
+    text = (
+        QUOTA
+        + '\nexample "bob at quota" {\n  at "2026-12-01T10:00:00+01:00"\n  state { quota ann 0.9, bob 1 }\n  lead { id "1" size 1 }\n  expect rep cy\n}\n'
+    )
+    from policyd.explain.examples import run_examples
+
+    assert [r.ok for r in run_examples(load_text(text, "q.policy").compiled)] == [True]
+
+
+def test_the_daemon_moves_attainment_when_a_lead_closes_won(tmp_path):
+    import json
+
+    from .serve_support import Clock, ThreadServer, db_rows, make_token, publish
+
+    db = tmp_path / "quota.db"
+    publish(db, QUOTA)
+    tok = make_token(db, "assign")
+    with ThreadServer(db, clock=Clock(at("2026-12-01T10:00")), sla_interval=3600) as srv, srv.client(tok) as c:
+        first = c.post("/v1/assign", json={"id": "Q-1", "size": 1, "value": 250}).json()["rep"]
+        assert c.post("/v1/decisions/Q-1/close", json={"outcome": "won"}).status_code == 200
+        second = c.post("/v1/assign", json={"id": "Q-2", "size": 1}).json()["rep"]
+        assert c.post("/v1/decisions/Q-2/close", json={"outcome": "lost"}).status_code == 200
+        srv.settle()
+    state = json.loads(db_rows(db, "select state from rt_state")[0][0])
+    amount = 250 if first == "ann" else 1
+    key = "won:quarter:2026-Q4" if first == "ann" else "won:month:2026-12"
+    assert state["counts"][key] == {first: amount}
+    assert second not in state["counts"].get("won:month:2026-12", {}) or second == first

@@ -112,6 +112,7 @@ def test_the_reference_scenario_replays_within_its_levers():
     assert sum(sum(v.values()) for v in figures["by_level"].values()) == 1000
     high = {lv: v.get("high", 0) for lv, v in figures["by_level"].items()}
     assert high["veteran"] > high["mid"] > high["new"] > 0  # veterans most, nobody excluded
+    assert figures["won"] == figures["won_expected"] and figures["won"]  # history outcomes moved attainment, through state.credit
     assert figures == replay_month(month())  # seeded: the same month, the same figures
 
 
@@ -164,3 +165,8 @@ def test_the_readme_shows_the_scenario_figures_the_replay_gives():
         in readme
     )
     assert f["max_month"]["new"] == 45
+    at = f["attainment"]
+    assert (
+        f"| mean quota attainment at the last arrival (won value / monthly quota) | veteran {at['veteran']:.2f}, mid {at['mid']:.2f}, new {at['new']:.2f} |"
+        in readme
+    )

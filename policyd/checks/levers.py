@@ -35,6 +35,10 @@ def check_levers(ctx: Context) -> Iterator[Diagnostic]:
             )
         if cap.scope != "default" and cap.scope not in ctx.reps and cap.scope not in ctx.levels:
             yield _warn("N011", cap.span, f"`cap {cap.scope}`: no rep has level `{cap.scope}`", _mean(cap.scope, ctx.levels | {"default"}))
+    for cap in caps:
+        if cap.per not in ("day", "week", "month"):
+            yield _err("T015", cap.span, f"`cap {cap.limit} per {cap.per}`: a cap is per day, week or month")
+    yield from _quotas(ctx, team)
     for level, weight in team.level_weights:
         if level not in ctx.levels:
             yield _warn("N011", team.span, f"`weight {level}`: no rep has level `{level}`", _mean(level, ctx.levels))
@@ -56,6 +60,23 @@ def check_levers(ctx: Context) -> Iterator[Diagnostic]:
                 yield _err(
                     "T018", ex.span, f"example `{ex.name}`: `at {ex.at!r}` is not a time: {err}", 'write it as "2026-12-04T23:00:00+01:00"'
                 )
+
+
+def _quotas(ctx: Context, team: m.Team) -> Iterator[Diagnostic]:
+    value = ctx.fields.get("value")
+    for q in list(team.quotas) + [r.quota for r in team.reps if r.quota is not None]:
+        what = f"`quota {q.target}{' deals' if q.deals else ''} per {q.per}`"
+        if q.target < 1 or q.per not in ("month", "quarter"):
+            yield _err("T020", q.span, f"{what}: a quota is at least 1, per month or quarter")
+        if q.scope != "default" and q.scope not in ctx.reps and q.scope not in ctx.levels:
+            yield _warn("N011", q.span, f"`quota {q.scope}`: no rep has level `{q.scope}`", _mean(q.scope, ctx.levels | {"default"}))
+        if not q.deals and (value is None or value.type.kind not in ("int", "number")):
+            yield _err(
+                "T020",
+                q.span,
+                f"{what} sums the `value` of won leads, but the lead has no number field `value`",
+                f"add `value number = 0` to the lead block, or count deals: `quota {q.target} deals per {q.per}`",
+            )
 
 
 def check_shares(ctx: Context) -> Iterator[Diagnostic]:

@@ -18,6 +18,7 @@ from ..engine.availability import counted, why_unavailable
 from ..engine.codegen import Compiled
 from ..engine.decide import decide
 from ..engine.picks import Move
+from ..engine.quota import won
 from ..engine.schema import FieldError, LeadError
 from ..engine.state import apply, close, reassign, set_away
 from ..storage.errors import Conflict, NotFound, NotReady, Refused
@@ -118,6 +119,8 @@ def close_lead(tx: Tx, lead_id: str, outcome: str, actor: str, count: Count) -> 
         raise Conflict(f"lead {lead_id} is already closed ({row['status']})")
     if row["holder"] is not None and row["status"] in OPEN_STATUSES:
         tx.state = close(tx.state, row["holder"])
+    if outcome == "won" and tx.compiled is not None and tx.compiled.has_quota:  # attainment moves (engine/quota.py)
+        tx.state = won(tx.compiled, tx.state, row["holder"], json.loads(row["lead"]), tx.now)
     tx.log.append(tx.now, "close", actor, {"lead_id": lead_id, "outcome": outcome, "rep": row["holder"]})
     count(f"closed:{outcome}")
     return rows.update(tx.conn, lead_id, tx.now, status=outcome, deadline=None)

@@ -17,6 +17,7 @@ from ..lang import model as m
 from .availability import blocker, counted, gate, seat_of
 from .picks import DEFAULT_PICK, strategy
 from .pipeline import ASSIGN, LOTTERY, PICK, PREFER, QUEUE, REQUIRE, PipelineFn, generate
+from .quota import attainment
 from .roster import Roster
 from .schema import LeadSchema
 
@@ -320,6 +321,8 @@ class Compiled(Roster):
             tables["GATE"] = gate
         if self.cap_units:
             tables["COUNT"] = counted
+        if self.has_quota:
+            tables["LIVEQ"] = attainment
         return tables | {"QUOTA": quota, "ZQ": zeros}
 
     def score_range(self) -> tuple[int, int]:

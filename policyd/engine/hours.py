@@ -36,13 +36,15 @@ def known_zone(name: str) -> bool:
 
 
 def period_key(unit: str, at: float, tz: tzinfo) -> str:
-    """The calendar period holding `at`: `day:2026-12-04`, `week:2026-W49`, `month:2026-12`."""
+    """The calendar period holding `at`: `day:2026-12-04`, `week:2026-W49`, `month:2026-12`, `quarter:2026-Q4`."""
     d = datetime.fromtimestamp(at, tz)
     if unit == "day":
         return f"day:{d:%Y-%m-%d}"
     if unit == "week":
         y, w, _ = d.isocalendar()
         return f"week:{y}-W{w:02d}"
+    if unit == "quarter":
+        return f"quarter:{d.year}-Q{(d.month - 1) // 3 + 1}"
     return f"month:{d:%Y-%m}"
 
 

@@ -72,7 +72,9 @@ def generate(
         body.append("O, cands = SEAT(state.open, state.away)" if "O" in reads else "O = None; cands = AVAIL(state.open, state.away)")
         if timed:
             body.append("cands = GATE(R, state, at, cands)")
-        if "Q" in reads:
+        if "Q" in reads and "LIVEQ" in ns:  # quotas in the team: attainment from the won counters, at `at`
+            body += ["Q = LIVEQ(R, state, at)"]
+        elif "Q" in reads:
             body += ["sq = state.quota", "Q = QUOTA(sq) if sq else ZQ"]
         else:
             body.append("Q = ZQ")

@@ -35,3 +35,5 @@ class Roster:
         used = {unit for caps in self.caps for unit, _ in caps}
         self.cap_units = tuple(u for u in ("day", "week", "month") if u in used)
         self.timed = bool(self.cap_units) or any(h is not None for h in self.hours)
+        self.quotas = tuple(team.quota_of(r) for r in team.reps)  # None: the rep's quota comes from the state
+        self.has_quota = any(q is not None for q in self.quotas)

@@ -161,13 +161,22 @@ def apply(state: State, decision: Placement, at: float) -> State:
     return _state(opens, state.away, last, state.quota, cursors, wrr, counts)
 
 
-def _count(counts: Mapping[str, Mapping[str, int]], key: str, name: str) -> dict:
+def credit(state: State, key: str, rep: str, amount: int) -> State:
+    """`amount` more toward `rep`'s counter `key` (a won lead toward a quota: engine/quota.py
+    says which key and how much); an earlier period of the same counter is dropped."""
+    if amount == 0:
+        return state
+    counts = _count(state.counts, key, rep, amount)
+    return _state(state.open, state.away, state.last, state.quota, state.cursors, state.wrr, counts)
+
+
+def _count(counts: Mapping[str, Mapping[str, int]], key: str, name: str, amount: int = 1) -> dict:
     """One more for `name` (a rep, or a level for shares) in counter `key`, `FAMILY:PERIOD`
     (`month:2026-12`, `share:route:high:month:2026-12`); an earlier period of the family is dropped."""
     family = key.rsplit(":", 1)[0]
     out = {k: v for k, v in counts.items() if k == key or k.rsplit(":", 1)[0] != family}
     inner = dict(out.get(key, {}))
-    inner[name] = inner.get(name, 0) + 1
+    inner[name] = inner.get(name, 0) + amount
     out[key] = inner
     return out
 

@@ -8,6 +8,7 @@ from ..engine.availability import period_keys
 from ..engine.codegen import Compiled
 from ..engine.decide import decide
 from ..engine.hours import parse_time
+from ..engine.quota import quota_key
 from ..engine.schema import LeadError
 from ..engine.state import State
 
@@ -48,9 +49,12 @@ def run_examples(c: Compiled) -> list[ExampleResult]:
 
 def example_counts(c: Compiled, ex, at: float | None) -> dict:
     """`state { assigned ann 40 }`: ann's assignments so far in each capped period at the example's time."""
-    if not ex.assigned or at is None:
-        return {}
-    return {key: dict(ex.assigned) for key in period_keys(c, at)}
+    out: dict = {key: dict(ex.assigned) for key in period_keys(c, at)} if ex.assigned and at is not None else {}
+    for rep, x in ex.quota:  # `quota REP X` of a rep with a team quota: X of the target won this period
+        i = c.rep_index.get(rep)
+        if i is not None and c.quotas[i] is not None:
+            out.setdefault(quota_key(c, i, at), {})[rep] = round(x * c.quotas[i].target)
+    return out
 
 
 def _actual(c: Compiled, d, kind: str):

@@ -14,6 +14,7 @@ from ..engine.availability import open_counts
 from ..engine.codegen import Compiled
 from ..engine.decision import Decision
 from ..engine.hours import zone
+from ..engine.quota import attainment
 from ..lang import model as m
 
 
@@ -87,7 +88,7 @@ class RepView:
         self.c = c
         self.d = d
         self.O = open_counts(c, d.state)
-        self.Q = [d.state.quota.get(n, 0.0) for n in c.rep_names]
+        self.Q = attainment(c, d.state, d.at) if c.has_quota else [d.state.quota.get(n, 0.0) for n in c.rep_names]
 
     def open(self, i: int) -> int:
         return self.O[i]

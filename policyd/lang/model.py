@@ -177,6 +177,17 @@ class Cap:
 
 
 @dataclass(frozen=True, slots=True)
+class Quota:
+    """`quota 50000 per month` (the `value` of won leads) or `quota 6 deals per quarter` (a count)."""
+
+    scope: str  # "default", a level, or (on a rep line) the rep's name
+    target: int
+    deals: bool  # True: won leads are counted; False: their `value` is summed
+    per: str  # month | quarter
+    span: Span = field(default=NO_SPAN, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
 class Hours:
     """`hours mon-fri 09:00-17:00 in Europe/Berlin`: when a rep takes leads, in their zone."""
 
@@ -199,6 +210,7 @@ class Rep:
     span: Span = field(default=NO_SPAN, compare=False)
     caps: tuple[Cap, ...] = ()
     hours: Hours | None = None  # None: the team's `hours default`, if any
+    quota: Quota | None = None  # None: the level's or the team's `quota`, if any
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,6 +226,7 @@ class Team:
     hours: Hours | None = None  # `hours default ...`
     holidays: tuple[str, ...] = ()  # ISO dates, in each rep's own zone
     level_weights: tuple[tuple[str, float], ...] = ()
+    quotas: tuple[Quota, ...] = ()  # `quota default ...` and `quota LEVEL ...`
 
     def capacity_of(self, rep: Rep) -> int:
         return rep.capacity if rep.capacity is not None else self.capacity_default
@@ -223,6 +236,16 @@ class Team:
         if rep.weight is not None:
             return rep.weight
         return dict(self.level_weights).get(rep.level, 1.0)
+
+    def quota_of(self, rep: Rep) -> Quota | None:
+        """The rep's own quota, else its level's, else the default (None: no quota)."""
+        if rep.quota is not None:
+            return rep.quota
+        found = None
+        for q in self.quotas:
+            if q.scope == rep.level or (q.scope == "default" and found is None):
+                found = q
+        return found
 
     def hours_of(self, rep: Rep) -> Hours | None:
         return rep.hours if rep.hours is not None else self.hours

@@ -130,6 +130,7 @@ class BlockRules(TreeBase):
         hours = None
         holidays: list[str] = []
         level_weights: list[tuple[str, float]] = []
+        quotas: list[m.Quota] = []
         for c in ch:
             kind = c[0]
             if kind == "team_cap":
@@ -140,6 +141,8 @@ class BlockRules(TreeBase):
                 holidays.extend(c[1])
             elif kind == "level_weight":
                 level_weights.append(c[1])
+            elif kind == "team_quota":
+                quotas.append(c[1])
             elif kind == "scale":
                 low, high, default = c[1], c[2], c[3] if c[3] is not None else c[1]
             elif kind == "capacity_default":
@@ -147,7 +150,7 @@ class BlockRules(TreeBase):
             elif kind == "rep":
                 reps.append(
                     {"name": c[1], "level": c[2], "capacity": None, "weight": None, "speaks": (), "skills": (), "span": c[3], "caps": ()}
-                    | {"hours": None}
+                    | {"hours": None, "quota": None}
                 )
             else:
                 if not reps:
@@ -157,22 +160,48 @@ class BlockRules(TreeBase):
                     continue
                 if kind == "cap":
                     reps[-1]["caps"] += (replace(c[1], scope=reps[-1]["name"]),)
+                elif kind == "quota":
+                    reps[-1]["quota"] = replace(c[1], scope=reps[-1]["name"])
                 else:
                     reps[-1][kind] = c[1] if kind != "skills" else reps[-1]["skills"] + c[1]
         built = tuple(
             m.Rep(
-                r["name"], r["level"], r["capacity"], r["weight"], tuple(r["speaks"]), tuple(r["skills"]), r["span"], r["caps"], r["hours"]
+                r["name"],
+                r["level"],
+                r["capacity"],
+                r["weight"],
+                tuple(r["speaks"]),
+                tuple(r["skills"]),
+                r["span"],
+                r["caps"],
+                r["hours"],
+                r["quota"],
             )
             for r in reps
         )
         span = self._span(meta)
         team = m.Team(low, high, default, capacity if capacity is not None else 25, built, span)
-        return ("team", replace(team, caps=tuple(caps), hours=hours, holidays=tuple(holidays), level_weights=tuple(level_weights)), span)
+        levers = {"caps": tuple(caps), "hours": hours, "holidays": tuple(holidays), "level_weights": tuple(level_weights)}
+        return ("team", replace(team, quotas=tuple(quotas), **levers), span)
 
     # caps, working hours, holidays and level weights
     @v_args(meta=True)
     def team_cap(self, meta, ch):
         return ("team_cap", m.Cap(ch[0].value, self._int(ch[1], "a cap"), self._unit(ch[2]), self._span(meta)), self._span(meta))
+
+    @v_args(meta=True)
+    def team_quota(self, meta, ch):
+        span = self._span(meta)
+        return ("team_quota", self._quota(ch[0].value, ch[1:], span), span)
+
+    @v_args(meta=True)
+    def rep_quota(self, meta, ch):
+        span = self._span(meta)
+        return ("quota", self._quota("", ch, span), span)
+
+    def _quota(self, scope: str, ch, span: m.Span) -> m.Quota:
+        deals = len(ch) == 3
+        return m.Quota(scope, self._int(ch[0], "a quota"), deals, self._unit(ch[-1]), span)
 
     @v_args(meta=True)
     def rep_cap(self, meta, ch):
