@@ -334,3 +334,12 @@ def test_the_daemon_moves_attainment_when_a_lead_closes_won(tmp_path):
     key = "won:quarter:2026-Q4" if first == "ann" else "won:month:2026-12"
     assert state["counts"][key] == {first: amount}
     assert second not in state["counts"].get("won:month:2026-12", {}) or second == first
+
+
+def test_semantic_diff_names_quota_changes():
+    new = QUOTA.replace("quota veteran 1000 per quarter", "quota veteran 1200 per quarter").replace(
+        "  rep bob  new", "  rep bob  new  quota 2 deals per month"
+    )
+    texts = [ch.text for ch in diff_policies(parse_text(QUOTA, "a.policy")[0], parse_text(new, "b.policy")[0])]
+    assert "quota for level veteran 1000 per quarter -> 1200 per quarter" in texts
+    assert "bob quota 4 deals per month -> 2 deals per month" in texts

@@ -1,4 +1,4 @@
-"""The semantic diff of caps, working hours, holidays and level weights, rep by rep.
+"""The semantic diff of caps, quotas, working hours, holidays and level weights, rep by rep.
 
 A cap or hours line changes what every rep it covers may take, so a change is named
 for the line (`cap new 40 per week -> 30 per week`) and, where the effective figure
@@ -16,6 +16,10 @@ def _cap(c: m.Cap) -> str:
 
 def _caps(caps) -> str:
     return ", ".join(_cap(c) for c in caps) or "none"
+
+
+def _quota(q: m.Quota | None) -> str:
+    return "none" if q is None else f"{q.target}{' deals' if q.deals else ''} per {q.per}"
 
 
 def lever_changes(a: m.Team, b: m.Team) -> list[tuple[str, m.Span]]:
@@ -42,6 +46,16 @@ def lever_changes(a: m.Team, b: m.Team) -> list[tuple[str, m.Span]]:
         gone = sorted(set(a.holidays) - set(b.holidays))
         parts = ([f"added {', '.join(added)}"] if added else []) + ([f"removed {', '.join(gone)}"] if gone else [])
         out.append((f"holidays {'; '.join(parts)}", b.span))
+    qa = {q.scope: q for q in a.quotas}
+    for q in b.quotas:
+        scope = "default" if q.scope == "default" else f"level {q.scope}"
+        if q.scope not in qa:
+            out.append((f"quota for {scope} added: {_quota(q)}", q.span))
+        elif _quota(qa[q.scope]) != _quota(q):
+            out.append((f"quota for {scope} {_quota(qa[q.scope])} -> {_quota(q)}", q.span))
+    for scope, q in qa.items():
+        if scope not in {x.scope for x in b.quotas}:
+            out.append((f"quota for {'default' if scope == 'default' else f'level {scope}'} removed (was {_quota(q)})", b.span))
     lw_a, lw_b = dict(a.level_weights), dict(b.level_weights)
     for level in sorted(set(lw_a) | set(lw_b)):
         if lw_a.get(level, 1.0) != lw_b.get(level, 1.0):
@@ -54,6 +68,8 @@ def lever_changes(a: m.Team, b: m.Team) -> list[tuple[str, m.Span]]:
         ca, cb = a.caps_of(x), b.caps_of(r)
         if [(c.per, c.limit) for c in ca] != [(c.per, c.limit) for c in cb]:
             out.append((f"{r.name} caps {_caps(ca)} -> {_caps(cb)}", r.span))
+        if (x.quota is not None or r.quota is not None) and _quota(a.quota_of(x)) != _quota(b.quota_of(r)):
+            out.append((f"{r.name} quota {_quota(a.quota_of(x))} -> {_quota(b.quota_of(r))}", r.span))
         ha, hb = a.hours_of(x), b.hours_of(r)
         if (ha.text if ha else None) != (hb.text if hb else None) and (x.hours is not None or r.hours is not None):
             out.append((f"{r.name} working hours {ha.text if ha else 'any time'} -> {hb.text if hb else 'any time'}", r.span))
