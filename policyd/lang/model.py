@@ -9,22 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Union
 
-
-@dataclass(frozen=True, slots=True)
-class Span:
-    """Where something stands in a source file (1-based lines and columns)."""
-
-    file: str
-    line: int
-    col: int
-    end_line: int = 0
-    end_col: int = 0
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}:{self.col}"
-
-
-NO_SPAN = Span("<none>", 0, 0)
+# defined beside the model to keep modules short, and part of it (`model.Span`, `model.Cap`)
+from .levers import Cap, Hours, Quota  # noqa: F401
+from .span import NO_SPAN, Span  # noqa: F401
 
 
 # ---------------------------------------------------------------- conditions
@@ -167,39 +154,6 @@ class Tier:
 
 
 @dataclass(frozen=True, slots=True)
-class Cap:
-    """`cap 60 per month`: at most `limit` assignments per calendar period (day, week, month)."""
-
-    scope: str  # "default", a level, or (on a rep line) the rep's name
-    limit: int
-    per: str  # day | week | month
-    span: Span = field(default=NO_SPAN, compare=False)
-
-
-@dataclass(frozen=True, slots=True)
-class Quota:
-    """`quota 50000 per month` (the `value` of won leads) or `quota 6 deals per quarter` (a count)."""
-
-    scope: str  # "default", a level, or (on a rep line) the rep's name
-    target: int
-    deals: bool  # True: won leads are counted; False: their `value` is summed
-    per: str  # month | quarter
-    span: Span = field(default=NO_SPAN, compare=False)
-
-
-@dataclass(frozen=True, slots=True)
-class Hours:
-    """`hours mon-fri 09:00-17:00 in Europe/Berlin`: when a rep takes leads, in their zone."""
-
-    days: tuple[int, ...]  # 0 Monday .. 6 Sunday
-    start: int  # minutes after local midnight
-    end: int  # minutes after local midnight, after start
-    zone: str  # an IANA time zone name
-    text: str  # as written, for explanations: "mon-fri 09:00-17:00 in Europe/Berlin"
-    span: Span = field(default=NO_SPAN, compare=False)
-
-
-@dataclass(frozen=True, slots=True)
 class Rep:
     name: str
     level: str
@@ -233,19 +187,12 @@ class Team:
 
     def weight_of(self, rep: Rep) -> float:
         """The rep's own weight, else its level's, else 1."""
-        if rep.weight is not None:
-            return rep.weight
-        return dict(self.level_weights).get(rep.level, 1.0)
+        return rep.weight if rep.weight is not None else dict(self.level_weights).get(rep.level, 1.0)
 
     def quota_of(self, rep: Rep) -> Quota | None:
         """The rep's own quota, else its level's, else the default (None: no quota)."""
-        if rep.quota is not None:
-            return rep.quota
-        found = None
-        for q in self.quotas:
-            if q.scope == rep.level or (q.scope == "default" and found is None):
-                found = q
-        return found
+        by = {q.scope: q for q in self.quotas}
+        return rep.quota or by.get(rep.level) or by.get("default")
 
     def hours_of(self, rep: Rep) -> Hours | None:
         return rep.hours if rep.hours is not None else self.hours
@@ -263,7 +210,7 @@ class Team:
 
     @property
     def zone(self) -> str:
-        """The zone in which cap periods turn over: the default hours' zone, else UTC."""
+        """The zone in which cap, share and quota periods turn over: the default hours', else UTC."""
         return self.hours.zone if self.hours is not None else "UTC"
 
 
