@@ -67,6 +67,7 @@ class Strategy:
     reads_opens = False  # reads the open counts (else the compiled pipeline need not build them)
     each_reason = False  # every candidate passed over has its own reason (else: they wait their turn)
     takes_time = False  # `choose` also takes the time of the decision (the pipeline passes `at`)
+    sample = ""  # a whole `pick` line's words, for docs and tests (default: `words`)
 
     def bind(self, node) -> Strategy:
         """The strategy configured by its `pick` line (most take no options: themselves)."""
@@ -240,6 +241,7 @@ class Shares(Strategy):
 
     name = "shares"
     words = "shares"
+    sample = "shares new 100%"
     reads_opens = True
     takes_time = True
     each_reason = True
@@ -289,7 +291,9 @@ class Shares(Strategy):
             return f"{name}: no level with a share has a candidate; then {PICKS[self.inner].words}"
         members = tuple(i for i in seen.candidates if seen.roster.levels[i] == g)
         inner = PICKS[self.inner].summary(Seen(seen.roster, seen.opens, seen.state, f"{seen.key}:{g}", members, seen.chosen, seen.at))
-        return f"{self._standing(seen, g)}, the furthest below its share counting this lead; then {PICKS[self.inner].words}: {inner}"
+        return (
+            f"{name}: {self._standing(seen, g)}, the furthest below its share counting this lead; then {PICKS[self.inner].words}: {inner}"
+        )
 
     def passed_over(self, seen, i):
         g, mine = seen.roster.levels[seen.chosen], seen.roster.levels[i]
