@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 
 import click
 
 from ..engine.decide import decide
+from ..engine.hours import parse_time
 from ..engine.schema import LeadError
 from ..engine.state import State
 from ..lang.diagnostics import PolicyError
@@ -23,8 +25,11 @@ from .completion import policy_refs
 @click.option("--format", "fmt", type=click.Choice(["text", "md", "html", "json"]), default="text", show_default=True)
 @click.option("--why-not", "why_not", metavar="REP", help="Also say why REP did not get the lead.")
 @click.option("--no-lottery", is_flag=True, help="Skip lottery steps (as examples do by default).")
+@click.option("--at", "at_text", metavar="TIME", help="Time of the decision, ISO 8601 with offset (caps and working hours); default: now.")
 @db_option  # last, as every command that takes a policy takes @N refs too
-def assign(policy: str, lead_file: str, state_file: str | None, seed: str, fmt: str, why_not: str | None, no_lottery: bool) -> None:
+def assign(
+    policy: str, lead_file: str, state_file: str | None, seed: str, fmt: str, why_not: str | None, no_lottery: bool, at_text: str | None
+) -> None:
     """Decide who gets one lead, and explain it line by line.
 
     \b
@@ -39,7 +44,11 @@ def assign(policy: str, lead_file: str, state_file: str | None, seed: str, fmt: 
     lead = read_json(lead_file, "lead")
     state = load_state(state_file) if state_file else State()
     try:
-        decision = decide(loaded.compiled, lead, state, seed, lottery=not no_lottery)
+        at = parse_time(at_text) if at_text is not None else time.time()
+    except ValueError as err:
+        raise PolicydError(f"--at {at_text}: {err}") from None
+    try:
+        decision = decide(loaded.compiled, lead, state, seed, lottery=not no_lottery, at=at)
     except LeadError as err:
         for e in err.errors:
             click.echo(f"{lead_file}: {e.message}", err=True)

@@ -14,10 +14,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ..engine.availability import why_unavailable
+from ..engine.availability import counted, why_unavailable
 from ..engine.codegen import Compiled
 from ..engine.decide import decide
 from ..engine.picks import Move
+from ..engine.quota import won
 from ..engine.schema import FieldError, LeadError
 from ..engine.state import apply, close, reassign, set_away
 from ..lottery.prospect import fingerprint
@@ -78,7 +79,7 @@ def assign(tx: Tx, raw: Any, actor: str, seed: Callable[[Tx], Seed], count: Coun
             if existing["holder"] is not None and existing["status"] in OPEN_STATUSES:
                 tx.state = close(tx.state, existing["holder"])  # the holder lets it go; the new decision places it
     s = seed(tx)
-    d = decide(c, raw, tx.state, s.seed, lottery=s.lottery, seed_id=s.seed_id)
+    d = decide(c, raw, tx.state, s.seed, lottery=s.lottery, seed_id=s.seed_id, at=tx.now)
     lead_id = d.lead_id
     if lead_id is None:
         raise LeadError([FieldError("id", None, "a lead id", "field id: the daemon needs a lead id (it makes assign idempotent)")])
@@ -86,7 +87,7 @@ def assign(tx: Tx, raw: Any, actor: str, seed: Callable[[Tx], Seed], count: Coun
     prospect = fingerprint(d.lead)
     earlier = rows.earlier_prospect(tx.conn, prospect, lead_id)
     tx.state = apply(tx.state, d, tx.now)
-    due = deadline(c, d.tier, tx.now) if d.rep is not None else None
+    due = deadline(c, d.tier, tx.now, d.rep) if d.rep is not None else None
     row = {
         "lead_id": lead_id,
         "version": tx.version,
@@ -159,6 +160,8 @@ def close_lead(tx: Tx, lead_id: str, outcome: str, actor: str, count: Count) -> 
         raise Conflict(f"lead {lead_id} is already closed ({row['status']})")
     if row["holder"] is not None and row["status"] in OPEN_STATUSES:
         tx.state = close(tx.state, row["holder"])
+    if outcome == "won" and tx.compiled is not None and tx.compiled.has_quota:  # attainment moves (engine/quota.py)
+        tx.state = won(tx.compiled, tx.state, row["holder"], json.loads(row["lead"]), tx.now)
     tx.log.append(tx.now, "close", actor, {"lead_id": lead_id, "outcome": outcome, "rep": row["holder"]})
     count(f"closed:{outcome}")
     return rows.update(tx.conn, lead_id, tx.now, status=outcome, deadline=None)
@@ -187,11 +190,11 @@ def override(tx: Tx, lead_id: str, rep: str, reason: str, actor: str, count: Cou
         raise Conflict(f"lead {lead_id} is closed ({row['status']}); it cannot be moved")
     if row["holder"] == rep:
         raise Conflict(f"lead {lead_id} is already with {rep}")
-    busy = why_unavailable(c, tx.state, rep)
+    busy = why_unavailable(c, tx.state, rep, tx.now)
     if busy is not None:
         raise Conflict(busy)
     holder = row["holder"] if row["status"] in OPEN_STATUSES else None
-    tx.state = reassign(tx.state, holder, Move(rep), tx.now)
+    tx.state = reassign(tx.state, holder, Move(rep, counted(c, tx.now)), tx.now)
     tried = json.loads(row["tried"]) + [rep]
     tx.log.append(tx.now, "override", actor, {"lead_id": lead_id, "from": row["holder"], "to": rep, "reason": reason})
     count("overrides")
@@ -205,7 +208,7 @@ def override(tx: Tx, lead_id: str, rep: str, reason: str, actor: str, count: Cou
         overridden=1,
         override_reason=reason,
         tried=json.dumps(tried),
-        deadline=deadline(c, row["tier"], tx.now),
+        deadline=deadline(c, row["tier"], tx.now, rep),
     )
 
 

@@ -230,6 +230,7 @@ class Runtime(Writer):
             seed,
             lottery=bool(row["lottery"]),
             seed_id=row.get("seed_id") or seed_label(seed),
+            at=row["at"],
         )
         if (d.rep, d.queue) != (row["rep"], row["queue"]):
             log.error(

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 
 from ..engine.codegen import Compiled
 from ..engine.decide import decide
+from ..engine.quota import won
 from ..engine.schema import LeadError
 from ..engine.state import State, apply, close
 from .fairness import DAY, Tally
@@ -150,11 +151,14 @@ class Replay:
                 if pending and pending[0][0] <= t:
                     st = lane.state
                     while pending and pending[0][0] <= t:
-                        st = close(st, heapq.heappop(pending)[2])
+                        entry = heapq.heappop(pending)
+                        st = close(st, entry[2])
+                        if len(entry) > 3:  # won, for a team with quotas: attainment moves at the close
+                            st = won(lane.compiled, st, entry[2], entry[3], entry[0])
                         lane.closed += 1
                     lane.state = st
                 try:
-                    decisions.append(decide(lane.compiled, item.lead, lane.state, seed, lottery=lottery))
+                    decisions.append(decide(lane.compiled, item.lead, lane.state, seed, lottery=lottery, at=t))
                 except LeadError as err:
                     refused = (lane, err)
                     break
@@ -175,7 +179,10 @@ class Replay:
                     lane.state = apply(lane.state, d, t)
                     if end is not None:
                         seq += 1
-                        heapq.heappush(lane.pending, (end, seq, rep))
+                        if item.outcome == "won" and lane.compiled.has_quota:
+                            heapq.heappush(lane.pending, (end, seq, rep, item.lead))
+                        else:
+                            heapq.heappush(lane.pending, (end, seq, rep))
                 lane.tally.add(item, d, lane.state)
             if listener is not None:
                 listener(item, decisions)
