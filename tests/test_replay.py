@@ -257,7 +257,10 @@ def test_cli_errors_are_clean(tmp_path):
     bad.write_text("[history]\n")
     res = CliRunner().invoke(main, ["replay", str(DATA / "tiny.policy"), "--leads", str(DATA / "tiny.csv"), "--map", str(bad)])
     assert res.exit_code == 1
-    assert res.stderr == f"policyd: {bad}: history.arrival: missing; expected the name of the column with each lead's arrival time\n"
+    assert res.stderr == (
+        f"policyd: {bad}: history.arrival: missing; expected the name of the column with each lead's arrival time, "
+        'or order = "row" (the rows are in arrival order), order = "reversed" (newest first) or sequence = COLUMN\n'
+    )
     res = CliRunner().invoke(main, ["replay", str(DATA / "tiny.policy"), "--leads", "nowhere.csv"])
     assert (res.exit_code, res.stderr) == (1, "policyd: cannot read lead history nowhere.csv: No such file or directory\n")
 
