@@ -328,7 +328,7 @@ def test_mapping_unreadable():
         ),
         (
             "[history]\narrival = 'a'\nfields = 3\n",
-            "bad.map.toml: history.fields: unknown key; expected one of arrival, arrival_format, assignee, assignee_transform, assignee_values, closed_at, closed_at_format, id, lost, order, outcome, sequence, spacing, start, value, won",
+            "bad.map.toml: history.fields: unknown key; expected one of arrival, arrival_format, assignee, assignee_transform, assignee_values, closed_at, closed_at_format, id, lost, open, order, outcome, sequence, spacing, start, value, won",
         ),
     ],
 )

@@ -86,7 +86,7 @@ def test_out_of_order_history_stops_unless_sorted(tmp_path):
         Replay([("old", c)], hold_days=2).run(h)
     assert (
         str(err.value)
-        == "line 8 (row 7) arrived before line 7 (row 6): the history is not in arrival order; pass --sort to sort it in memory"
+        == "line 8 (row 7) arrived before line 7 (row 6): the history is not in arrival order; pass --sort to sort it first (on disk, in bounded memory)"
     )
     # sorted in memory, it replays exactly as the ordered file does
     c, h = tiny_history(src)

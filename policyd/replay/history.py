@@ -269,7 +269,7 @@ class History:
             if o is not None:
                 o = str(o)
                 outcome = "won" if o in m.won else "lost" if o in m.lost else None
-                if outcome is None and (o in self.outcomes_other or len(self.outcomes_other) < 50):
+                if outcome is None and o not in m.open and (o in self.outcomes_other or len(self.outcomes_other) < 50):
                     self.outcomes_other[o] += 1
         value = None
         if m.value:

@@ -73,6 +73,7 @@ class MappingSpec:
     outcome: str | None = None
     won: tuple[str, ...] = ()
     lost: tuple[str, ...] = ()
+    open: tuple[str, ...] = ()  # outcome values known to be still open (no warning for them)
     value: str | None = None
     closed_at: str | None = None
     closed_at_format: str | tuple[str, ...] | None = None
@@ -113,6 +114,7 @@ _HISTORY = {
     "outcome",
     "won",
     "lost",
+    "open",
     "value",
     "closed_at",
     "closed_at_format",
@@ -259,6 +261,7 @@ def mapping_from_dict(data: dict, file: str = "<mapping>") -> MappingSpec:
         outcome=_text(file, "history.outcome", hist.get("outcome")),
         won=_words(file, "history.won", hist.get("won")),
         lost=_words(file, "history.lost", hist.get("lost")),
+        open=_words(file, "history.open", hist.get("open")),
         value=_text(file, "history.value", hist.get("value")),
         closed_at=_text(file, "history.closed_at", hist.get("closed_at")),
         closed_at_format=_formats(file, "history.closed_at_format", hist.get("closed_at_format")),

@@ -19,6 +19,7 @@ from .charts import charts
 from .fairness import day_label, figures
 from .moves import Moves
 from .replay import Intake, Replay
+from .warnings import check_state_reps, setup_warnings
 
 
 def _policy_info(label: str, ref: str, c) -> dict[str, Any]:
@@ -36,6 +37,7 @@ def build_report(
     notes: Counter | None = None,
     moves: Moves | None = None,
     sorted_input: bool = False,
+    history=None,
 ) -> dict[str, Any]:
     """The report as data: every figure the templates show, and the tests assert."""
     runs = []
@@ -78,6 +80,7 @@ def build_report(
         "reps": reps,
         "unknown_reps": runs[0]["agreement"]["unknown"] if runs else {},
         "moves": moves.to_data(intake.replayed) if moves is not None else None,
+        "warnings": setup_warnings(replay, intake, history),
     }
     report["charts"] = charts(report)
     return report
@@ -152,6 +155,7 @@ def run_report(
     from .rejects import RejectWriter
 
     compiled = [c for _, _, c in policies]
+    check_state_reps(state, policies)
     mapping = load_mapping(map_file) if map_file else default_mapping()
     history = History(leads_file, mapping, compiled[0].schema, table=table)
     writer = RejectWriter(rejects_file, history.columns) if rejects_file else None
@@ -183,5 +187,6 @@ def run_report(
         mapping_file=map_file,
         notes=history.notes,
         moves=moves,
-        sorted_input=sort,
+        sorted_input=sort or history.needs_sort,
+        history=history,
     )
