@@ -91,15 +91,15 @@ def ordered(rows: Iterable[HistoryRow | Reject], *, sort: bool, clock: tuple[flo
                     spill.add(r.arrival, r)
             yield from spill
         return
-    last = None
+    last, last_t = None, 0.0  # the time is kept apart: a synthetic clock rewrites `arrival` downstream
     for r in rows:
         if isinstance(r, HistoryRow):
-            if last is not None and r.arrival < last.arrival:
+            if last is not None and r.arrival < last_t:
                 raise OrderError(
                     f"{r.where} (row {r.row}) arrived before {last.where} (row {last.row}): the history is not in arrival order; "
                     "pass --sort to sort it first (on disk, in bounded memory)"
                 )
-            last = r
+            last, last_t = r, r.arrival
         yield r
 
 
