@@ -26,6 +26,7 @@ from .mapping import FieldSpec, MappingSpec
 from .mapping_options import did_you_mean
 from .records import HistoryRow, MappingError, Reject, RowError
 from .sources import Source, detect_format, load_lookup
+from .spill import SeenIds
 from .values import DateLike, Numbers, apply_transform, blank, convert, number_text, parse_time
 
 
@@ -130,8 +131,14 @@ class History:
             specs = [FieldSpec(n, n) for n in self.schema.names]
         self.duplicates, self.duplicate_count = [], 0
         self.outcomes_other.clear()
-        seen: set[int] = set()  # hashes of the ids seen (about 70 bytes a lead), for duplicate ids
-        check_ids = m.id is not None
+        seen = SeenIds() if m.id is not None else None  # on disk: memory stays flat
+        try:
+            yield from self._rows(specs, kinds, seen)
+        finally:
+            if seen is not None:
+                seen.close()
+
+    def _rows(self, specs: list[FieldSpec], kinds: dict[str, str], seen: SeenIds | None) -> Iterator[HistoryRow | Reject]:
         for n, where, raw in self.source:
             self.read += 1
             if isinstance(raw, str):
@@ -149,14 +156,10 @@ class History:
                 continue
             for k in pending:
                 self.notes[k] += 1
-            if check_ids:
-                h = hash(row.lead_id)
-                if h in seen:
-                    self.duplicate_count += 1
-                    if len(self.duplicates) < 5:
-                        self.duplicates.append(f"{where}: id {row.lead_id!r}")
-                else:
-                    seen.add(h)
+            if seen is not None and not seen.add(row.lead_id):
+                self.duplicate_count += 1
+                if len(self.duplicates) < 5:
+                    self.duplicates.append(f"{where}: id {row.lead_id!r}")
             yield row
 
     def _unknown_words(self, raw: dict) -> dict:
