@@ -150,6 +150,7 @@ class Replay:
         seed, lottery, hold, listener = self.seed, self.lottery, self.hold, self.listener
         it = self.intake
         seq = 0
+        wants_states = getattr(listener, "wants_states", False)  # the states each decision was made from
         sort = sort or getattr(history, "needs_sort", False)
         for item in ordered(history, sort=sort, clock=getattr(history, "clock", None)):
             it.read += 1
@@ -191,6 +192,7 @@ class Replay:
             self.last_arrival = t
             it.replayed += 1
             end = item.closed_at if item.closed_at is not None else (t + hold if hold is not None else None)
+            before = [lane.state for lane in lanes] if wants_states else None
             for lane, d in zip(lanes, decisions):
                 rep = d.rep
                 if rep is not None:
@@ -204,7 +206,10 @@ class Replay:
                         lane.saturated_first = t
                 lane.tally.add(item, d, lane.state)
             if listener is not None:
-                listener(item, decisions)
+                if wants_states:
+                    listener(item, decisions, before)
+                else:
+                    listener(item, decisions)
         if progress is not None:
             progress(it.read % 1000)
         for lane in lanes:

@@ -18,6 +18,7 @@ from typing import Any
 from .charts import charts
 from .fairness import day_label, figures
 from .moves import Moves
+from .ops import ops_figures
 from .replay import Intake, Replay
 from .warnings import check_state_reps, setup_warnings
 
@@ -82,6 +83,7 @@ def build_report(
         "moves": moves.to_data(intake.replayed) if moves is not None else None,
         "warnings": setup_warnings(replay, intake, history),
     }
+    report["ops"] = ops_figures(report)
     report["charts"] = charts(report)
     return report
 
@@ -118,12 +120,21 @@ def render_report(report: dict, fmt: str = "text") -> str:
 
 
 def side_by_side(left: str, right: str, width: int = 78) -> str:
-    """Two texts in columns (for the sample of moved leads in the terminal)."""
-    a, b = left.rstrip("\n").split("\n"), right.rstrip("\n").split("\n")
+    """Two texts in columns (for the sample of moved leads in the terminal); long lines wrap, never cut."""
+    import textwrap
+
+    def lines(text: str) -> list[str]:
+        out: list[str] = []
+        for line in text.rstrip("\n").split("\n"):
+            indent = len(line) - len(line.lstrip(" "))
+            out += textwrap.wrap(line, width, subsequent_indent=" " * (indent + 2), break_on_hyphens=False) or [""]
+        return out
+
+    a, b = lines(left), lines(right)
     rows = max(len(a), len(b))
     a += [""] * (rows - len(a))
     b += [""] * (rows - len(b))
-    return "\n".join(f"{x[:width]:<{width}} | {y}".rstrip() for x, y in zip(a, b))
+    return "\n".join(f"{x:<{width}} | {y}".rstrip() for x, y in zip(a, b))
 
 
 # ---------------------------------------------------------------- one call for the CLI and tests
@@ -160,7 +171,7 @@ def run_report(
     history = History(leads_file, mapping, compiled[0].schema, table=table)
     writer = RejectWriter(rejects_file, history.columns) if rejects_file else None
     try:
-        moves = Moves(compiled, sample=sample) if len(compiled) > 1 else None
+        moves = Moves(compiled, sample=sample, seed=seed, lottery=lottery) if len(compiled) > 1 else None
         replay = Replay(
             [(label, c) for label, _, c in policies],
             seed=seed,
