@@ -239,7 +239,7 @@ def test_cli_review_markdown_and_html(tmp_path):
         ],
     )
     assert res.exit_code == 0, res.output
-    assert "**2 leads moved (40.0%).**" in res.stdout
+    assert "**2 leads moved (40.0%)**: 2 direct" in res.stdout
     assert html.read_text().startswith("<!doctype html>")
 
 
