@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import click
 
-from . import check_cmd, daemon_cmds, lead_cmds, lottery_cmds, lsp_cmd, policy_cmds, replay_cmds, seed_cmds, store_cmds
+from . import check_cmd, daemon_cmds, lead_cmds, lottery_cmds, lsp_cmd, map_cmds, policy_cmds, replay_cmds, seed_cmds, store_cmds
 
 COMMANDS = (
     check_cmd.check,
@@ -26,6 +26,7 @@ COMMANDS = (
     store_cmds.rollback,
     replay_cmds.replay,
     replay_cmds.review,
+    map_cmds.map_group,
     seed_cmds.seed,
     lottery_cmds.lottery,
     lottery_cmds.distribute,

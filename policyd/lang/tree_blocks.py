@@ -24,6 +24,11 @@ def day_numbers(text: str) -> tuple[int, ...]:
     return tuple(sorted(out))
 
 
+# The words conditions are made of (docs/language.md, Names): a value spelt as one of them
+# would make `FIELD is missing` / `FIELD is set` ambiguous, so an enum refuses them.
+CONDITION_WORDS = frozenset(("and", "or", "not", "is", "in", "set", "missing", "when", "otherwise", "then"))
+
+
 class BlockRules(TreeBase):
     """The transformer rules of every block but `example`."""
 
@@ -85,6 +90,18 @@ class BlockRules(TreeBase):
         return m.FieldType("rep")
 
     def type_enum(self, ch):
+        for c in ch:
+            if c.value in CONDITION_WORDS:
+                self.problems.append(
+                    Diagnostic(
+                        "P014",
+                        ERROR,
+                        c.span,
+                        f"`{c.value}` is a condition word, so it cannot be a value of an enum (no condition could test for it)",
+                        f'rename it, e.g. `{c.value}_value`; a replay mapping can rewrite an export\'s "{c.value.title()}" with '
+                        f'values = {{ {c.value.title()} = "{c.value}_value" }}',
+                    )
+                )
         return m.FieldType("enum", tuple(c.value for c in ch))
 
     def lit_str(self, ch):

@@ -87,6 +87,8 @@ class Tally:
         self.by: Counter[str] = Counter()
         self.exceptions: Counter[str] = Counter()
         self.lottery: dict[str, list] = {}  # route -> [draws, entered, ratio]
+        self.lot_pool = [0] * len(names)  # lottery draws the rep was in the pool of
+        self.lot_wins = [0] * len(names)  # ... and won
         self.with_assignee = 0
         self.agree = 0
         self.unknown: Counter[str] = Counter()
@@ -139,6 +141,13 @@ class Tally:
             slot[0] += 1
             if lot.entered:
                 slot[1] += 1
+                idx = self.index
+                for name in lot.pool:
+                    j = idx.get(name)
+                    if j is not None:
+                        self.lot_pool[j] += 1
+                if lot.winner is not None and lot.winner in idx:
+                    self.lot_wins[idx[lot.winner]] += 1
         a = row.assignee
         if a is not None:
             if a in self.index:
@@ -217,6 +226,8 @@ def figures(t: Tally) -> dict[str, Any]:
                 "peak_open": t.peak[i],
                 "capacity": c.capacity[i],
                 "peak_load": (t.peak[i] / c.capacity[i]) if c.capacity[i] else None,
+                "lottery_pool": t.lot_pool[i],
+                "lottery_wins": t.lot_wins[i],
             }
         )
     counts = [float(x) for x in t.count]
@@ -245,6 +256,8 @@ def figures(t: Tally) -> dict[str, Any]:
         "by": {k: t.by[k] for k in ("route", "lottery", "exception", "queue") if t.by.get(k)},
         "exceptions": dict(sorted(t.exceptions.items())),
         "tiers": {tn: t.tiers[j] for j, tn in enumerate(t.tier_names)},
+        # hottest first: by the top of each tier's score range (a colour scale reads hot to cold)
+        "tier_rank": [c.tiers[j].name for j in sorted(range(len(c.tiers)), key=lambda j: (-c.tiers[j].high, j))],
         "no_tier": t.no_tier,
         "top_tier": top,
         "top_total": top_total,

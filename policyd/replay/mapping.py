@@ -6,7 +6,6 @@ file, the key and what was expected, instead of rejecting every row for one reas
 
 from __future__ import annotations
 
-import json
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -14,6 +13,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from .mapping_options import SYNTHETIC_START, _err, _formats, _order, _source, _text, _words, did_you_mean
 from .records import MappingError
 
 FORMATS = ("csv", "jsonl", "sqlite")
@@ -80,24 +80,45 @@ class MappingSpec:
     format: str | None = None
     table: str | None = None
     id: str | None = None
-    arrival: str = "arrival"
-    arrival_format: str | None = None
+    arrival: str | None = "arrival"  # None: no arrival column; `order` or `sequence` gives the order
+    arrival_format: str | tuple[str, ...] | None = None  # several formats are tried in order
     assignee: str | None = None
     assignee_transform: str | None = None
     assignee_values: Mapping[str, str] = field(default_factory=dict)
     outcome: str | None = None
     won: tuple[str, ...] = ()
     lost: tuple[str, ...] = ()
+    open: tuple[str, ...] = ()  # outcome values known to be still open (no warning for them)
     value: str | None = None
     closed_at: str | None = None
-    closed_at_format: str | None = None
+    closed_at_format: str | tuple[str, ...] | None = None
     lookups: Mapping[str, Lookup] = field(default_factory=dict)
     fields: Mapping[str, FieldSpec] = field(default_factory=dict)
     by_name: bool = False  # no mapping file: every lead field is read from the column of its name
+    # reading the source ([source]); defaults read a plain UTF-8 CSV with a sniffed delimiter
+    delimiter: str | None = None  # None: sniffed from the header line
+    encoding: str = "utf-8"
+    thousands: str | None = None
+    decimal: str = "."
+    unknown: tuple[str, ...] = ()  # words read as an empty cell in every column ("Select", "NULL", "N/A")
+    # arrival order without an arrival time ([history] order / sequence), on a synthetic clock
+    order: str = "arrival"
+    sequence: str | None = None
+    spacing: float = 3600.0  # seconds between two synthetic arrivals
+    start: str = SYNTHETIC_START
+
+    @property
+    def synthetic(self) -> bool:
+        """True when arrival times come from the synthetic clock (no arrival column)."""
+        return self.arrival is None
+
+    def unknown_words(self) -> frozenset[str]:
+        """The `unknown` words, case-folded: a cell equal to one of them is empty."""
+        return frozenset(w.strip().casefold() for w in self.unknown)
 
 
 _TOP = {"source", "history", "lookups", "fields"}
-_SOURCE = {"format", "table"}
+_SOURCE = {"format", "table", "delimiter", "encoding", "thousands", "decimal", "unknown"}
 _HISTORY = {
     "id",
     "arrival",
@@ -108,9 +129,14 @@ _HISTORY = {
     "outcome",
     "won",
     "lost",
+    "open",
     "value",
     "closed_at",
     "closed_at_format",
+    "order",
+    "sequence",
+    "spacing",
+    "start",
 }
 _LOOKUP = {"file", "key", "on", "values"}
 _FIELD = {"column", "path", "values", "transform", "thresholds", "default"}
@@ -134,11 +160,6 @@ def default_mapping(file: str = "(no --map)") -> MappingSpec:
     return MappingSpec(file=file, id="id", arrival="arrival", by_name=True)
 
 
-def _err(file: str, key: str, expected: str, got: Any = None, *, show: bool = True) -> MappingError:
-    tail = f", got {json.dumps(got, default=str)}" if show else ""
-    return MappingError(f"{file}: {key}: expected {expected}{tail}")
-
-
 def _table(file: str, key: str, value: Any) -> dict:
     if not isinstance(value, dict):
         raise _err(file, key, "a table", value)
@@ -149,25 +170,7 @@ def _unknown(file: str, where: str, data: dict, known: set[str]) -> None:
     for k in data:
         if k not in known:
             prefix = f"{where}.{k}" if where else k
-            raise MappingError(f"{file}: {prefix}: unknown key; expected one of {', '.join(sorted(known))}")
-
-
-def _text(file: str, key: str, value: Any, *, optional: bool = True) -> str | None:
-    if value is None and optional:
-        return None
-    if not isinstance(value, str) or not value:
-        raise _err(file, key, "a text (a column name)", value)
-    return value
-
-
-def _words(file: str, key: str, value: Any) -> tuple[str, ...]:
-    if value is None:
-        return ()
-    if isinstance(value, str):
-        return (value,)
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise _err(file, key, "a list of texts", value)
-    return tuple(value)
+            raise MappingError(f"{file}: {prefix}: unknown key{did_you_mean(k, known) or ';'} expected one of {', '.join(sorted(known))}")
 
 
 def _value_map(file: str, key: str, value: Any) -> dict:
@@ -198,10 +201,10 @@ def mapping_from_dict(data: dict, file: str = "<mapping>") -> MappingSpec:
     fmt = src.get("format")
     if fmt is not None and fmt not in FORMATS:
         raise _err(file, "source.format", "one of " + ", ".join(FORMATS), fmt)
+    reading = _source(file, src)
     hist = _table(file, "history", data.get("history", {}))
     _unknown(file, "history", hist, _HISTORY)
-    if "arrival" not in hist:
-        raise MappingError(f"{file}: history.arrival: missing; expected the name of the column with each lead's arrival time")
+    order = _order(file, hist)
     lookups: dict[str, Lookup] = {}
     for name, spec in _table(file, "lookups", data.get("lookups", {})).items():
         where = f"lookups.{name}"
@@ -271,17 +274,20 @@ def mapping_from_dict(data: dict, file: str = "<mapping>") -> MappingSpec:
         format=fmt,
         table=_text(file, "source.table", src.get("table")),
         id=_text(file, "history.id", hist.get("id")),
-        arrival=_text(file, "history.arrival", hist.get("arrival"), optional=False),
-        arrival_format=_text(file, "history.arrival_format", hist.get("arrival_format")),
+        arrival=_text(file, "history.arrival", hist.get("arrival"), optional="arrival" not in hist),
+        arrival_format=_formats(file, "history.arrival_format", hist.get("arrival_format")),
         assignee=_text(file, "history.assignee", hist.get("assignee")),
         assignee_transform=_transform(file, "history.assignee_transform", hist.get("assignee_transform")),
         assignee_values=_text_map(file, "history.assignee_values", hist.get("assignee_values")),
         outcome=_text(file, "history.outcome", hist.get("outcome")),
         won=_words(file, "history.won", hist.get("won")),
         lost=_words(file, "history.lost", hist.get("lost")),
+        open=_words(file, "history.open", hist.get("open")),
         value=_text(file, "history.value", hist.get("value")),
         closed_at=_text(file, "history.closed_at", hist.get("closed_at")),
-        closed_at_format=_text(file, "history.closed_at_format", hist.get("closed_at_format")),
+        closed_at_format=_formats(file, "history.closed_at_format", hist.get("closed_at_format")),
         lookups=lookups,
         fields=fields,
+        **reading,
+        **order,
     )

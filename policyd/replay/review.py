@@ -18,7 +18,9 @@ from typing import Any
 from .charts import charts
 from .fairness import day_label, figures
 from .moves import Moves
+from .ops import ops_figures
 from .replay import Intake, Replay
+from .warnings import check_state_reps, setup_warnings
 
 
 def _policy_info(label: str, ref: str, c) -> dict[str, Any]:
@@ -36,6 +38,7 @@ def build_report(
     notes: Counter | None = None,
     moves: Moves | None = None,
     sorted_input: bool = False,
+    history=None,
 ) -> dict[str, Any]:
     """The report as data: every figure the templates show, and the tests assert."""
     runs = []
@@ -78,7 +81,9 @@ def build_report(
         "reps": reps,
         "unknown_reps": runs[0]["agreement"]["unknown"] if runs else {},
         "moves": moves.to_data(intake.replayed) if moves is not None else None,
+        "warnings": setup_warnings(replay, intake, history),
     }
+    report["ops"] = ops_figures(report)
     report["charts"] = charts(report)
     return report
 
@@ -115,12 +120,21 @@ def render_report(report: dict, fmt: str = "text") -> str:
 
 
 def side_by_side(left: str, right: str, width: int = 78) -> str:
-    """Two texts in columns (for the sample of moved leads in the terminal)."""
-    a, b = left.rstrip("\n").split("\n"), right.rstrip("\n").split("\n")
+    """Two texts in columns (for the sample of moved leads in the terminal); long lines wrap, never cut."""
+    import textwrap
+
+    def lines(text: str) -> list[str]:
+        out: list[str] = []
+        for line in text.rstrip("\n").split("\n"):
+            indent = len(line) - len(line.lstrip(" "))
+            out += textwrap.wrap(line, width, subsequent_indent=" " * (indent + 2), break_on_hyphens=False) or [""]
+        return out
+
+    a, b = lines(left), lines(right)
     rows = max(len(a), len(b))
     a += [""] * (rows - len(a))
     b += [""] * (rows - len(b))
-    return "\n".join(f"{x[:width]:<{width}} | {y}".rstrip() for x, y in zip(a, b))
+    return "\n".join(f"{x:<{width}} | {y}".rstrip() for x, y in zip(a, b))
 
 
 # ---------------------------------------------------------------- one call for the CLI and tests
@@ -152,11 +166,12 @@ def run_report(
     from .rejects import RejectWriter
 
     compiled = [c for _, _, c in policies]
+    check_state_reps(state, policies)
     mapping = load_mapping(map_file) if map_file else default_mapping()
     history = History(leads_file, mapping, compiled[0].schema, table=table)
     writer = RejectWriter(rejects_file, history.columns) if rejects_file else None
     try:
-        moves = Moves(compiled, sample=sample) if len(compiled) > 1 else None
+        moves = Moves(compiled, sample=sample, seed=seed, lottery=lottery) if len(compiled) > 1 else None
         replay = Replay(
             [(label, c) for label, _, c in policies],
             seed=seed,
@@ -183,5 +198,6 @@ def run_report(
         mapping_file=map_file,
         notes=history.notes,
         moves=moves,
-        sorted_input=sort,
+        sorted_input=sort or history.needs_sort,
+        history=history,
     )
