@@ -85,7 +85,10 @@ class History:
         self = cls.__new__(cls)
         self.path, self.name, self.mapping, self.schema = mapping.file, Path(mapping.file).name, mapping, schema
         self.fmt, self.source, self.read, self.rejected, self.notes = "json", None, 0, 0, Counter()
-        self.has_arrival = False
+        self._pending, self.duplicates, self.duplicate_count, self.outcomes_other = [], [], 0, Counter()
+        self.numbers = Numbers(mapping.thousands, mapping.decimal)
+        self.unknown = mapping.unknown_words()
+        self.has_arrival, self.synthetic, self.needs_sort, self.clock = False, False, False, None
         self._check_fields()
         self.tables = {name: load_lookup(lk, Path(base), mapping.file) for name, lk in mapping.lookups.items()}
         self._kinds = {f.name: f.type.kind for f in schema.fields}
@@ -96,6 +99,7 @@ class History:
         """One JSON object as a lead, with the notes of what the mapping did to it; RowError names the field it cannot map."""
         kinds = self._kinds
         self.notes = Counter()
+        self._pending = []  # what the mapping did to this payload
         lead = self._map(1, "payload", raw, self._specs, kinds).lead
         m = self.mapping
         if "id" in kinds and "id" not in m.fields:  # [history] id may be a path too; never a made-up row number
@@ -103,7 +107,7 @@ class History:
             if v is None:
                 raise RowError(m.id or "id", "no lead id in the payload (the daemon needs one: it makes a retry safe)")
             lead["id"] = str(v)
-        return lead, list(self.notes)
+        return lead, list(dict.fromkeys(self._pending))
 
     @property
     def columns(self) -> list[str] | None:
