@@ -28,6 +28,7 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check policyd tests benchmarks
 	$(BIN)/policyd --help > /dev/null
+	scripts/ensure-chromium
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
