@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import fnmatch
 import os
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,7 +33,7 @@ from typing import Any
 
 from ..engine.schema import LeadSchema
 from ..replay.history import History
-from ..replay.mapping import MappingSpec, mapping_from_dict
+from ..replay.mapping import MappingSpec, mapping_from_dict, read_toml
 from ..replay.records import MappingError, RowError
 
 SIGNATURES = ("hubspot-v3", "hmac-sha256")
@@ -135,12 +134,9 @@ def load_source(name: str, file: str, env: Mapping[str, str] | None = None) -> S
     """Read a source's mapping file; MappingError naming the file, the key and what was expected."""
     try:
         mtime = os.stat(file).st_mtime
-        with open(file, "rb") as fh:
-            data = tomllib.load(fh)
     except OSError as err:
         raise MappingError(f"{file}: cannot read the mapping file: {err.strerror}") from None
-    except tomllib.TOMLDecodeError as err:
-        raise MappingError(f"{file}: not valid TOML: {err}") from None
+    data = read_toml(file)
     options = _options(file, data.pop("intake", {}), os.environ if env is None else env)
     owners = _owners(file, data.pop("owners", {}))
     hist = data.setdefault("history", {})
@@ -151,13 +147,7 @@ def load_source(name: str, file: str, env: Mapping[str, str] | None = None) -> S
 
 def load_owners(file: str) -> dict[str, dict[str, str]]:
     """An owners file: `[alice] hubspot_owner_id = "75298514"` per rep (`policyd serve --owners FILE`)."""
-    try:
-        with open(file, "rb") as fh:
-            data = tomllib.load(fh)
-    except OSError as err:
-        raise MappingError(f"{file}: cannot read the owners file: {err.strerror}") from None
-    except tomllib.TOMLDecodeError as err:
-        raise MappingError(f"{file}: not valid TOML: {err}") from None
+    data = read_toml(file, "owners file")
     return _owners(file, data.get("owners", data))
 
 

@@ -142,17 +142,20 @@ _LOOKUP = {"file", "key", "on", "values"}
 _FIELD = {"column", "path", "values", "transform", "thresholds", "default"}
 
 
-def load_mapping(path: str | Path) -> MappingSpec:
-    """Read a mapping file; raises MappingError naming the file, the key and what was expected."""
-    file = str(path)
+def read_toml(path: str | Path, what: str = "mapping file") -> dict:
+    """A TOML file as a dict; MappingError naming the file when it cannot be read or parsed."""
     try:
         with open(path, "rb") as fh:
-            data = tomllib.load(fh)
+            return tomllib.load(fh)
     except OSError as err:
-        raise MappingError(f"{file}: cannot read the mapping file: {err.strerror}") from None
+        raise MappingError(f"{path}: cannot read the {what}: {err.strerror}") from None
     except tomllib.TOMLDecodeError as err:
-        raise MappingError(f"{file}: not valid TOML: {err}") from None
-    return mapping_from_dict(data, file)
+        raise MappingError(f"{path}: not valid TOML: {err}") from None
+
+
+def load_mapping(path: str | Path) -> MappingSpec:
+    """Read a mapping file; raises MappingError naming the file, the key and what was expected."""
+    return mapping_from_dict(read_toml(path), str(path))
 
 
 def default_mapping(file: str = "(no --map)") -> MappingSpec:

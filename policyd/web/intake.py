@@ -18,7 +18,7 @@ import json
 from typing import Any
 
 from markupsafe import Markup
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from ..daemon import outbox, refused
@@ -29,7 +29,7 @@ from ..storage.errors import Conflict, NotReady
 from . import decisions, signatures
 from .auth import needs
 from .errors import ApiError, error
-from .requests import MAX_BODY, check_lead_id, iso
+from .requests import check_lead_id, iso, read_body
 from .safejson import JsonRefused, loads
 from .state import Daemon
 
@@ -54,22 +54,6 @@ def overloaded(d: Daemon) -> Response | None:
         f"the daemon is behind by {d.runtime.pending()} operations; nothing was taken, send it again in {RETRY_AFTER} s",
         headers={"Retry-After": str(RETRY_AFTER)},
     )
-
-
-async def read_body(request: Request) -> bytes:
-    """The raw body (a signature is over the bytes), within MAX_BODY."""
-    length = request.headers.get("content-length")
-    if length is not None and length.isdigit() and int(length) > MAX_BODY:
-        raise ApiError(413, "too_large", f"request body is {int(length)} bytes; the limit is {MAX_BODY}")
-    body = bytearray()
-    try:
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > MAX_BODY:
-                raise ApiError(413, "too_large", f"request body is over the limit of {MAX_BODY} bytes")
-    except ClientDisconnect:
-        raise ApiError(408, "timeout", "the request body did not arrive in time") from None
-    return bytes(body)
 
 
 async def keep(d: Daemon, source: str, kind: str, reasons: list[dict], body: bytes | str, headers: dict, lead_id: Any = None) -> int:

@@ -22,8 +22,8 @@ MAX_BODY = 64 * 1024
 MAX_TIME = 253402300799.0  # 9999-12-31T23:59:59Z
 
 
-async def read_json(request: Request) -> Any:
-    """The body as JSON, refusing bodies over MAX_BODY (413) and bad JSON (400)."""
+async def read_body(request: Request) -> bytes:
+    """The raw body within MAX_BODY (413 beyond it); a signature is checked over these bytes."""
     length = request.headers.get("content-length")
     if length is not None and length.isdigit() and int(length) > MAX_BODY:
         raise ApiError(413, "too_large", f"request body is {int(length)} bytes; the limit is {MAX_BODY}")
@@ -35,6 +35,12 @@ async def read_json(request: Request) -> Any:
                 raise ApiError(413, "too_large", f"request body is over the limit of {MAX_BODY} bytes")
     except ClientDisconnect:  # gone, or cut by the body read timeout (serve.py): nobody reads this answer
         raise ApiError(408, "timeout", "the request body did not arrive in time") from None
+    return bytes(body)
+
+
+async def read_json(request: Request) -> Any:
+    """The body as JSON, refusing bodies over MAX_BODY (413) and bad JSON (400)."""
+    body = await read_body(request)
     if not body.strip():
         raise ApiError(400, "bad_json", "empty body: expected a JSON object")
     try:
