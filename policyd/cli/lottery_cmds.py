@@ -186,8 +186,7 @@ def distribute(
           --map policies/maven-crm.map.toml --since 2017-06-05 --until 2017-06-12 --practice
     """
     from ..lottery import seeds
-    from ..lottery.archive import drawn_elsewhere
-    from ..lottery.distribute import LeadsFileError, file_info, read_leads, run_meeting, summary_lines
+    from ..lottery.distribute import LeadsFileError, file_info, read_leads, refuse_drawn_elsewhere, run_meeting, summary_lines
     from ..lottery.record import RecordError, store_record, write_record
 
     db_path = current_db()
@@ -206,25 +205,10 @@ def distribute(
         raise PolicydError("--since must be before --until")
     try:
         leads = read_leads(leads_file, loaded.compiled, map_file, since=since, until=until, period=period)
+        if not practice:
+            refuse_drawn_elsewhere(db_path, label, leads.rows)
     except LeadsFileError as err:
         raise PolicydError(str(err)) from None
-    if leads.dated and not leads.rows and leads.outside and period is not None:
-        start, end = seeds.period_start(period), seeds.period_end(period)
-        raise PolicydError(
-            f"none of the {leads.outside} leads arrived in {period} ({seeds.day_text(start)} to {seeds.day_text(end)}):"
-            " a meeting draws its own week's leads"
-        )
-    ids = [r.lead["id"] for r in leads.rows if r.lead is not None and r.lead.get("id") is not None]
-    try:
-        elsewhere = drawn_elsewhere(db_path, label, ids) if not practice else {}
-    except RecordError as err:
-        raise PolicydError(str(err)) from None
-    if elsewhere:
-        first = next(iter(elsewhere.items()))
-        raise PolicydError(
-            f"{len(elsewhere)} of these leads were drawn in another period already (lead {first[0]} in {first[1][0]}, record"
-            f" {first[1][1][:16]}...): a lead is drawn in one period only, so that no one can choose among several periods' winners"
-        )
     since, until = leads.window
     source = file_info(leads_file, since=since, until=until)
     record, _ = run_meeting(loaded.compiled, leads.rows, state, seed, label, commitment, source)

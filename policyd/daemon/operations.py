@@ -112,11 +112,11 @@ def assign(tx: Tx, raw: Any, actor: str, seed: Callable[[Tx], Seed], count: Coun
         "override_reason": None,
         "updated_at": tx.now,
         "prospect": prospect,
-        "reentry_of": earlier[0] if earlier else None,
+        "reentry_of": earlier,
     }
     record = {"lead_id": lead_id, "version": tx.version, "rep": d.rep, "queue": d.queue, "tier": d.tier, "by": d.by, "deadline": due}
     if earlier:
-        record["reentry_of"] = earlier[0]
+        record["reentry_of"] = earlier
         count("reentries")
     if existing is not None:  # an explicit re-route: the row is the new decision, the log keeps both
         row["id"] = existing["id"]

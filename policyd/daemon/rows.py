@@ -51,13 +51,12 @@ def update(conn: sqlite3.Connection, lead_id: str, now: float, **values: Any) ->
     return need(conn, lead_id)
 
 
-def earlier_prospect(conn: sqlite3.Connection, prospect: str, lead_id: str) -> tuple[str, int] | None:
-    """The latest other lead decided for this prospect, and how many there were: (lead_id, count), or None."""
+def earlier_prospect(conn: sqlite3.Connection, prospect: str, lead_id: str) -> str | None:
+    """The latest other lead decided for this prospect, or None."""
     r = conn.execute(
-        "select lead_id, count(*) over () from rt_decisions where prospect = ? and lead_id != ? order by id desc limit 1",
-        (prospect, lead_id),
+        "select lead_id from rt_decisions where prospect = ? and lead_id != ? order by id desc limit 1", (prospect, lead_id)
     ).fetchone()
-    return None if r is None else (r[0], int(r[1]))
+    return None if r is None else r[0]
 
 
 def reentries(conn: sqlite3.Connection, since: float, limit: int = 50) -> list[dict]:

@@ -32,6 +32,7 @@ from ..replay.mapping import default_mapping, load_mapping
 from ..replay.records import HistoryError, MappingError, Reject
 from .prospect import fingerprint
 from .record import RECORD_FORMAT, record_draw
+from .seeds import day_text, period_end, period_of, period_start
 
 
 class LeadsFileError(ValueError):
@@ -70,8 +71,6 @@ def period_window(period: str, dated: bool, since: float | None, until: float | 
     --since/--until must stay inside it); leads without are drawn in the week the
     meeting is held. Either way the period must have begun.
     """
-    from .seeds import day_text, period_end, period_of, period_start
-
     start, end = period_start(period), period_end(period)
     if start > now:
         raise LeadsFileError(
@@ -141,7 +140,30 @@ def read_leads(
                 leads.rows.append(Row(_line(item.where), item.lead))
     except (MappingError, HistoryError) as err:
         raise LeadsFileError(str(err)) from None
+    if period is not None and leads.dated and not leads.rows and leads.outside:
+        raise LeadsFileError(
+            f"none of the {leads.outside} leads arrived in {period} ({day_text(period_start(period))} to"
+            f" {day_text(period_end(period))}): a meeting draws its own week's leads"
+        )
     return leads
+
+
+def refuse_drawn_elsewhere(db_path: str | None, period: str, rows: list[Row]) -> None:
+    """LeadsFileError when a lead of this meeting is in a record of another period (`archive.drawn_elsewhere`)."""
+    from .archive import drawn_elsewhere
+    from .record import RecordError
+
+    ids = [r.lead["id"] for r in rows if r.lead is not None and r.lead.get("id") is not None]
+    try:
+        elsewhere = drawn_elsewhere(db_path, period, ids)
+    except RecordError as err:
+        raise LeadsFileError(str(err)) from None
+    if elsewhere:
+        lead_id, (other, rid) = next(iter(elsewhere.items()))
+        raise LeadsFileError(
+            f"{len(elsewhere)} of these leads were drawn in another period already (lead {lead_id} in {other}, record"
+            f" {rid[:16]}...): a lead is drawn in one period only, so that no one can choose among several periods' winners"
+        )
 
 
 def _check_header(path: str, header: list[str], c: Compiled) -> None:
