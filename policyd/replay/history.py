@@ -57,15 +57,7 @@ class History:
         self.fmt = detect_format(path, fmt or mapping.format)
         order_by = (mapping.arrival or mapping.sequence) if self.fmt == "sqlite" and mapping.order == "arrival" else None
         self.source = Source(path, self.fmt, table or mapping.table, order_by, delimiter=mapping.delimiter, encoding=mapping.encoding)
-        self.read = 0
-        self.rejected = 0
-        self.notes: Counter[str] = Counter()
-        self._pending: list[str] = []  # the notes of the row being mapped, counted if it is replayed
-        self.duplicates: list[str] = []  # the first repeated ids, as `line N: id 'X'`
-        self.duplicate_count = 0
-        self.outcomes_other: Counter[str] = Counter()  # outcome values matching neither won nor lost
-        self.numbers = Numbers(mapping.thousands, mapping.decimal)
-        self.unknown = mapping.unknown_words()
+        self._start(mapping)
         cols = self.source.columns
         self.synthetic = mapping.synthetic
         self.has_arrival = mapping.arrival is not None and not (arrival_optional and cols is not None and mapping.arrival not in cols)
@@ -84,16 +76,26 @@ class History:
         The same checks and the same row mapping as a replay, so one mapping file serves both."""
         self = cls.__new__(cls)
         self.path, self.name, self.mapping, self.schema = mapping.file, Path(mapping.file).name, mapping, schema
-        self.fmt, self.source, self.read, self.rejected, self.notes = "json", None, 0, 0, Counter()
-        self._pending, self.duplicates, self.duplicate_count, self.outcomes_other = [], [], 0, Counter()
-        self.numbers = Numbers(mapping.thousands, mapping.decimal)
-        self.unknown = mapping.unknown_words()
+        self.fmt, self.source = "json", None
+        self._start(mapping)
         self.has_arrival, self.synthetic, self.needs_sort, self.clock = False, False, False, None
         self._check_fields()
         self.tables = {name: load_lookup(lk, Path(base), mapping.file) for name, lk in mapping.lookups.items()}
         self._kinds = {f.name: f.type.kind for f in schema.fields}
         self._specs = [FieldSpec(n, n) for n in schema.names] if mapping.by_name else list(mapping.fields.values())
         return self
+
+    def _start(self, mapping: MappingSpec) -> None:
+        """What a file history and a payload history both keep: counters, and the mapping's reading options."""
+        self.read = 0
+        self.rejected = 0
+        self.notes: Counter[str] = Counter()
+        self._pending: list[str] = []  # the notes of the row being mapped, counted if it is replayed
+        self.duplicates: list[str] = []  # the first repeated ids, as `line N: id 'X'`
+        self.duplicate_count = 0
+        self.outcomes_other: Counter[str] = Counter()  # outcome values matching neither won nor lost
+        self.numbers = Numbers(mapping.thousands, mapping.decimal)
+        self.unknown = mapping.unknown_words()
 
     def map_payload(self, raw: dict) -> tuple[dict[str, Any], list[str]]:
         """One JSON object as a lead, with the notes of what the mapping did to it; RowError names the field it cannot map."""
