@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ..engine.codegen import Compiled
+from ..engine.hours import period_key, zone
 from ..engine.picks import Shares, strategy
 from ..engine.pipeline import PICK
 from ..engine.quota import quota_key
@@ -66,4 +67,38 @@ def shares_figures(c: Compiled, counted: Mapping[str, Counter]) -> list[dict[str
         ]
         kind, _, name = key.partition(":")
         out.append({"pipeline": key, "kind": kind, "name": name, "per": s.per, "counted": total, "levels": levels})
+    return out
+
+
+def caps_of(c: Compiled, state: State, rep: str, at: float) -> dict[str, dict[str, int]] | None:
+    """A rep's caps now: per unit its limit and what the current period used (`state.counts`); None without caps."""
+    i = c.rep_index.get(rep)
+    if i is None or not c.caps[i]:
+        return None
+    tz = zone(c.zone_name)
+    return {unit: {"limit": limit, "used": state.counts.get(period_key(unit, at, tz), {}).get(rep, 0)} for unit, limit in c.caps[i]}
+
+
+def shares_now(c: Compiled, state: State, at: float) -> list[dict[str, Any]]:
+    """Per `pick shares` pipeline: per level its target and its share so far in the period holding `at` (the engine's counter)."""
+    out = []
+    for key, s in share_pipelines(c):
+        done = state.counts.get(s.counter(c, key, at), {})
+        total = sum(done.get(g, 0) for g, _ in s.targets)
+        kind, _, name = key.partition(":")
+        levels = [
+            {"level": g, "target": pct / 100.0, "count": done.get(g, 0), "realized": done.get(g, 0) / total if total else None}
+            for g, pct in s.targets
+        ]
+        out.append(
+            {
+                "pipeline": key,
+                "kind": kind,
+                "name": name,
+                "per": s.per,
+                "period": period_key(s.per, at, zone(c.zone_name)),
+                "counted": total,
+                "levels": levels,
+            }
+        )
     return out
