@@ -92,7 +92,10 @@ def _at(day: date, minute: int, tz: tzinfo) -> float:
 
 def parse_time(text: str) -> float:
     """An ISO 8601 time with an offset or `Z` (`2026-12-04T23:00:00+01:00`) as epoch seconds."""
-    d = datetime.fromisoformat(text)
+    try:
+        d = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"time {text!r} is not an ISO 8601 time (for example `2026-12-05T10:00:00+01:00`)") from None
     if d.tzinfo is None:
         raise ValueError(f"time {text!r} needs a zone offset (for example `Z` or `+01:00`)")
     return d.timestamp()

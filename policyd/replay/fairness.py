@@ -21,6 +21,7 @@ from typing import Any
 
 from ..engine.codegen import Compiled
 from ..engine.state import State
+from .levers import share_counts, shares_figures
 
 DAY = 86400.0
 LOAD_POINTS = 1000  # load-over-time points kept: between 1,000 and 2,000 whatever the span
@@ -95,6 +96,7 @@ class Tally:
         self.conv_tier: dict[str, list[int]] = {}
         self.conv_score: dict[int, list[int]] = {}
         self.outcomes = 0
+        self.shares: dict[str, Counter] = {}  # pipeline key -> level -> leads `pick shares` counted
         self.load: list[tuple[int, int, int, int]] = []  # (day, open in total, most and fewest open of one rep) at each day's end
         self._day: int | None = None
         self._state: State | None = None
@@ -132,6 +134,9 @@ class Tally:
                 self.peak[r] = o
         else:
             self.queues[d.queue] += 1
+        if d.updates:
+            for key, level in share_counts(d.updates):
+                self.shares.setdefault(key, Counter())[level] += 1
         lot = d.lottery
         if lot is not None:
             key = d.route or d.exception or "?"
@@ -264,6 +269,7 @@ def figures(t: Tally) -> dict[str, Any]:
         "reps": reps,
         "fairness": {"all": spread(counts), "top": spread(tops)},
         "lottery": lottery,
+        "shares": shares_figures(c, t.shares),
         "agreement": {
             "with_assignee": t.with_assignee,
             "same": t.agree,

@@ -2,7 +2,7 @@
 
 Every tier and score of either policy (a tier only the new policy has is shown, not
 dropped), leads per rep old -> new with the change, sorted by the largest change,
-totals per level, and whether conversion rises with the score (calibration: flat,
+totals per level, quota attainment and realized target shares, and whether conversion rises with the score (calibration: flat,
 or not monotone, is flagged). Plain data for the templates and the JSON.
 """
 
@@ -88,7 +88,14 @@ def ops_figures(report: dict) -> dict[str, Any]:
         members = [c for c in changes if c["level"] == lv]
         totals = [sum(c["counts"][k] or 0 for c in members) for k in range(len(runs))]
         level_rows.append({"level": lv, "reps": len(members), "counts": totals, "change": totals[-1] - totals[0]})
+    quota = [
+        {"rep": rep["rep"], "level": rep["level"], "runs": [x["quota"] if x else None for x in rep["runs"]]}
+        for rep in report["reps"]
+        if any(x and x.get("quota") for x in rep["runs"])
+    ]
     return {
+        "quota": quota,  # reps with a quota in either policy: attainment at the end of the history
+        "shares": [{"label": run["label"], **s} for run in runs for s in run.get("shares", [])],
         "tiers": tier_rows,
         "scores": score_rows,
         "conversion_tiers": conv_tier_rows,

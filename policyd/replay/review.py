@@ -17,6 +17,7 @@ from typing import Any
 
 from .charts import charts
 from .fairness import day_label, figures
+from .levers import quota_of
 from .moves import Moves
 from .ops import ops_figures
 from .replay import Intake, Replay
@@ -48,6 +49,8 @@ def build_report(
         f["policy"] = _policy_info(lane.label, ref, lane.compiled)
         f["open_at_end"] = sum(lane.state.open.values())
         f["closed"] = lane.closed
+        for rep in f["reps"]:  # attainment at the last lead's arrival, from the state the replay moved
+            rep["quota"] = quota_of(lane.compiled, lane.state, rep["rep"], replay.last_arrival)
         runs.append(f)
     names: list[str] = []
     for lane in replay.lanes:
@@ -80,6 +83,10 @@ def build_report(
         "runs": runs,
         "reps": reps,
         "unknown_reps": runs[0]["agreement"]["unknown"] if runs else {},
+        "quota": {
+            "at": day_label(replay.last_arrival) if replay.last_arrival is not None else None,
+            "any": any(x is not None and x["quota"] is not None for rep in reps for x in rep["runs"]),
+        },
         "moves": moves.to_data(intake.replayed) if moves is not None else None,
         "warnings": setup_warnings(replay, intake, history),
     }
@@ -103,6 +110,19 @@ def _ratio(v: float | None) -> str:
     return "n/a (a rep got none)" if v is None else f"{v:.2f}"
 
 
+def _quota(q: dict | None) -> str:
+    """`96,000 / 150,000 = 64.0% this month`, `3 / 6 deals = 50.0% this quarter`; `-` without a quota."""
+    if q is None:
+        return "-"
+    unit = " deals" if q["unit"] == "deals" else ""
+    return f"{q['won']:,} / {q['target']:,}{unit} = {_pct(q['attainment'])} this {q['period']}"
+
+
+def _share(lv: dict) -> str:
+    """`veteran 49.1% (target 50%)`: the share a level got of the leads the pick counted."""
+    return f"{lv['level']} {_pct(lv['realized'])} (target {100 * lv['target']:g}%)"
+
+
 def render_report(report: dict, fmt: str = "text") -> str:
     """The report as text (terminal), md (a pull-request comment), json or html (one page)."""
     if fmt == "json":
@@ -114,6 +134,8 @@ def render_report(report: dict, fmt: str = "text") -> str:
     env.filters.setdefault("pct", _pct)
     env.filters.setdefault("f2", _f2)
     env.filters.setdefault("ratio", _ratio)
+    env.filters.setdefault("quota", _quota)
+    env.filters.setdefault("share", _share)
     env.filters.setdefault("money", lambda v: f"{v:,.0f}")
     env.filters.setdefault("thousands", lambda v: f"{v:,}")
     return env.get_template(f"review.{fmt}.j2").render(r=report, side_by_side=side_by_side)

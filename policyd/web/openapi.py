@@ -210,7 +210,37 @@ SCHEMAS: dict[str, Any] = {
     },
     "Reps": {
         "type": "object",
-        "properties": {"version": {"type": ["integer", "null"]}, "reps": {"type": "array", "items": {"type": "object"}}},
+        "properties": {"version": {"type": ["integer", "null"]}, "reps": {"type": "array", "items": {"$ref": "#/components/schemas/Rep"}}},
+    },
+    "Rep": {
+        "type": "object",
+        "properties": {
+            "rep": _STR,
+            "level": _STR,
+            "capacity": {"type": "integer"},
+            "open": {"type": "integer"},
+            "load": {"type": ["number", "null"]},
+            "away": {"type": "boolean"},
+            "away_until": _TIME,
+            "away_reason": {"type": ["string", "null"]},
+            "last_assigned": _TIME,
+            "quota": {
+                "type": ["object", "null"],
+                "description": "the team's quota for this rep now: won value (or deals) in the current period against the target",
+                "properties": {
+                    "target": {"type": "integer"},
+                    "unit": {"enum": ["value", "deals"]},
+                    "period": {"enum": ["month", "quarter"]},
+                    "won": {"type": "integer"},
+                    "attainment": {"type": "number", "minimum": 0},
+                },
+            },
+            "caps": {
+                "type": ["object", "null"],
+                "description": "per period unit (day, week, month): the cap and what the current period used",
+                "additionalProperties": {"type": "object", "properties": {"limit": {"type": "integer"}, "used": {"type": "integer"}}},
+            },
+        },
     },
     "Queues": {"type": "object", "properties": {"queues": {"type": "object", "additionalProperties": {"type": "object"}}}},
     "Fairness": {
@@ -228,6 +258,33 @@ SCHEMAS: dict[str, Any] = {
             "max_min_ratio": {"type": ["number", "null"]},
             "overrides": {"type": "integer"},
             "rule_compliance": {"type": ["number", "null"], "minimum": 0, "maximum": 1},
+            "shares": {
+                "type": "array",
+                "description": "per route or exception using `pick shares`: per level its target and realized share in the period holding `until`",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "pipeline": _STR,
+                        "kind": _STR,
+                        "name": _STR,
+                        "per": _STR,
+                        "period": _STR,
+                        "counted": {"type": "integer"},
+                        "levels": {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "properties": {
+                                    "level": _STR,
+                                    "target": {"type": "number"},
+                                    "count": {"type": "integer"},
+                                    "realized": {"type": ["number", "null"]},
+                                },
+                            },
+                        },
+                    },
+                },
+            },
         },
     },
     "AwayState": {
