@@ -398,8 +398,12 @@ def m014_versions_per_policy(db: sqlite_utils.Database) -> None:
         for table in ("versions", "activations"):
             db.execute(f"DROP TRIGGER IF EXISTS {table}_no_update")
         for number, main_file, files in rows:
-            db.execute("update versions set policy = ? where number = ?", [policy_name(main_file, json.loads(files).get(main_file, "")), number])
-        db.execute("update activations set policy = (select v.policy from versions v where v.number = activations.number) where policy = ''")
+            db.execute(
+                "update versions set policy = ? where number = ?", [policy_name(main_file, json.loads(files).get(main_file, "")), number]
+            )
+        db.execute(
+            "update activations set policy = (select v.policy from versions v where v.number = activations.number) where policy = ''"
+        )
         m002_append_only(db)
     db["versions"].create_index(["policy", "number"], if_not_exists=True)
 

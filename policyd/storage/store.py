@@ -256,7 +256,9 @@ class Store:
         if text == "active":
             v = self.active(policy) if policy is not None else None
             if v is None:
-                raise UnknownVersion(f"no version {'of ' + policy + ' ' if name else ''}is active yet in {self.path}; run `policyd activate {at}N`")
+                raise UnknownVersion(
+                    f"no version {'of ' + policy + ' ' if name else ''}is active yet in {self.path}; run `policyd activate {at}N`"
+                )
             return v
         if text == "previous":
             stack = self._active_stack(policy) if policy is not None else []
