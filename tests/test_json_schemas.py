@@ -112,7 +112,8 @@ def test_test_reports_validate(db):
 
 def test_store_commands_validate(db):
     versions = cli(db, "versions", "--format", "json")
-    assert [(v["ref"], v["active"]) for v in versions] == [("@2", False), ("@1", True)]
+    # two policies in one store: each ref names its policy (numbers stay global)
+    assert [(v["ref"], v["policy"], v["active"]) for v in versions] == [("emea@2", "emea", False), ("inbound_b2b@1", "inbound_b2b", True)]
     validate("versions", versions)
     validate("versions", cli(db, "versions", "--activations", "--format", "json"))
     shown = cli(db, "show", "@2", "--format", "json")

@@ -44,6 +44,7 @@ def _versions(ctx: click.Context) -> list[str]:
     try:
         from ..storage.store import Store
 
-        return [f"@{v.number}" for v in Store(path).versions()]
+        store = Store(path)
+        return [store.ref_of(v) for v in store.versions()]  # `inbound@3` once the store holds several policies
     except Exception:  # completion must never print a traceback into the shell
         return []

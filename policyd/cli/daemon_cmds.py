@@ -20,6 +20,20 @@ from .db_errors import StorageProblem, storage_errors
 __all__ = ["serve", "token", "audit_cmd"]
 
 
+def choose_policy(path: str, name: str | None) -> None:
+    """Before serving: `--policy` names a policy of the store, or the store has at most one active (PolicydError otherwise)."""
+    from ..daemon.policy import SeveralActive, served_policy
+    from ..storage.store import Store
+
+    store = Store(path)
+    try:
+        served_policy(store, name)
+    except SeveralActive as err:
+        raise PolicydError(str(err)) from None
+    finally:
+        store.close()
+
+
 def preflight(path: str) -> None:
     """Before serving: the file opens, migrates, and passes SQLite's quick check (StoreError in words otherwise)."""
     from ..storage.db import connect, explain
@@ -139,6 +153,7 @@ def free_port(host: str) -> int:
 )
 @click.option("--webhook-timeout", default=5.0, show_default=True, type=float, help="Seconds a webhook receiver may take to answer.")
 @click.option("--max-pending", default=2000, show_default=True, type=int, help="Writer operations waiting beyond which requests get 429.")
+@click.option("--policy", metavar="NAME", help="The policy to serve when the store holds several active ones [default: the one active].")
 @storage_errors
 def serve(
     host: str,
@@ -155,6 +170,7 @@ def serve(
     webhook_secret_env: str = "POLICYD_WEBHOOK_SECRET",
     webhook_timeout: float = 5.0,
     max_pending: int = 2000,
+    policy: str | None = None,
 ) -> None:
     """Serve the active stored version over HTTP (JSON API under /v1, pages).
 
@@ -189,6 +205,7 @@ def serve(
     outbox = webhook_config(webhooks, webhook_secret_env, webhook_timeout)
     path = current_db()
     preflight(path)
+    choose_policy(path, policy)
     try:
         port = port or free_port(host)
     except OSError as err:
@@ -198,7 +215,7 @@ def serve(
     if held.took_over is not None and held.took_over.pid != held.holder.pid:
         click.echo(f"policyd: {path}: {held.took_over_text()}", err=True)
     try:
-        run(path, host, port, sla_interval, access_log, limits, sources=sources, max_pending=max_pending, outbox=outbox)
+        run(path, host, port, sla_interval, access_log, limits, sources=sources, max_pending=max_pending, outbox=outbox, policy=policy)
     except OSError as err:
         raise PolicydError(f"cannot listen on {host}:{port}: {err.strerror}") from None
     except SystemExit as exc:

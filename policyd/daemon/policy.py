@@ -1,6 +1,9 @@
 """Which policy version decides: compiled versions, activations picked up, activation asked for.
 
-The store's activation log says what is active. The writer looks once per batch
+The store's activation log says what is active. A store may hold several policies
+(storage/store.py), each with its own active version; a daemon serves one of them:
+the one named (`policyd serve --policy NAME`), else the only one active, and it
+refuses to start when several are active and none is named. The writer looks once per batch
 (`Versions.check`): `PRAGMA data_version` changes only when another connection
 commits, so the common case (no activation) costs one pragma. A version that
 cannot be loaded is logged and the one in force stays; `activate` refuses such a
@@ -41,11 +44,31 @@ class Policy:
     compiled: Compiled
 
 
+class SeveralActive(Unusable):
+    """Several policies are active in the store and the daemon was not told which to serve."""
+
+
+def served_policy(store: Store, name: str | None) -> str | None:
+    """The policy a daemon serves: `name` (which must be in the store), else the one active policy (None if none is)."""
+    if name is not None:
+        if name not in store.policies():
+            raise SeveralActive(f"no policy {name!r} in {store.path} (it holds {', '.join(store.policies()) or 'no versions yet'})")
+        return name
+    active = sorted(store.active_versions())
+    if len(active) > 1:
+        raise SeveralActive(
+            f"policies {', '.join(active)} are all active in {store.path}: "
+            f"say which one this daemon serves with --policy NAME, e.g. `policyd serve --policy {active[0]}`"
+        )
+    return active[0] if active else None
+
+
 class Versions:
     """Compiled versions by number (cached: versions never change) and the activation in force."""
 
-    def __init__(self, path: str, loader: Callable[[int], Compiled] | None = None):
+    def __init__(self, path: str, loader: Callable[[int], Compiled] | None = None, name: str | None = None):
         self.path = path
+        self.name = name  # the policy served; None: the store's one active policy, fixed once found
         self._loader = loader
         self._cache: dict[int, Compiled] = {}
         self._lock = threading.Lock()
@@ -56,6 +79,9 @@ class Versions:
         self._failed: dict[int, str] = {}  # versions that could not be compiled, and why
         self._waiting: int | None = None  # the activated version being compiled away from the writer
         self._reported: set[int] = set()  # versions whose failure was logged
+        self._started = False  # the first check (at start) has run
+        self._several_logged = False
+        self._serving: str | None = None  # the policy of the version in force
 
     def compiled_for(self, version: int) -> Compiled:
         """The compiled policy of a stored version; UnusableVersion when it has errors."""
@@ -111,12 +137,32 @@ class Versions:
         with self._lock:
             return sorted(self._compiling)
 
+    def _served(self, store: Store) -> str | None:
+        """The policy to serve now: the one named, else the one active (kept once served when another becomes active)."""
+        started, self._started = self._started, True
+        if self.name is not None:
+            return served_policy(store, self.name) if not started else self.name
+        try:
+            return served_policy(store, None)
+        except SeveralActive as err:
+            if self._serving is not None:
+                return self._serving
+            if not started:  # refuse to start rather than guess
+                raise
+            if not self._several_logged:
+                self._several_logged = True
+                log.error("%s; serving nothing until restarted with --policy", err)
+            return None
+
     def check(self, store: Store, changed: bool) -> None:
         """Switch to the newest activation if there is one this daemon does not serve yet, once it is compiled."""
         waiting = self._waiting
         if not changed and self.policy is not None and waiting is None:
             return
-        acts = store.activations()
+        name = self._served(store)
+        if name is None:
+            return
+        acts = store.activations(name)
         if not acts:
             return
         latest = acts[0]
@@ -144,6 +190,7 @@ class Versions:
             return
         self._waiting = None
         self.policy = Policy(number, latest["id"], compiled)
+        self._serving = name
         self.pending = {
             "version": latest["number"],
             "activation": latest["id"],

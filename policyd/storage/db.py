@@ -382,6 +382,32 @@ def m013_outbox(db: sqlite_utils.Database) -> None:
     db.execute("create index if not exists outbox_pending on outbox(url, lead_id, id) where delivered_at is null")
 
 
+@MIGRATIONS()
+def m014_versions_per_policy(db: sqlite_utils.Database) -> None:
+    """Versions and activations are filed under their policy's name (`policy NAME`), so one store holds several policies."""
+    import json
+
+    from .names import policy_name
+
+    if "policy" not in _columns(db, "versions"):
+        db["versions"].add_column("policy", str, not_null_default="")
+    if "policy" not in _columns(db, "activations"):
+        db["activations"].add_column("policy", str, not_null_default="")
+    rows = db.execute("select number, main_file, files from versions where policy = ''").fetchall()
+    if rows:  # the append-only triggers stand aside for this one filing, and only here
+        for table in ("versions", "activations"):
+            db.execute(f"DROP TRIGGER IF EXISTS {table}_no_update")
+        for number, main_file, files in rows:
+            db.execute(
+                "update versions set policy = ? where number = ?", [policy_name(main_file, json.loads(files).get(main_file, "")), number]
+            )
+        db.execute(
+            "update activations set policy = (select v.policy from versions v where v.number = activations.number) where policy = ''"
+        )
+        m002_append_only(db)
+    db["versions"].create_index(["policy", "number"], if_not_exists=True)
+
+
 def migration_names() -> list[str]:
     """Every migration of the chain, in order (what a fully migrated file has applied)."""
     return [m.name for m in MIGRATIONS._migrations]

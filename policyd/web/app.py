@@ -308,14 +308,17 @@ def create_app(
     sources: Sources | None = None,
     max_pending: int = 2000,
     outbox: events.OutboxConfig | None = None,
+    policy: str | None = None,
 ) -> Starlette:
     """The daemon as an ASGI app over the SQLite file `db`.
 
     `seed_fn(now)` gives the lottery seed for a decision made at `now` (default: the
     period's committed seed); `extra_routes` and `dashboard_panels` let other
-    features add pages without editing this module.
+    features add pages without editing this module. `policy` names the policy to serve
+    when the store holds several active ones (daemon/policy.py `Versions`).
     """
     daemon = Daemon(db, clock, sla_interval, dashboard_panels, seed_fn)
+    daemon.runtime.versions.name = policy
     daemon.on_ready = on_ready
     daemon.sources = sources or Sources()
     daemon.max_pending = max_pending
