@@ -136,13 +136,15 @@ class Policy:
         lottery: bool = True,
         seed_id: str | None = None,
         trace: bool = False,
+        at: float | None = None,
     ) -> Decision:
         """Who gets `lead` given `state`; LeadError (with .errors) if the lead schema refuses it.
 
-        Deterministic: the same policy, lead, state, seed and lottery switch give the
-        same decision. `trace=True` records every step; `explain` does that itself.
+        Deterministic: the same policy, lead, state, seed, lottery switch and time `at`
+        (epoch seconds: caps per period and working hours read it) give the same
+        decision. `trace=True` records every step; `explain` does that itself.
         """
-        return self._decide(self._compiled, lead, state, seed, lottery=lottery, seed_id=seed_id, trace=trace)
+        return self._decide(self._compiled, lead, state, seed, lottery=lottery, seed_id=seed_id, trace=trace, at=at)
 
     def explain(self, decision: Decision, format: str = "text", why_not: str | None = None) -> str:
         """The decision explained line by line, in one of FORMATS; `why_not` names a rep to answer for.
@@ -199,11 +201,11 @@ def check_text(text: str, name: str = "<policy>", base_dir: str | Path | None = 
         return list(err.diagnostics)
 
 
-def next_holder(policy: Policy, state: State, decision: Decision, tried: Sequence[str], attempt: int):
-    """Who takes a lead its holder let go (an SLA miss): a Move(rep, updates) for `reassign`, or None."""
+def next_holder(policy: Policy, state: State, decision: Decision, tried: Sequence[str], attempt: int, at: float | None = None):
+    """Who takes a lead its holder let go (an SLA miss) at time `at`: a Move(rep, updates) for `reassign`, or None."""
     from .engine.picks import next_holder as _next_holder
 
-    return _next_holder(policy.compiled, state, decision, tried, attempt)
+    return _next_holder(policy.compiled, state, decision, tried, attempt, at)
 
 
 def format_diagnostics(diagnostics: Sequence[Diagnostic], sources: Mapping[str, str] | None = None) -> str:

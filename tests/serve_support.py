@@ -230,3 +230,40 @@ def closed_by_server(sock, timeout: float = 20) -> bool:
     except ConnectionResetError:
         pass
     return True
+
+
+def readme_block(heading: str) -> str:
+    """The first ```sh block of the README section under `heading` (a `## ` or `### ` line)."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text.split(f"\n{heading}\n", 1)[1].split("\n## ", 1)[0]
+    return re.search(r"```sh\n(.*?)```", section, re.S).group(1)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def run_readme_script(block: str, tmp_path: Path, timeout: float = 120) -> tuple[str, str]:
+    """Run a README block as written in a scratch copy of policies/, stopping what it started in the background.
+
+    Returns (stdout, stderr); asserts the script exited 0."""
+    import shutil
+
+    script = "set -e\n" + block + '\nkill "$(jobs -p)"\nwait || true\n'
+    shutil.copytree(ROOT / "policies", tmp_path / "policies")
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    env.pop("POLICYD_DB", None)
+    proc = subprocess.Popen(
+        ["bash", "-c", script], cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 0, err
+    return out, err

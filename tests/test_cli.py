@@ -84,14 +84,15 @@ def test_assign_from_stdin_json(run):
     lead = (POLICIES / "leads" / "initech.json").read_text()
     result = run("assign", INBOUND, "--lead", "-", "--format", "json", input=lead)
     data = json.loads(result.stdout)
-    assert data["outcome"]["tier"] == "low" and data["outcome"]["rep"] == "nadia"
+    assert data["decision"]["tier"] == "low" and data["decision"]["rep"] == "nadia"  # the API's shape
+    assert data["explanation"]["tier"]["name"] == "low"
 
 
 def test_assign_with_state_file(run, tmp_path):
     state = tmp_path / "state.json"
     state.write_text(json.dumps({"open": {"alice": 30}, "away": ["carol"]}))
     result = run("assign", INBOUND, "--lead", GLOBEX, "--state", str(state), "--no-lottery", "--format", "json")
-    assert json.loads(result.stdout)["outcome"]["rep"] == "farah"
+    assert json.loads(result.stdout)["decision"]["rep"] == "farah"
 
 
 def test_assign_refuses_a_bad_lead(run, tmp_path):

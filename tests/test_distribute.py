@@ -100,9 +100,10 @@ def test_an_unknown_column_stops_before_any_row(compiled, tmp_path):
     assert str(err.value) == f"{path}:1: column 'employes' is not a lead field; did you mean employees? (or give --map)"
     binary = tmp_path / "binary.csv"
     binary.write_bytes(b"id,company\n\xff\xfe,x\n")
-    with pytest.raises(LeadsFileError) as err:
-        read_leads(str(binary), compiled)
-    assert str(err.value) == f"{binary}: not UTF-8 text (invalid start byte at byte 11); export the file as UTF-8"
+    leads = read_leads(str(binary), compiled)  # the header is fine: the row is refused, not the file
+    assert [r.errors for r in leads.rows] == [
+        ['not utf-8 text (invalid start byte at byte 11 of the file); set [source] encoding = "latin-1" (or "cp1252") in the mapping']
+    ]
     empty = tmp_path / "empty.csv"
     empty.write_text("")
     with pytest.raises(LeadsFileError) as err:
@@ -221,9 +222,14 @@ def _run(args, db):
     return CliRunner().invoke(main, args, env={"POLICYD_DB": db})
 
 
+def _commit(db) -> str:
+    """PERIOD's seed, committed before the week began (`seed commit` refuses a week that has begun)."""
+    return seeds.commit(db, PERIOD, now=seeds.period_start(PERIOD) - 3600).commitment
+
+
 def test_commit_distribute_reveal_verify(tmp_path):
     db, out = str(tmp_path / "p.db"), str(tmp_path / "out")
-    commitment = _run(["seed", "commit", "--period", PERIOD], db).stdout.strip()
+    commitment = _commit(db)
     r = _run(["distribute", POLICY, "--leads", WEEK, "--period", PERIOD, "--out", out], db)
     assert r.exit_code == 0, r.output
     rid = r.stdout.splitlines()[-1].removeprefix("record ")
@@ -273,7 +279,7 @@ def _give_away(html: str, record: dict) -> str:
 
 def test_a_tampered_page_fails_verification(tmp_path):
     db, out = str(tmp_path / "p.db"), str(tmp_path / "out")
-    _run(["seed", "commit", "--period", PERIOD], db)
+    _commit(db)
     rid = _run(["distribute", POLICY, "--leads", WEEK, "--period", PERIOD, "--out", out], db).stdout.splitlines()[-1][7:]
     _run(["seed", "reveal", "--period", PERIOD, "--records", out], db)
     page = Path(out) / f"{rid}.html"
@@ -298,11 +304,13 @@ def test_distribute_needs_a_commitment_and_reports_bad_files(tmp_path):
     assert r.stderr == (
         f"policyd: no seed committed for {PERIOD}; run `policyd seed commit --period {PERIOD}` and publish the commitment first\n"
     )
-    _run(["seed", "commit", "--period", PERIOD], db)
+    _commit(db)
     r = _run(["distribute", POLICY, "--leads", str(tmp_path / "nope.csv"), "--period", PERIOD], db)
     assert r.exit_code == 1 and r.stderr == f"policyd: cannot read lead history {tmp_path / 'nope.csv'}: No such file or directory\n"
     bad = _csv(
-        tmp_path, "L-1,Acme,many,stated,decision_maker,2,it,enterprise,,,US,\nL-2,Beta,20,unknown,info_gathering,,retail,smb,,,US,\n"
+        tmp_path,
+        "L-1,2026-11-24,Acme,many,stated,decision_maker,2,it,enterprise,,,US,\nL-2,2026-11-25,Beta,20,unknown,info_gathering,,retail,smb,,,US,\n",
+        header="id,arrival," + HEADER.removeprefix("id,"),
     )
     r = _run(["distribute", POLICY, "--leads", bad, "--period", PERIOD, "--out", str(tmp_path / "o")], db)
     assert r.exit_code == 0
@@ -339,7 +347,7 @@ def test_verify_a_decision_from_assign(tmp_path):
     r = _run(["lottery", "verify", str(decision), "--seed", "s4"], db)
     assert r.exit_code == 1
     assert r.stdout.splitlines()[0] == "MISMATCH  L-6  seed: the decision was drawn with a different seed than the revealed one"
-    data = json.loads(decision.read_text())
+    data = json.loads(decision.read_text())["explanation"]
     data["lottery"]["pool"].remove("gustavo")
     for st in data["stages"]:
         for step in st["steps"]:
@@ -388,7 +396,7 @@ def test_the_record_page_renders_in_chromium_with_its_ladders(tmp_path):
     from tests.browser import open_page
 
     db, out = str(tmp_path / "p.db"), str(tmp_path / "out")
-    _run(["seed", "commit", "--period", PERIOD], db)
+    _commit(db)
     rid = _run(["distribute", POLICY, "--leads", WEEK, "--period", PERIOD, "--out", out], db).stdout.splitlines()[-1][7:]
     _run(["seed", "reveal", "--period", PERIOD, "--records", out], db)
     record = json.loads((Path(out) / f"{rid}.json").read_text())
@@ -421,7 +429,7 @@ def test_the_page_finds_its_own_tampering_in_chromium(tmp_path):
     from tests.browser import open_page
 
     db, out = str(tmp_path / "p.db"), str(tmp_path / "out")
-    _run(["seed", "commit", "--period", PERIOD], db)
+    _commit(db)
     rid = _run(["distribute", POLICY, "--leads", WEEK, "--period", PERIOD, "--out", out], db).stdout.splitlines()[-1][7:]
     page_path = Path(out) / f"{rid}.html"
     with open_page(page_path) as visit:
@@ -467,7 +475,7 @@ def test_replay_catches_a_pool_edit_that_leaves_the_winner_in_place(compiled):
 
 def test_verify_with_policy_on_the_cli(tmp_path):
     db, out = str(tmp_path / "p.db"), str(tmp_path / "out")
-    _run(["seed", "commit", "--period", PERIOD], db)
+    _commit(db)
     rid = _run(["distribute", POLICY, "--leads", WEEK, "--period", PERIOD, "--out", out], db).stdout.splitlines()[-1][7:]
     _run(["seed", "reveal", "--period", PERIOD], db)
     path = Path(out) / f"{rid}.json"
@@ -484,7 +492,7 @@ def test_verify_with_policy_on_the_cli(tmp_path):
 
 def test_verify_a_draw_that_names_its_period_uses_the_revealed_seed(tmp_path):
     db, out = str(tmp_path / "p.db"), str(tmp_path / "out")
-    _run(["seed", "commit", "--period", PERIOD], db)
+    _commit(db)
     rid = _run(["distribute", POLICY, "--leads", WEEK, "--period", PERIOD, "--out", out], db).stdout.splitlines()[-1][7:]
     record = json.loads((Path(out) / f"{rid}.json").read_text())
     won = next(d for x in record["leads"] for d in x["draws"] if d["entered"])
@@ -532,7 +540,7 @@ def test_replay_with_another_policy_says_so(compiled, tmp_path):
 
 def test_lottery_page_prints_what_the_daemon_would_serve(tmp_path):
     db, out = str(tmp_path / "p.db"), str(tmp_path / "out")
-    _run(["seed", "commit", "--period", PERIOD], db)
+    _commit(db)
     rid = _run(["distribute", POLICY, "--leads", WEEK, "--period", PERIOD, "--out", out], db).stdout.splitlines()[-1][7:]
     r = _run(["lottery", "page", rid], db)
     assert r.exit_code == 0 and r.stdout == (Path(out) / f"{rid}.html").read_text()

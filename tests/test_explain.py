@@ -133,5 +133,5 @@ def test_explanation_lists_every_score_line_that_fired_with_its_value(inbound):
         ("authority", 3, 40),
         ("timing", 1, 48),
     ]
-    assert data["scores"][0]["values"] == [{"field": "employees", "value": "1500"}]
+    assert data["scores"][0]["values"] == [{"field": "employees", "value": 1500, "text": "1500"}]  # typed, and as shown
     assert data["total"] == 10 and data["tier"] == {"name": "high", "range": "10..12", "line": 52}

@@ -282,8 +282,15 @@ def test_mapping_unreadable():
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ('[histry]\narrival = "a"\n', "bad.map.toml: histry: unknown key; expected one of fields, history, lookups, source"),
-        ("[history]\nid = 'id'\n", "bad.map.toml: history.arrival: missing; expected the name of the column with each lead's arrival time"),
+        (
+            '[histry]\narrival = "a"\n',
+            "bad.map.toml: histry: unknown key; did you mean 'history'? expected one of fields, history, lookups, source",
+        ),
+        (
+            "[history]\nid = 'id'\n",
+            "bad.map.toml: history.arrival: missing; expected the name of the column with each lead's arrival time, "
+            'or order = "row" (the rows are in arrival order), order = "reversed" (newest first) or sequence = COLUMN',
+        ),
         ("[history]\narrival = 3\n", "bad.map.toml: history.arrival: expected a text (a column name), got 3"),
         ("[history]\narrival = 'a'\nwon = [1]\n", "bad.map.toml: history.won: expected a list of texts, got [1]"),
         (
@@ -292,7 +299,7 @@ def test_mapping_unreadable():
         ),
         (
             "[history]\narrival = 'a'\n[fields.kind]\ncolumn = 'k'\nvaluse = { A = 'a' }\n",
-            "bad.map.toml: fields.kind.valuse: unknown key; expected one of column, default, thresholds, transform, values",
+            "bad.map.toml: fields.kind.valuse: unknown key; did you mean 'values'? expected one of column, default, path, thresholds, transform, values",
         ),
         (
             "[history]\narrival = 'a'\n[fields.kind]\ncolumn = 'k'\nvalues = ['a']\n",
@@ -321,7 +328,7 @@ def test_mapping_unreadable():
         ),
         (
             "[history]\narrival = 'a'\nfields = 3\n",
-            "bad.map.toml: history.fields: unknown key; expected one of arrival, arrival_format, assignee, assignee_transform, assignee_values, closed_at, closed_at_format, id, lost, outcome, value, won",
+            "bad.map.toml: history.fields: unknown key; expected one of arrival, arrival_format, assignee, assignee_transform, assignee_values, closed_at, closed_at_format, id, lost, open, order, outcome, sequence, spacing, start, value, won",
         ),
     ],
 )
@@ -345,10 +352,10 @@ def test_mapping_checked_against_the_policy_and_the_source(tmp_path, tiny_schema
         "bad.map.toml: fields.kind: missing; the policy requires field kind (one of a, b): map a column or give a default"
     )
     assert history_error(tmp_path, tiny_schema, base + "kind = 'knd'\n") == (
-        "bad.map.toml: fields.kind.column: 'knd' is not a column of tiny.csv; expected one of id, arrived, size, kind, agent, stage, value, closed"
+        "bad.map.toml: fields.kind.column: 'knd' is not a column of tiny.csv; did you mean 'kind'? expected one of id, arrived, size, kind, agent, stage, value, closed"
     )
     assert history_error(tmp_path, tiny_schema, base.replace("'arrived'", "'arrival'") + "kind = 'kind'\n") == (
-        "bad.map.toml: history.arrival: 'arrival' is not a column of tiny.csv; expected one of id, arrived, size, kind, agent, stage, value, closed"
+        "bad.map.toml: history.arrival: 'arrival' is not a column of tiny.csv; did you mean 'arrived'? expected one of id, arrived, size, kind, agent, stage, value, closed"
     )
     lookup = "[history]\narrival = 'arrived'\nid = 'id'\n[lookups.accounts]\nfile = '{file}'\nkey = '{key}'\non = 'account'\n[fields.industry]\ndefault = 'it'\n[fields.segment]\ndefault = 'smb'\n"
     assert history_error(tmp_path, joined_schema, lookup.format(file="acc.csv", key="account"), DATA / "joined.csv") == (

@@ -16,7 +16,22 @@ from .conftest import ROOT
 PACKAGE = ROOT / "policyd"
 
 # Bottom first: a stage may import its own package and any stage listed before it.
-STAGES = ("lang", "render", "engine", "checks", "explain", "changes", "replay", "storage", "lottery", "daemon", "web", "cli")
+STAGES = (
+    "lang",
+    "render",
+    "engine",
+    "checks",
+    "explain",
+    "changes",
+    "replay",
+    "storage",
+    "lottery",
+    "daemon",
+    "web",
+    "report",
+    "lsp",
+    "cli",
+)
 MAX_LINES = 420
 
 

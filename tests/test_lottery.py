@@ -220,7 +220,7 @@ def test_render_record_reads_from_a_directory_or_the_db(record, tmp_path):
     from policyd.lottery import seeds
 
     db = str(tmp_path / "p.db")
-    seeds_rec = seeds.commit(db, PERIOD)
+    seeds_rec = seeds.commit(db, PERIOD, now=seeds.period_start(PERIOD) - 60)
     rec = dict(record, commitment=seeds_rec.commitment)
     assert lottery.list_records(db) == []
     rid = lottery.store_record(db, rec, now=50.0)

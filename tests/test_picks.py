@@ -62,15 +62,16 @@ def test_every_grammar_pick_is_in_the_registry_and_parses_to_it():
     rule = grammar[grammar.index("pick_kind:") : grammar.index("queue_name:")]
     assert sorted(re.findall(r"-> pick_(\w+)", rule)) == sorted(PICKS)
     for s in PICKS.values():
-        c = team_policy(s.words, FOUR)
-        assert c.policy.routes[0].steps[0] == m.Pick(s.name)
+        c = team_policy(s.sample or s.words, FOUR)
+        step = c.policy.routes[0].steps[0]
+        assert step == m.Pick(s.name) if not s.sample else step.kind == s.name
 
 
 def test_an_unknown_pick_fails_when_compiled_not_when_deciding():
     c = team_policy("least loaded", FOUR)
     route = c.policy.routes[0]
     bad = m.Policy(**{**vars_of(c.policy), "routes": (m.Route(route.tier, None, (m.Pick("fastest"),), route.span),)})
-    with pytest.raises(UnknownPick, match="unknown pick `fastest`; expected one of least loaded, round robin, weighted, random"):
+    with pytest.raises(UnknownPick, match="unknown pick `fastest`; expected one of least loaded, round robin, weighted, random, shares"):
         compile_policy(bad)
 
 
@@ -188,10 +189,10 @@ def test_the_explanation_of_a_pick_is_the_strategys():
 @pytest.mark.parametrize("kind", sorted(PICKS))
 def test_every_strategy_explains_its_pick_and_who_waits(kind):
     s = PICKS[kind]
-    c = team_policy(s.words, FOUR)
+    c = team_policy(s.sample or s.words, FOUR)
     d = decide(c, {"id": "L3", "n": 1}, State(open={"a": 1}), "seed")
     pick = explain(c, d)["stages"][0]["steps"][-1]
-    assert pick["text"] == f"pick {s.words}" and pick["summary"].startswith(d.rep)
+    assert pick["text"] == f"pick {s.sample or s.words}" and pick["summary"].startswith(d.rep)
     traced = decide(c, {"id": "L3", "n": 1}, State(open={"a": 1}), "seed", trace=True)
     assert next(e for e in traced.trace if isinstance(e, ev.Pick)).kind == s.name
     if s.each_reason:

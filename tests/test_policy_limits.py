@@ -52,3 +52,40 @@ def test_a_wide_tier_range_builds_no_table_of_every_total():
     c = loaded.compiled
     assert not isinstance(c.tier_by_total, dict)  # nothing of the size of the range was built
     assert [c.tier_by_total.get(t) for t in (0, 4, 5, 9, 10, 10**12, 10**12 + 1, -1)] == [2, 2, 1, 1, 0, 0, None, None]
+
+
+def test_checking_many_exceptions_compiles_each_condition_once_and_enumerates_once(monkeypatch):
+    """What kept checking linear in the file: no condition compiled, nor lead space enumerated, again per exception."""
+    import sys
+    from pathlib import Path
+
+    from policyd.checks import leadspace
+    from policyd.engine.codegen import Compiled
+
+    sys.path.insert(0, str(Path(__file__).parent.parent / "benchmarks"))
+    from bench_check import make_policy
+
+    compiled, enumerated = [], []
+    real_fn, real_enum = Compiled._lead_fn, leadspace.LeadSpace.assignments
+
+    def counting_fn(self, c):
+        compiled.append(id(c))
+        return real_fn(self, c)
+
+    def counting_enum(self, fields):
+        out = real_enum(self, fields)
+        enumerated.append(id(out[0]))
+        return out
+
+    monkeypatch.setattr(Compiled, "_lead_fn", counting_fn)
+    monkeypatch.setattr(leadspace.LeadSpace, "assignments", counting_enum)
+    work = {}
+    for n in (100, 200):
+        compiled.clear()
+        enumerated.clear()
+        loaded = load_text(make_policy(n), "many.policy")
+        assert [d.code for d in loaded.diagnostics if d.severity == "error"] == []
+        work[n] = (len(compiled), len(set(enumerated)))
+    # twice the exceptions: about twice the conditions compiled, and no new enumeration per exception
+    assert work[200][0] <= 2 * work[100][0] + 10
+    assert work[200][1] == work[100][1] < 20

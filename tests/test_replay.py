@@ -86,7 +86,7 @@ def test_out_of_order_history_stops_unless_sorted(tmp_path):
         Replay([("old", c)], hold_days=2).run(h)
     assert (
         str(err.value)
-        == "line 8 (row 7) arrived before line 7 (row 6): the history is not in arrival order; pass --sort to sort it in memory"
+        == "line 8 (row 7) arrived before line 7 (row 6): the history is not in arrival order; pass --sort to sort it first (on disk, in bounded memory)"
     )
     # sorted in memory, it replays exactly as the ordered file does
     c, h = tiny_history(src)
@@ -239,7 +239,7 @@ def test_cli_review_markdown_and_html(tmp_path):
         ],
     )
     assert res.exit_code == 0, res.output
-    assert "**2 leads moved (40.0%).**" in res.stdout
+    assert "**2 leads moved (40.0%)**: 2 direct" in res.stdout
     assert html.read_text().startswith("<!doctype html>")
 
 
@@ -257,7 +257,10 @@ def test_cli_errors_are_clean(tmp_path):
     bad.write_text("[history]\n")
     res = CliRunner().invoke(main, ["replay", str(DATA / "tiny.policy"), "--leads", str(DATA / "tiny.csv"), "--map", str(bad)])
     assert res.exit_code == 1
-    assert res.stderr == f"policyd: {bad}: history.arrival: missing; expected the name of the column with each lead's arrival time\n"
+    assert res.stderr == (
+        f"policyd: {bad}: history.arrival: missing; expected the name of the column with each lead's arrival time, "
+        'or order = "row" (the rows are in arrival order), order = "reversed" (newest first) or sequence = COLUMN\n'
+    )
     res = CliRunner().invoke(main, ["replay", str(DATA / "tiny.policy"), "--leads", "nowhere.csv"])
     assert (res.exit_code, res.stderr) == (1, "policyd: cannot read lead history nowhere.csv: No such file or directory\n")
 

@@ -197,7 +197,7 @@ def test_load_over_time(report):
 
 
 def test_charts_cover_reps_tiers_and_load(report):
-    assert [c["key"] for c in report["charts"]] == ["reps", "tiers-old", "tiers-new", "load", "open"]
+    assert [c["key"] for c in report["charts"]] == ["reps", "tiers-old", "tiers-new", "load", "open", "calibration"]
     reps = report["charts"][0]
     # one bar per rep per policy, in team order, titled with the count
     assert [b["title"] for b in reps["bars"]] == [
@@ -229,3 +229,7 @@ def test_text_report(report, snapshot):
 
 def test_markdown_report(report, snapshot):
     assert render_report(report, "md") == snapshot
+
+
+def test_html_report(report, snapshot):
+    assert render_report(report, "html") == snapshot

@@ -26,7 +26,7 @@ def started(db, *, seed: bool = True) -> Runtime:
     publish(db)
     clock = Clock()
     if seed:
-        seeds.commit(str(db), seeds.period_of(clock()))
+        seeds.commit(str(db), seeds.period_of(clock()), now=seeds.period_start(seeds.period_of(clock())) - 60)
     r = Runtime(str(db), clock=clock)
     r.start()
     return r
@@ -146,7 +146,9 @@ def test_no_committed_seed_still_assigns_with_the_lottery_off(tmp_path):
         note = "no committed seed for 2026-W47: lottery steps are skipped (run `policyd seed commit --period 2026-W47`)"
         assert {(row["lottery"], row["lottery_note"]) for row in rows} == {(0, note)}
         assert r.counters["lottery_off"] == 20
-        seeds.commit(str(db), "2026-W47")  # committed by another process: the next batch draws with it
+        seeds.commit(
+            str(db), "2026-W47", now=seeds.period_start("2026-W47") - 60
+        )  # committed by another process: the next batch draws with it
         drawn = [r.assign(lead(f"S-{i}", **HIGH), "t").result()[0] for i in range(40)]
         assert {(row["lottery"], row["seed_id"], row["lottery_note"]) for row in drawn} == {(1, "2026-W47", None)}
         assert any(row["by"] == "lottery" for row in drawn)
@@ -224,3 +226,44 @@ def test_any_sequence_keeps_state_decisions_and_audit_in_step(tmp_path_factory, 
         assert {k: after[k] for k in ("away", "last", "cursors", "wrr")} == {k: before[k] for k in ("away", "last", "cursors", "wrr")}
     finally:
         again.stop()
+
+
+def test_a_new_version_is_compiled_away_from_the_writer(tmp_path):
+    """Activating a policy that takes long to compile never holds up decisions: the old version decides until the new one is ready."""
+    from policyd.checks.load import load_text
+    from policyd.storage.store import Store
+
+    db = tmp_path / "slow.db"
+    publish(db)
+    v2 = publish(db, INBOUND.replace("capacity default 25", "capacity default 26"), activate=False, message="v2")
+    release = threading.Event()
+    compiling = threading.Event()
+
+    def loader(version: int):
+        if version == v2:
+            compiling.set()
+            assert release.wait(30), "the test never released the compile"
+        return load_text(Store(str(db)).get(version).files["inbound.policy"], "inbound.policy").compiled
+
+    r = Runtime(str(db), clock=Clock(), loader=loader)
+    r.start()
+    try:
+        assert r.assign(lead("before"), "t").result(timeout=10)[0]["version"] == 1
+        Store(str(db)).activate(v2, "ops")  # by another process: the daemon finds it in its next batch
+        assert r.assign(lead("during-0"), "t").result(timeout=10)[0]["version"] == 1
+        assert compiling.wait(10) and r.versions.compiling() == [v2]
+        during = [r.assign(lead(f"during-{i}"), "t").result(timeout=5)[0] for i in range(1, 20)]
+        assert {row["version"] for row in during} == {1}  # the writer kept deciding while v2 compiled
+        release.set()
+        for _ in range(100):
+            row = r.assign(lead(f"after-{_}"), "t").result(timeout=10)[0]
+            if row["version"] == v2:
+                break
+        assert row["version"] == v2 and r.versions.compiling() == []
+        log = list(audit.records(connect(str(db))))
+        switch = next(i for i, rec in enumerate(log) if rec["kind"] == "activate" and rec["data"]["version"] == v2)
+        decided = [rec["data"]["lead_id"] for rec in log[switch:] if rec["kind"] == "assign"]
+        assert decided and not any(x.startswith("L-during") for x in decided)  # recorded when it took over, not before
+    finally:
+        release.set()
+        r.stop()

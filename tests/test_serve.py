@@ -19,7 +19,7 @@ def env(tmp_path_factory):
     publish(db)
     now = time.time()
     for t in (now, now + 7 * 86400):  # this week's seed, and next week's should the module run across midnight on Sunday
-        seeds.commit(str(db), seeds.period_of(t))
+        seeds.commit(str(db), seeds.period_of(t), now=seeds.period_start(seeds.period_of(t)) - 60)
     toks = {role: make_token(db, role) for role in ("read", "assign", "admin")}
     with ThreadServer(db, sla_interval=0.05) as srv:
         yield srv, toks, db
@@ -121,7 +121,7 @@ def test_assign_then_repeat_is_idempotent(env):
     srv, toks, _ = env
     with srv.client(toks["assign"]) as c:
         first = c.post("/v1/assign", json=lead("A-1"))
-        again = c.post("/v1/assign", json=lead("A-1", company="Changed"))
+        again = c.post("/v1/assign", json=lead("A-1"))  # a different body is a 409 (tests/test_idempotency.py)
     assert first.status_code == 201
     assert again.status_code == 200
     a, b = first.json(), again.json()
@@ -507,8 +507,12 @@ def test_explanations_never_show_the_lottery_seed(env):
                 drawn = body["lead_id"]
                 break
         assert drawn is not None, "no lottery draw in 60 high leads (30% each)"
-        [(label, seed)] = db_rows(db, "select seed_id, seed from rt_decisions where lead_id = ?", (drawn,))
-        assert seed == seeds.seed_for_period(str(db), label) and label == seeds.period_of(time.time())
+        [(label, kept)] = db_rows(db, "select seed_id, seed from rt_decisions where lead_id = ?", (drawn,))
+        assert kept is None and label == seeds.period_of(time.time())  # the row names the period; its seed stays out of the db
+        seed = seeds.seed_for_period(str(db), label)
+        for f in db.parent.iterdir():  # nor in the WAL, nor anywhere but the seed key
+            if f.name.startswith(db.name) and not f.name.endswith(".seed-key") and f.is_file():
+                assert seed.encode() not in f.read_bytes(), f.name
         x = c.get(f"/v1/decisions/{drawn}").json()["explanation"]
         assert x["lottery"]["entered"] is True
         assert x["seed_id"] == x["lottery"]["seed_id"] == label

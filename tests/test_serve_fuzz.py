@@ -43,7 +43,7 @@ def api(tmp_path_factory):
     publish(db)
     now = time.time()
     for t in (now, now + 7 * 86400):
-        seeds.commit(str(db), seeds.period_of(t))
+        seeds.commit(str(db), seeds.period_of(t), now=seeds.period_start(seeds.period_of(t)) - 60)
     token = make_token(db, "admin")
     with ThreadServer(db) as srv:
         headers = {"Authorization": f"Bearer {token}"}

@@ -7,6 +7,7 @@ for the pages.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -34,8 +35,11 @@ def env(tmp_path_factory):
     publish(db)
     clock = Clock()
     assert seeds.period_of(clock()) == PERIOD
-    commitment = cli(["seed", "commit", "--period", PERIOD], db).stdout.strip()
-    r = cli(["distribute", "policies/inbound.policy", "--leads", WEEK, "--period", PERIOD, "--out", str(d / "out")], db)
+    commitment = seeds.commit(str(db), PERIOD, now=seeds.period_start(PERIOD) - 60).commitment  # before the week, as an operator would
+    week = d / "week-2026-W47.csv"  # the bundled week, arrived a week earlier: a meeting draws its own week's leads
+    text = Path(WEEK).read_text(encoding="utf-8").replace("W48-", "W47-")
+    week.write_text(re.sub(r"2026-11-(\d\d)", lambda m: f"2026-11-{int(m.group(1)) - 7}", text), encoding="utf-8")
+    r = cli(["distribute", "policies/inbound.policy", "--leads", str(week), "--period", PERIOD, "--out", str(d / "out")], db)
     assert r.exit_code == 0, r.stderr
     rid = r.stdout.splitlines()[-1].removeprefix("record ")
     admin = make_token(db, "admin")

@@ -287,7 +287,7 @@ def small_disk(tmp_path):
 
 
 def fill(where) -> None:
-    with open(where / "filler", "wb") as f:
+    with open(where / "filler", "wb", buffering=0) as f:  # unbuffered: nothing left to fail again on close
         try:
             while True:
                 f.write(b"\0" * 65536)

@@ -82,7 +82,7 @@ def test_the_daemon_serves_an_old_database(tmp_path, dump, caplog):
     period = seeds.period_of(T0)
     clock = Clock(T0 + 2 * 86400)
     if dump == "layout-0f06a3e.sql":  # made before period seeds: commit one now, as an operator would
-        seeds.commit(str(path), period)
+        seeds.commit(str(path), period, now=seeds.period_start(period) - 60)
     with ThreadServer(path, clock=clock, sla_interval=3600) as srv:
         with srv.client(TOKENS["read"]) as c:
             health = c.get("/v1/health").json()

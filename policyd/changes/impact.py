@@ -34,6 +34,7 @@ from ..engine.precedence import EXCEPTION, NO_TIER, ROUTE, first_rule
 from .eligibility import EligibilityChange, eligibility
 from .kinds import MAX_KINDS, _dims, _lead, _product, _Uses, _walk
 from .kinds_text import _kinds_text, describe
+from .levers import lever_notes
 from .tier_moves import TierMove, tier_moves
 
 
@@ -115,5 +116,5 @@ def routing(old: Compiled, new: Compiled, notes: list[str]) -> list[RouteChange]
 
 def impact(old: Compiled, new: Compiled) -> Impact:
     """Everything a change does to where leads go, computed from the two policies."""
-    notes: list[str] = []
+    notes: list[str] = lever_notes(old.policy.team, new.policy.team)
     return Impact(tier_moves(old, new), routing(old, new, notes), eligibility(old, new, notes), notes)

@@ -24,6 +24,7 @@ from typing import Any
 
 from ..lang import model as m
 from .change import Change
+from .levers import lever_changes
 from .wording import (
     cond_text,
     field_type_text,
@@ -223,8 +224,8 @@ class _Differ:
                 ca = str(x.capacity) if x.capacity is not None else f"default ({a.capacity_default})"
                 cb = str(y.capacity) if y.capacity is not None else f"default ({b.capacity_default})"
                 self.add("team", "changed", "team", f"{name} capacity {ca} -> {cb}", y.span)
-            if x.weight != y.weight:
-                self.add("team", "changed", "team", f"{name} weight {num(x.weight)} -> {num(y.weight)}", y.span)
+            if a.weight_of(x) != b.weight_of(y):
+                self.add("team", "changed", "team", f"{name} weight {num(a.weight_of(x))} -> {num(b.weight_of(y))}", y.span)
             if x.speaks != y.speaks:
                 self.add("team", "changed", "team", f"{name} languages {words(x.speaks)} -> {words(y.speaks)}", y.span)
             sx, sy = dict(x.skills), dict(y.skills)
@@ -236,6 +237,8 @@ class _Differ:
             for skill, v in sx.items():
                 if skill not in sy:
                     self.add("team", "changed", "team", f"{name} skill {skill} removed (was {v})", y.span)
+        for text, where in lever_changes(a, b):
+            self.add("team", "changed", "team", text, where)
         common_a, common_b = _common_order(old, new)
         if common_a != common_b:
             before, after = _changed_window(common_a, common_b)

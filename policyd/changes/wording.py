@@ -67,6 +67,14 @@ def options_text(options: Sequence[m.Cond]) -> str:
     return ", then ".join(cond_text(o) for o in options)
 
 
+def pick_text(s: m.Pick) -> str:
+    """`shares veteran 50%, new 50% per month then least loaded`, or the pick's words."""
+    if s.kind != "shares":
+        return pick_name(s.kind)
+    shares = ", ".join(f"{g} {num(p)}%" for g, p in s.shares)
+    return f"shares {shares} per {s.per} then {pick_name(s.then or 'least_loaded')}"
+
+
 def step_text(s: m.Step) -> str:
     if isinstance(s, m.Lottery):
         return f"lottery {num(s.percent)}% among available reps" + (" by weight" if s.by_weight else "")
@@ -75,7 +83,7 @@ def step_text(s: m.Step) -> str:
     if isinstance(s, m.Prefer):
         return "prefer " + options_text(s.options)
     if isinstance(s, m.Pick):
-        return f"pick {pick_name(s.kind)}"
+        return f"pick {pick_text(s)}"
     if isinstance(s, m.OtherwiseRoute):
         return f"otherwise route {s.tier}"
     if isinstance(s, m.OtherwiseQueue):
@@ -159,7 +167,7 @@ def step_change(x: m.Step, y: m.Step) -> str:
     if isinstance(x, m.Prefer) and isinstance(y, m.Prefer):
         return f"{step_text(x)} -> {options_text(y.options)}"
     if isinstance(x, m.Pick) and isinstance(y, m.Pick):
-        return f"pick {pick_name(x.kind)} -> {pick_name(y.kind)}"
+        return f"pick {pick_text(x)} -> {pick_text(y)}"
     if isinstance(x, m.OtherwiseRoute) and isinstance(y, m.OtherwiseRoute):
         return f"otherwise route {x.tier} -> {y.tier}"
     if isinstance(x, m.OtherwiseQueue) and isinstance(y, m.OtherwiseQueue):
@@ -182,8 +190,8 @@ def sla_text(s: m.SlaRule) -> str:
 def rep_summary(team: m.Team, r: m.Rep) -> str:
     """A rep's figures as they read when the rep is added or removed."""
     parts = [r.level, f"capacity {team.capacity_of(r)}"]
-    if r.weight != 1:
-        parts.append(f"weight {num(r.weight)}")
+    if team.weight_of(r) != 1:
+        parts.append(f"weight {num(team.weight_of(r))}")
     if r.speaks:
         parts.append(f"speaks {', '.join(r.speaks)}")
     if r.skills:

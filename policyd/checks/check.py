@@ -18,6 +18,7 @@ from .conditions import check_conditions
 from .context import Context
 from .emit import _err, _mean
 from .examples import check_examples
+from .levers import check_levers, check_shares, check_skill_typos
 from .structure import check_duplicates, check_required_blocks, check_schema, check_steps_order, check_team
 
 Check = Callable[[Context], Iterable[Diagnostic]]
@@ -89,6 +90,9 @@ CHECKS: list[Check] = [
     check_conditions,
     check_routing_names,
     check_examples,
+    check_levers,
+    check_skill_typos,
+    check_shares,
 ]
 
 

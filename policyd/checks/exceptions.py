@@ -26,20 +26,25 @@ def _when_holds(a: LeadSpace, e: m.Exception_) -> Callable[[dict], bool]:
 def exception_never_applies(a: LeadSpace) -> Iterator[Diagnostic]:
     """A006: an exception whose `when` never holds, or whose leads all go to an earlier exception."""
     excs = a.policy.exceptions
-    for i, e in enumerate(excs):
-        fn = _when_holds(a, e)
-        earlier = [x for x in excs[:i] if _decisive(x)]
-        fields = _fields_of(e.when).union(*(_fields_of(x.when) for x in earlier))
-        assigns, exact = a.assignments(fields)
-        if not exact:
+    earlier: list[m.Exception_] = []  # the decisive exceptions above the current one
+    earlier_fields: set[str] = set()
+    for e in excs:
+        fields = _fields_of(e.when) | earlier_fields
+        above = len(earlier)
+        if _decisive(e):
+            earlier.append(e)
+            earlier_fields |= _fields_of(e.when)
+        if not a.exact(fields):
             continue
+        fn = _when_holds(a, e)
+        assigns, _ = a.assignments(fields)
         hits = [x for x in assigns if fn(x)]
         if not hits:
             yield _diag(
                 "A006", WARNING, e.span, f"exception `{e.name}` can never apply: its `when` never holds", "fix or remove the condition"
             )
             continue
-        efns = [(x, _when_holds(a, x)) for x in earlier]
+        efns = [(x, _when_holds(a, x)) for x in earlier[:above]]
         if all(any(f(h) for _, f in efns) for h in hits):
             names = sorted({x.name for h in hits for x, f in efns if f(h)}, key=[x.name for x in excs].index)
             first = names[0]
@@ -67,11 +72,11 @@ def exception_overlaps(a: LeadSpace) -> Iterator[Diagnostic]:
     `require` with no `otherwise`) is written to be tried in order, as is a filter in front
     of one (the reference's `named_account` before `strategic`), so that is not reported.
     """
-    excs = a.policy.exceptions
+    excs = [e for e in a.policy.exceptions if _decisive(e)]  # only decisive pairs can conflict
     for j, ej in enumerate(excs):
         fj = _when_holds(a, ej)
         for ei in excs[:j]:
-            if not (_decisive(ei) and _decisive(ej)) or ei.steps == ej.steps:
+            if ei.steps == ej.steps:
                 continue
             fi = _when_holds(a, ei)
             assigns, _ = a.assignments(_fields_of(ei.when) | _fields_of(ej.when))

@@ -154,21 +154,54 @@ class LeadSpace:
         if f.optional and not f.has_default:
             out.append(None)
         seen: list = []
-        for v in out:
-            if not any(v == s and type(v) is type(s) for s in seen):
+        keys: set = set()
+        for v in out:  # 1 and 1.0 and True stay apart: each is a value of its own type
+            if (type(v), v) not in keys:
+                keys.add((type(v), v))
                 seen.append(v)
         return seen
 
+    def exact(self, fields: Iterable[str]) -> bool:
+        """Whether `assignments(fields)` would be complete: asked first, so a check that needs
+        exactness never builds a capped enumeration it would throw away."""
+        names = set(fields) & set(self.values)
+        return math.prod(len(self.values[n]) for n in names) <= MAX_ASSIGNMENTS if names else True
+
     def assignments(self, fields: Iterable[str]) -> tuple[list[dict], bool]:
-        """Every combination of representative values of `fields` (capped), and whether it is complete."""
-        names = sorted(set(fields) & set(self.values))
+        """Every combination of representative values of `fields` (capped), and whether it is complete.
+
+        The last few enumerations are kept (callers only read them): the checks of a
+        policy with many exceptions over the same fields ask for the same one again and
+        again, and rebuilding it each time made checking grow with the square of the file.
+        """
+        names = tuple(sorted(set(fields) & set(self.values)))
+        hit = self._enumerations.get(names)
+        if hit is not None:
+            return hit
         pools = [self.values[n] for n in names]
         size = math.prod(len(p) for p in pools) if pools else 1
         combos = itertools.islice(itertools.product(*pools), MAX_ASSIGNMENTS)
-        return [dict(zip(names, vs)) for vs in combos], size <= MAX_ASSIGNMENTS
+        out = [dict(zip(names, vs)) for vs in combos], size <= MAX_ASSIGNMENTS
+        if len(self._enumerations) >= 8:
+            self._enumerations.pop(next(iter(self._enumerations)))
+        self._enumerations[names] = out
+        return out
+
+    @cached_property
+    def _enumerations(self) -> dict[tuple[str, ...], tuple[list[dict], bool]]:
+        return {}
 
     def lead_fn(self, c: m.Cond) -> Callable[[dict], bool]:
-        return self.compiled._lead_fn(c)
+        """The compiled test of a condition of this policy, built once per condition (by identity:
+        the policy holds every condition for as long as the analysis lives)."""
+        fn = self._lead_fns.get(id(c))
+        if fn is None:
+            fn = self._lead_fns[id(c)] = self.compiled._lead_fn(c)
+        return fn
+
+    @cached_property
+    def _lead_fns(self) -> dict[int, Callable[[dict], bool]]:
+        return {}
 
     # ------------------------------------------------------------ full leads and decisions
     def complete(self, partial: dict) -> dict:

@@ -123,5 +123,5 @@ def check_team(ctx: Context) -> Iterator[Diagnostic]:
                 )
         if r.capacity is not None and r.capacity <= 0:
             yield _warn("T010", r.span, f"rep `{r.name}` has capacity {r.capacity} and can never get a lead")
-        if r.weight <= 0:
+        if r.weight is not None and r.weight <= 0:
             yield _err("T011", r.span, f"rep `{r.name}`: weight must be above 0, got {r.weight}")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from .common import PolicydError, current_db, db_option, when
+from .common import PolicydError, current_db, db_option, echo_json, iso, json_format, when
 from .db_errors import storage_errors
 
 KEY_ENV = "POLICYD_AUDIT_KEY"
@@ -73,8 +73,9 @@ def audit_cmd() -> None:
     help="Also prove the log still extends this checkpoint (`policyd audit checkpoint`); may be repeated.",
 )
 @key_option
+@json_format()
 @storage_errors
-def audit_verify(checkpoints: tuple[str, ...], key_file: str | None) -> None:
+def audit_verify(checkpoints: tuple[str, ...], key_file: str | None, fmt: str) -> None:
     """Check the chain and the tables against it; name every problem (exit 1).
 
     Names every edited, deleted or reordered record; a log that is empty or gone
@@ -106,6 +107,17 @@ def audit_verify(checkpoints: tuple[str, ...], key_file: str | None) -> None:
         decisions = conn.execute("select count(*) from rt_decisions").fetchone()[0] if "rt_decisions" in audit.tables(conn) else 0
     finally:
         conn.close()
+    if fmt == "json":
+        echo_json(
+            {
+                "db": path,
+                "ok": not problems,
+                "records": n,
+                "decisions": decisions,
+                "problems": [{"seq": p.seq, "message": p.message} for p in problems],
+                "checkpoints": [{"file": f, "seq": cp["seq"], "made_at": iso(cp["made_at"])} for f, cp in anchors],
+            }
+        )
     for p in problems:
         click.echo(f"{path}: {p.message}", err=True)
     if problems:

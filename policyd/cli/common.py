@@ -140,3 +140,40 @@ def when(ts: float) -> str:
     import datetime as dt
 
     return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def color_option(f):
+    """`--color auto|always|never`: colour on a terminal; NO_COLOR (any value) turns `auto` off."""
+    return click.option(
+        "--color",
+        type=click.Choice(["auto", "always", "never"]),
+        default="auto",
+        show_default=True,
+        help="Colour the output: on a terminal unless NO_COLOR is set (auto), always, or never.",
+    )(f)
+
+
+def json_format(*others: str, default: str = "text"):
+    """`--format text|json` (and other choices) for a command that prints data."""
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(["text", *others, "json"]),
+        default=default,
+        show_default=True,
+        help="Text for people, or JSON for scripts (docs/schemas).",
+    )
+
+
+def echo_json(data: Any) -> None:
+    """One JSON document on stdout, as every `--format json` prints it."""
+    import json
+
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def iso(ts: float | None) -> str | None:
+    """A stored time as ISO-8601 UTC, as the API writes it."""
+    import datetime as dt
+
+    return None if ts is None else dt.datetime.fromtimestamp(ts, dt.UTC).isoformat().replace("+00:00", "Z")

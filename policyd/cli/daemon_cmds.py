@@ -20,6 +20,20 @@ from .db_errors import StorageProblem, storage_errors
 __all__ = ["serve", "token", "audit_cmd"]
 
 
+def choose_policy(path: str, name: str | None) -> None:
+    """Before serving: `--policy` names a policy of the store, or the store has at most one active (PolicydError otherwise)."""
+    from ..daemon.policy import SeveralActive, served_policy
+    from ..storage.store import Store
+
+    store = Store(path)
+    try:
+        served_policy(store, name)
+    except SeveralActive as err:
+        raise PolicydError(str(err)) from None
+    finally:
+        store.close()
+
+
 def preflight(path: str) -> None:
     """Before serving: the file opens, migrates, and passes SQLite's quick check (StoreError in words otherwise)."""
     from ..storage.db import connect, explain
@@ -37,6 +51,48 @@ def preflight(path: str) -> None:
             f"{path}: the database is damaged (SQLite's quick check: {'; '.join(found[:3])}): it was truncated or overwritten "
             f"in part; restore it from a backup (`sqlite3 {path} .recover` may save what is left)"
         )
+
+
+def intake_sources(maps: tuple[str, ...], owners: str | None):
+    """The --map sources (NAME=FILE, or FILE for POST /v1/intake) and --owners, checked before serving."""
+    from ..daemon.intake import DEFAULT_SOURCE, Sources, load_owners
+    from ..replay.records import MappingError
+
+    files: dict[str, str] = {}
+    for item in maps:
+        name, sep, file = item.partition("=")
+        if not sep:
+            name, file = DEFAULT_SOURCE, item
+        if not name.replace("-", "").replace("_", "").isalnum() or not file:
+            raise PolicydError(f"--map {item}: expected FILE or NAME=FILE, NAME of letters, digits, - and _")
+        if name in files:
+            raise PolicydError(f"--map {item}: source {name!r} is given twice")
+        files[name] = file
+    try:
+        return Sources(files, load_owners(owners) if owners else None)
+    except MappingError as err:
+        raise PolicydError(str(err)) from None
+
+
+def webhook_config(urls: tuple[str, ...], secret_env: str, timeout: float):
+    """The outbox's configuration (None without --webhook); the secret must be in the environment."""
+    import os
+
+    from ..daemon.outbox import OutboxConfig
+
+    if not urls:
+        return None
+    for url in urls:
+        if not url.startswith(("http://", "https://")):
+            raise PolicydError(f"--webhook {url}: expected an http:// or https:// URL")
+    secret = os.environ.get(secret_env)
+    if not secret:
+        raise PolicydError(
+            f"--webhook needs a secret to sign events: set the environment variable {secret_env} (or name another with --webhook-secret-env)"
+        )
+    if not timeout > 0:
+        raise PolicydError("--webhook-timeout must be more than 0")
+    return OutboxConfig(tuple(urls), secret, timeout=timeout)
 
 
 def free_port(host: str) -> int:
@@ -78,6 +134,26 @@ def free_port(host: str) -> int:
     type=int,
     help="Connections held at once (lowered to fit the file descriptor limit); beyond it the longest idle or slow one is closed, or 503.",
 )
+@click.option(
+    "--map",
+    "maps",
+    multiple=True,
+    metavar="[NAME=]FILE",
+    help="Mapped intake: a replay mapping file for JSON payloads, at POST /v1/intake/NAME (without NAME, POST /v1/intake). Repeatable.",
+)
+@click.option("--owners", type=click.Path(dir_okay=False), help='The CRM\'s ids of each rep (TOML: [alice] hubspot_owner_id = "...").')
+@click.option(
+    "--webhook", "webhooks", multiple=True, metavar="URL", help="POST signed lead events (assigned, moved, closed...) here. Repeatable."
+)
+@click.option(
+    "--webhook-secret-env",
+    default="POLICYD_WEBHOOK_SECRET",
+    show_default=True,
+    help="The environment variable holding the secret that signs webhook events.",
+)
+@click.option("--webhook-timeout", default=5.0, show_default=True, type=float, help="Seconds a webhook receiver may take to answer.")
+@click.option("--max-pending", default=2000, show_default=True, type=int, help="Writer operations waiting beyond which requests get 429.")
+@click.option("--policy", metavar="NAME", help="The policy to serve when the store holds several active ones [default: the one active].")
 @storage_errors
 def serve(
     host: str,
@@ -88,6 +164,13 @@ def serve(
     body_timeout: float,
     keep_alive: float,
     max_connections: int,
+    maps: tuple[str, ...] = (),
+    owners: str | None = None,
+    webhooks: tuple[str, ...] = (),
+    webhook_secret_env: str = "POLICYD_WEBHOOK_SECRET",
+    webhook_timeout: float = 5.0,
+    max_pending: int = 2000,
+    policy: str | None = None,
 ) -> None:
     """Serve the active stored version over HTTP (JSON API under /v1, pages).
 
@@ -105,6 +188,7 @@ def serve(
       policyd activate @1
       policyd token create --role assign --name crm
       policyd serve --port 8377
+      HUBSPOT_CLIENT_SECRET=... policyd serve --map hubspot=policies/intake/hubspot.map.toml --webhook https://hooks.example.com/policyd
     """
     from ..storage import lease
     from ..web.serve import Limits, run
@@ -115,8 +199,13 @@ def serve(
     if keep_alive < 0 or max_connections < 1:
         raise PolicydError("--keep-alive must be 0 or more, --max-connections 1 or more")
     limits = Limits(header_timeout, body_timeout, keep_alive, max_connections)
+    sources = intake_sources(maps, owners)
+    if max_pending < 1:
+        raise PolicydError("--max-pending must be 1 or more")
+    outbox = webhook_config(webhooks, webhook_secret_env, webhook_timeout)
     path = current_db()
     preflight(path)
+    choose_policy(path, policy)
     try:
         port = port or free_port(host)
     except OSError as err:
@@ -126,7 +215,7 @@ def serve(
     if held.took_over is not None and held.took_over.pid != held.holder.pid:
         click.echo(f"policyd: {path}: {held.took_over_text()}", err=True)
     try:
-        run(path, host, port, sla_interval, access_log, limits)
+        run(path, host, port, sla_interval, access_log, limits, sources=sources, max_pending=max_pending, outbox=outbox, policy=policy)
     except OSError as err:
         raise PolicydError(f"cannot listen on {host}:{port}: {err.strerror}") from None
     except SystemExit as exc:

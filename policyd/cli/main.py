@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import click
 
-from . import daemon_cmds, lottery_cmds, policy_cmds, replay_cmds, seed_cmds, store_cmds
+from . import check_cmd, daemon_cmds, lead_cmds, lottery_cmds, lsp_cmd, map_cmds, policy_cmds, replay_cmds, seed_cmds, store_cmds
 
 COMMANDS = (
-    policy_cmds.check,
+    check_cmd.check,
     policy_cmds.assign,
     policy_cmds.test_cmd,
     policy_cmds.diff,
@@ -26,12 +26,15 @@ COMMANDS = (
     store_cmds.rollback,
     replay_cmds.replay,
     replay_cmds.review,
+    map_cmds.map_group,
     seed_cmds.seed,
     lottery_cmds.lottery,
     lottery_cmds.distribute,
     daemon_cmds.serve,
     daemon_cmds.token,
     daemon_cmds.audit_cmd,
+    lead_cmds.lead,
+    lsp_cmd.lsp,
 )
 
 

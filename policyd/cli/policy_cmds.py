@@ -1,63 +1,20 @@
-"""Commands on one policy: check, assign, test, diff (with impact), fmt."""
+"""Commands on one policy: assign, test, diff (with impact), fmt (check is in check_cmd.py)."""
 
 from __future__ import annotations
 
-import json
 import sys
+import time
 from pathlib import Path
 
 import click
 
 from ..engine.decide import decide
+from ..engine.hours import parse_time
 from ..engine.schema import LeadError
 from ..engine.state import State
-from ..lang.diagnostics import PolicyError, summary
-from .common import PolicydError, db_option, load_policy, load_state, print_diagnostics, read_json, resolve
-
-
-@click.command()
-@click.argument("policies", metavar="POLICY...", nargs=-1, required=True)
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="Diagnostics as gcc-style text or JSON (one list, with counterexamples) for editors and CI.",
-)
-@click.option("--strict", is_flag=True, help="Fail (exit 1) on warnings too.")
-@db_option  # last, as every command that takes a policy takes @N refs too
-def check(policies: tuple[str, ...], fmt: str, strict: bool) -> None:
-    """Check policies for errors, warnings and notes (see docs/diagnostics.md).
-
-    Exits 1 when there are errors (or warnings with --strict), 0 otherwise; notes
-    never fail. Several files can be checked at once (as pre-commit does).
-
-    \b
-    Example:
-      policyd check policies/inbound.policy
-      policyd check policies/inbound.policy --format json | jq '.[].code'
-    """
-    from ..lang.diagnostics import sort_key
-
-    everything = []
-    for policy in policies:
-        kind = ""
-        try:
-            loaded = resolve(policy)
-            diags, sources = loaded.diagnostics, loaded.sources
-            if loaded.policy.is_team_file:  # a `team from` file: its own checks, no missing-block errors
-                diags, kind = [d for d in diags if d.code != "S001"], "team file; "
-        except PolicyError as err:
-            diags, sources = err.diagnostics, err.sources
-        everything.extend(diags)
-        if fmt == "text":
-            print_diagnostics(diags, sources)
-            click.echo(f"{policy}: {kind}{summary(diags)}", err=True)
-    if fmt == "json":
-        click.echo(json.dumps([d.to_json() for d in sorted(everything, key=sort_key)], indent=2))
-    failing = any(d.is_error for d in everything) or (strict and any(d.severity == "warning" for d in everything))
-    sys.exit(1 if failing else 0)
+from ..lang.diagnostics import PolicyError
+from .common import PolicydError, color_option, db_option, echo_json, load_policy, load_state, print_diagnostics, read_json
+from .completion import policy_refs
 
 
 @click.command()
@@ -68,8 +25,11 @@ def check(policies: tuple[str, ...], fmt: str, strict: bool) -> None:
 @click.option("--format", "fmt", type=click.Choice(["text", "md", "html", "json"]), default="text", show_default=True)
 @click.option("--why-not", "why_not", metavar="REP", help="Also say why REP did not get the lead.")
 @click.option("--no-lottery", is_flag=True, help="Skip lottery steps (as examples do by default).")
+@click.option("--at", "at_text", metavar="TIME", help="Time of the decision, ISO 8601 with offset (caps and working hours); default: now.")
 @db_option  # last, as every command that takes a policy takes @N refs too
-def assign(policy: str, lead_file: str, state_file: str | None, seed: str, fmt: str, why_not: str | None, no_lottery: bool) -> None:
+def assign(
+    policy: str, lead_file: str, state_file: str | None, seed: str, fmt: str, why_not: str | None, no_lottery: bool, at_text: str | None
+) -> None:
     """Decide who gets one lead, and explain it line by line.
 
     \b
@@ -84,7 +44,11 @@ def assign(policy: str, lead_file: str, state_file: str | None, seed: str, fmt: 
     lead = read_json(lead_file, "lead")
     state = load_state(state_file) if state_file else State()
     try:
-        decision = decide(loaded.compiled, lead, state, seed, lottery=not no_lottery)
+        at = parse_time(at_text) if at_text is not None else time.time()
+    except ValueError as err:
+        raise PolicydError(f"--at {at_text}: {err}") from None
+    try:
+        decision = decide(loaded.compiled, lead, state, seed, lottery=not no_lottery, at=at)
     except LeadError as err:
         for e in err.errors:
             click.echo(f"{lead_file}: {e.message}", err=True)
@@ -94,15 +58,36 @@ def assign(policy: str, lead_file: str, state_file: str | None, seed: str, fmt: 
 
         guess = did_you_mean(why_not, loaded.compiled.rep_names)
         raise PolicydError(f"--why-not {why_not}: no such rep" + (f"; did you mean {guess}?" if guess else ""))
+    if fmt == "json":  # the API's shape: {"decision": ..., "explanation": ...}
+        from ..explain.decision_json import document
+
+        echo_json(document(loaded.compiled, decision, why_not))
+        return
     click.echo(render(loaded.compiled, decision, fmt, why_not), nl=False)
 
 
 @click.command("test")
-@click.argument("policy")
+@click.argument("policies", metavar="POLICY...", nargs=-1, required=True, shell_complete=policy_refs)
+@click.option(
+    "-k",
+    "patterns",
+    multiple=True,
+    metavar="PATTERN",
+    help="Only examples whose name contains PATTERN (or matches it as a glob); repeatable.",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Print the explanation of every example, not only failures.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "junit"]),
+    default="text",
+    show_default=True,
+    help="Text, JSON, or JUnit XML for CI.",
+)
+@color_option
 @db_option  # last, as every command that takes a policy takes @N refs too
-def test_cmd(policy: str, verbose: bool) -> None:
-    """Run the policy's `example` blocks; exit 1 when one fails.
+def test_cmd(policies: tuple[str, ...], patterns: tuple[str, ...], verbose: bool, fmt: str, color: str) -> None:
+    """Run the policies' `example` blocks; exit 1 when one fails (or a policy cannot load).
 
     A failing example prints what it expected and the explanation of the decision
     it got.
@@ -110,28 +95,54 @@ def test_cmd(policy: str, verbose: bool) -> None:
     \b
     Example:
       policyd test policies/inbound.policy
+      policyd test policies/*.policy -k enterprise --format junit > examples.xml
     """
     from ..explain.examples import run_examples
+    from ..report import color as colour
+    from ..report.examples import FileResults, junit, selected, to_json
 
-    loaded = load_policy(policy)
-    results = run_examples(loaded.compiled)
-    failed = 0
-    for r in results:
-        if r.ok:
-            click.echo(f"PASS  {r.name}")
-        else:
-            failed += 1
-            click.echo(f"FAIL  {r.name}  ({loaded.policy.file}:{r.line})")
-            for problem in r.problems:
-                click.echo(f"      {problem}")
-        if (not r.ok or verbose) and r.explanation:
-            click.echo("")
-            click.echo("      " + r.explanation.rstrip("\n").replace("\n", "\n      "))
-            click.echo("")
-    click.echo(f"{len(results) - failed} passed, {failed} failed")
-    if not results:
-        click.echo(f"{policy}: no examples to run", err=True)
-    sys.exit(1 if failed else 0)
+    files = []
+    for policy in policies:
+        try:
+            loaded = load_policy(policy)
+        except PolicydError as err:
+            files.append(FileResults(policy, policy, (), err.message))
+            if fmt == "text":
+                err.show()
+            continue
+        results = tuple(r for r in run_examples(loaded.compiled) if selected(r.name, patterns))
+        files.append(FileResults(policy, loaded.policy.file, results))
+        if not results:
+            click.echo(f"{policy}: no examples to run" + (" (none matched -k)" if patterns else ""), err=True)
+    if fmt == "json":
+        echo_json(to_json(files))
+    elif fmt == "junit":
+        click.echo(junit(files), nl=False)
+    else:
+        _print_results(files, verbose, len(policies) > 1, colour.enabled(color, sys.stdout))
+    sys.exit(1 if any(f.error or not all(r.ok for r in f.results) for f in files) else 0)
+
+
+def _print_results(files, verbose: bool, several: bool, paint: bool) -> None:
+    from ..report.color import paint as tint
+
+    failed = total = 0
+    for f in files:
+        for r in f.results:
+            total += 1
+            prefix = f"{f.policy}: " if several else ""
+            if r.ok:
+                click.echo(f"{tint('PASS', 'ok') if paint else 'PASS'}  {prefix}{r.name}", color=paint or None)
+            else:
+                failed += 1
+                click.echo(f"{tint('FAIL', 'fail') if paint else 'FAIL'}  {prefix}{r.name}  ({f.file}:{r.line})", color=paint or None)
+                for problem in r.problems:
+                    click.echo(f"      {problem}")
+            if (not r.ok or verbose) and r.explanation:
+                click.echo("")
+                click.echo("      " + r.explanation.rstrip("\n").replace("\n", "\n      "))
+                click.echo("")
+    click.echo(f"{total - failed} passed, {failed} failed")
 
 
 @click.command()
@@ -168,47 +179,71 @@ def diff(old: str, new: str, fmt: str, exit_code: bool, no_impact: bool) -> None
 
 
 @click.command("fmt")
-@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, allow_dash=True), shell_complete=policy_refs)
 @click.option("--check", "check_only", is_flag=True, help="Change nothing; exit 1 when a file is not in the canonical layout.")
-@click.option("--diff", "show_diff", is_flag=True, help="Change nothing; print a unified diff of what would change.")
-def fmt_cmd(files: tuple[str, ...], check_only: bool, show_diff: bool) -> None:
+@click.option("--diff", "show_diff", is_flag=True, help="Change nothing; print a unified diff of what would change, exit 1 if any.")
+@click.option("--stdin-filename", metavar="PATH", help="With `-`: the file name to report in messages and diff headers.")
+@color_option
+def fmt_cmd(files: tuple[str, ...], check_only: bool, show_diff: bool, stdin_filename: str | None, color: str) -> None:
     """Rewrite policy files in the one canonical layout (comments kept).
 
     Only white space changes: aligned tier, lead, sla and team columns, one blank
     line between blocks, statements in their order. A file that does not parse is
-    reported and left alone; the other files are still formatted.
+    reported and left alone; the other files are still formatted. `-` reads stdin
+    and writes the formatted policy to stdout (as an editor's format-on-save wants).
+    --check and --diff exit 1 when something would change (as ruff does).
 
     \b
     Example:
       policyd fmt policies/*.policy
       policyd fmt --check policies/inbound.policy   # exit 1 if it would change
       policyd fmt --diff policies/inbound.policy
+      policyd fmt - < draft.policy > formatted.policy
     """
     from ..lang.fmt import format_text, unified_diff
+    from ..report import color as colour
 
+    paint = colour.enabled(color, sys.stdout)
     changed = failed = 0
     for name in files:
+        shown = (stdin_filename or "<stdin>") if name == "-" else name
         try:
-            text = Path(name).read_text(encoding="utf-8")
+            text = sys.stdin.read() if name == "-" else Path(name).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as err:
             click.echo(f"policyd: cannot read {name}: {getattr(err, 'strerror', None) or err}", err=True)
             failed += 1
             continue
         try:
-            out = format_text(text, name)
+            out = format_text(text, shown)
         except PolicyError as err:
             print_diagnostics(err.diagnostics, err.sources)
             failed += 1
+            continue
+        if name == "-" and not (check_only or show_diff):
+            click.echo(out, nl=False)
             continue
         if out == text:
             continue
         changed += 1
         if show_diff:
-            click.echo(unified_diff(text, out, name), nl=False)
+            patch = unified_diff(text, out, diff_name(shown))
+            click.echo(colour.diff(patch) if paint else patch, nl=False, color=paint or None)
         if check_only:
-            click.echo(f"would reformat {name}", err=True)
+            click.echo(f"would reformat {shown}", err=True)
         elif not show_diff:
             Path(name).write_text(out, encoding="utf-8")
             click.echo(f"reformatted {name}", err=True)
-    if failed or (check_only and changed):
+    if failed or ((check_only or show_diff) and changed):
         sys.exit(1)
+
+
+def diff_name(name: str) -> str:
+    """The path a diff header shows: relative to the current folder when inside it, never with `a//`."""
+
+    p = Path(name)
+    if p.is_absolute():
+        try:
+            return p.resolve().relative_to(Path.cwd().resolve()).as_posix()
+        except ValueError:
+            return p.as_posix().lstrip("/")
+    return p.as_posix()

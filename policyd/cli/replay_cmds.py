@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from .common import PolicydError, load_policy, load_state
+from .common import PolicydError, db_option, load_policy, load_state
 
 
 def _replay_options(f):
@@ -21,7 +21,12 @@ def _replay_options(f):
         click.option(
             "--hold", "hold_days", type=click.FloatRange(min=0), help="Days a lead stays open when the history has no close time."
         ),
-        click.option("--sort", "sort_rows", is_flag=True, help="Sort the history by arrival in memory (default: stream it, in order)."),
+        click.option(
+            "--sort",
+            "sort_rows",
+            is_flag=True,
+            help="Sort the history by arrival first, on disk in bounded memory (default: stream it, in order).",
+        ),
         click.option("--rejects", "rejects_file", help="Write rejected rows with their reasons (CSV, or JSON Lines for .jsonl)."),
         click.option("--format", "fmt", type=click.Choice(["text", "md", "json"]), default="text", show_default=True),
         click.option("--html", "html_file", help="Also write a self-contained HTML report with charts to this file."),
@@ -86,11 +91,16 @@ def _run_replay(refs, labels, o, sample: int = 0) -> None:
     if o["rejects_file"]:
         msg += f" (written to {o['rejects_file']})"
     click.echo(msg, err=True)
+    for w in report["warnings"]:
+        click.echo(f"warning: {w['text']}", err=True)
+    if not i["replayed"]:
+        raise PolicydError("nothing was replayed")
 
 
 @click.command()
 @click.argument("policy")
 @_replay_options
+@db_option
 def replay(policy: str, **o) -> None:
     """Replay past leads through POLICY: who would have got what, and how fair it was.
 
@@ -111,6 +121,7 @@ def replay(policy: str, **o) -> None:
 @click.argument("old")
 @click.argument("new")
 @_replay_options
+@db_option
 @click.option("--sample", default=2, show_default=True, type=click.IntRange(min=0), help="Moved leads to explain side by side.")
 def review(old: str, new: str, sample: int, **o) -> None:
     """Replay OLD and NEW on the same leads with the same seed, and compare.

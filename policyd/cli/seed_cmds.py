@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .common import PolicydError, current_db, db_option
+from .common import PolicydError, current_db, db_option, echo_json, iso, json_format
 
 period_option = click.option("--period", required=True, metavar="YYYY-Www", help="The ISO week the seed is for, e.g. 2026-W48.")
 
@@ -36,12 +36,15 @@ def seed() -> None:
 def seed_commit(period: str) -> None:
     """Make a secret seed for PERIOD and print its SHA-256 commitment.
 
-    Publish the commitment before any lead of the period is drawn. The seed is
-    stored in the db and not shown until `policyd seed reveal`.
+    PERIOD must not have begun (a seed chosen while its leads arrive could be
+    chosen to suit them): commit next week's seed this week. Publish the
+    commitment at once. The seed is derived from the seed key (DB.seed-key
+    beside the db, or $POLICYD_SEED_KEY), never written into the db, and not
+    shown until `policyd seed reveal`.
 
     \b
     Example:
-      policyd seed commit --period 2026-W48
+      policyd seed commit --period 2026-W49     # during 2026-W48 or earlier
     """
     from ..lottery import seeds
 
@@ -83,18 +86,29 @@ def seed_reveal(period: str, records_dir: str | None) -> None:
 
 
 @seed.command("list")
+@json_format()
 @db_option
-def seed_list() -> None:
+def seed_list(fmt: str) -> None:
     """Every committed period with its commitment, and its seed once revealed.
 
     \b
     Example:
       policyd seed list --db policyd.db
+      policyd seed list --format json | jq '.[] | select(.seed == null) | .period'
     """
     from ..lottery import seeds
 
     db_path = current_db()
 
-    for p in seed_call(seeds.periods, db_path):
-        state = "TAMPERED" if not p["intact"] else ("revealed " + p["seed"] if p["seed"] else "secret")
+    found = seed_call(seeds.periods, db_path)
+    if fmt == "json":
+        echo_json([{**p, "committed_at": iso(p["committed_at"]), "revealed_at": iso(p["revealed_at"])} for p in found])
+        return
+    for p in found:
+        if not p["intact"]:
+            state = "TAMPERED: " + p["problem"] if "does not match" in p["problem"] else "UNUSABLE: " + p["problem"]
+        elif p["seed"]:
+            state = "revealed " + p["seed"]
+        else:
+            state = "secret" + (" (kept in the database by an earlier release)" if p["in_database"] else "")
         click.echo(f"{p['period']}  {p['commitment']}  {state}")

@@ -5,12 +5,54 @@ from __future__ import annotations
 import click
 
 from ..lang.diagnostics import summary
-from .common import PolicydError, command_store, current_db, db_option, load_policy, print_diagnostics, when, who
+from .common import (
+    PolicydError,
+    command_store,
+    current_db,
+    db_option,
+    echo_json,
+    iso,
+    json_format,
+    load_policy,
+    print_diagnostics,
+    when,
+    who,
+)
 
 
-def _version_line(v, active: int | None) -> str:
-    mark = "  (active)" if v.number == active else ""
-    return f"@{v.number}  {when(v.created_at)}  {v.short_hash}  {v.author}: {v.message}{mark}"
+def version_json(v, active: int | None, ref: str | None = None) -> dict:
+    """A version as `versions` and `show` print it in JSON (docs/schemas/versions.schema.json)."""
+    return {
+        "number": v.number,
+        "ref": ref or f"@{v.number}",
+        "policy": v.policy,
+        "hash": v.hash,
+        "parent": v.parent,
+        "author": v.author,
+        "message": v.message,
+        "created_at": iso(v.created_at),
+        "main_file": v.main_file,
+        "active": v.number == active,
+    }
+
+
+def _activation_json(a) -> dict:
+    return {"number": a.number, "policy": a.policy, "action": a.action, "by": a.by, "at": iso(a.at), "previous": a.previous}
+
+
+def _version_line(v, active: set[int], at: str) -> str:
+    mark = "  (active)" if v.number in active else ""
+    return f"{at}{v.number}  {when(v.created_at)}  {v.short_hash}  {v.author}: {v.message}{mark}"
+
+
+def _prefix(store, policy: str) -> str:
+    """`@` in a store of one policy, `NAME@` in a store of several (how its refs read)."""
+    return f"{policy}@" if len(store.policies()) > 1 else "@"
+
+
+def _is_active(store, v) -> int | None:
+    active = store.active(v.policy)
+    return active.number if active else None
 
 
 @click.command()
@@ -44,43 +86,67 @@ def publish(policy: str, message: str, author: str | None) -> None:
         v, created = store.publish(bundle.main_file, bundle.files, message, who(author))
     except StoreError as err:
         raise PolicydError(str(err)) from None
+    ref = store.ref_of(v)
     if not created:
-        click.echo(f"{policy}: identical to the latest version @{v.number}; nothing stored", err=True)
+        click.echo(f"{policy}: identical to the latest version {ref}; nothing stored", err=True)
     else:
         same = store.find_hash(v.hash)
-        again = f" (same content as @{same.number})" if same is not None and same.number != v.number else ""
-        click.echo(f"{policy}: published as @{v.number}{again}; {summary(loaded.diagnostics)}", err=True)
-    click.echo(f"@{v.number}")
+        again = f" (same content as {store.ref_of(same)})" if same is not None and same.number != v.number else ""
+        click.echo(f"{policy}: published as {ref}{again}; {summary(loaded.diagnostics)}", err=True)
+    click.echo(ref)
 
 
 @click.command()
+@click.argument("policy", required=False)
 @click.option("--activations", is_flag=True, help="Show the activation log (who made which version active, when) instead.")
+@json_format()
 @db_option
-def versions(activations: bool) -> None:
-    """List stored versions, newest first (the active one is marked).
+def versions(policy: str | None, activations: bool, fmt: str) -> None:
+    """List stored versions, newest first (the active ones are marked).
+
+    With POLICY, only that policy's versions (or activations); a store holding
+    several policies lists them all, each ref naming its policy.
 
     \b
     Example:
       policyd versions
-      policyd versions --activations
+      policyd versions inbound --activations
+      policyd versions --format json | jq '.[0].ref'
     """
+    from ..storage.store import StoreError
+
     store = command_store()
-    active = store.active()
-    if activations:
-        for a in store.activation_log():
-            what = "rolled back to" if a.action == "rollback" else "activated"
-            before = f" (was @{a.previous})" if a.previous is not None else ""
-            click.echo(f"{when(a.at)}  {a.by} {what} @{a.number}{before}")
+    try:
+        listed = store.versions(policy)  # an unknown POLICY is refused, naming those there are
+        if activations:
+            listed = store.activation_log(policy)
+    except StoreError as err:
+        raise PolicydError(str(err)) from None
+    active = {v.number for v in store.active_versions().values()}
+    several = len(store.policies()) > 1
+    if fmt == "json":
+        if activations:
+            echo_json([_activation_json(a) for a in listed])
+        else:
+            echo_json([version_json(v, v.number if v.number in active else None, store.ref_of(v)) for v in listed])
         return
-    for v in store.versions():
-        click.echo(_version_line(v, active.number if active else None))
+    if activations:
+        for a in listed:
+            at = f"{a.policy}@" if several else "@"
+            what = "rolled back to" if a.action == "rollback" else "activated"
+            before = f" (was {at}{a.previous})" if a.previous is not None else ""
+            click.echo(f"{when(a.at)}  {a.by} {what} {at}{a.number}{before}")
+        return
+    for v in listed:
+        click.echo(_version_line(v, active, f"{v.policy}@" if several else "@"))
 
 
 @click.command()
 @click.argument("ref")
 @click.option("--raw", is_flag=True, help="Print only the policy file's text (for piping).")
+@json_format()
 @db_option
-def show(ref: str, raw: bool) -> None:
+def show(ref: str, raw: bool, fmt: str) -> None:
     """Show a policy by ref: a stored version's details and files.
 
     Works for any ref: @N, @active, @previous, a git revision or a file.
@@ -89,6 +155,7 @@ def show(ref: str, raw: bool) -> None:
     Example:
       policyd show @active
       policyd show @3 --raw > inbound.policy
+      policyd show @active --format json | jq -r '.files[.main_file]'
     """
     from ..storage.refs import RefError, kind_of, read_bundle
 
@@ -99,14 +166,25 @@ def show(ref: str, raw: bool) -> None:
     if raw:
         click.echo(bundle.files[bundle.main_file], nl=False)
         return
+    if fmt == "json":
+        out = {"ref": bundle.label, "kind": bundle.kind, "version": None, "activations": [], "main_file": bundle.main_file}
+        if kind_of(ref) == "version":
+            store = command_store()
+            v = store.get(bundle.label)
+            out["version"] = version_json(v, _is_active(store, v), bundle.label)
+            out["activations"] = [_activation_json(a) for a in store.activation_log(v.policy) if a.number == v.number]
+        echo_json({**out, "files": bundle.files})
+        return
     if kind_of(ref) == "version":
         store = command_store()
         v = store.get(bundle.label)
-        active = store.active()
-        acts = [a for a in store.activation_log() if a.number == v.number]
-        click.echo(f"version  @{v.number}" + ("  (active)" if active and active.number == v.number else ""))
+        acts = [a for a in store.activation_log(v.policy) if a.number == v.number]
+        at = _prefix(store, v.policy)
+        click.echo(f"version  {bundle.label}" + ("  (active)" if _is_active(store, v) == v.number else ""))
+        if at != "@":
+            click.echo(f"policy   {v.policy}")
         click.echo(f"hash     {v.hash}")
-        click.echo(f"parent   {'@' + str(v.parent) if v.parent else 'none'}")
+        click.echo(f"parent   {at + str(v.parent) if v.parent else 'none'}")
         click.echo(f"author   {v.author}")
         click.echo(f"date     {when(v.created_at)}")
         click.echo(f"message  {v.message}")
@@ -124,46 +202,52 @@ def show(ref: str, raw: bool) -> None:
 @click.option("--by", help="Who activates it [default: your login name].")
 @db_option
 def activate(ref: str, by: str | None) -> None:
-    """Make a stored version the active one (recorded with who and when).
+    """Make a stored version the active one of its policy (recorded with who and when).
 
     \b
     Example:
       policyd activate @3 --by dana
+      policyd activate emea@5
     """
     from ..storage.store import StoreError
 
     store = command_store()
     try:
-        before = store.active()
+        before = store.active(store.get(ref).policy)
         v = store.activate(ref, who(by))
     except StoreError as err:
         raise PolicydError(str(err)) from None
+    at = _prefix(store, v.policy)
     if before is not None and before.number == v.number:
-        click.echo(f"@{v.number} is already active; nothing recorded", err=True)
+        click.echo(f"{at}{v.number} is already active; nothing recorded", err=True)
     else:
-        was = f" (was @{before.number})" if before else ""
-        click.echo(f"@{v.number} is now active{was}", err=True)
-    click.echo(f"@{v.number}")
+        was = f" (was {at}{before.number})" if before else ""
+        click.echo(f"{at}{v.number} is now active{was}", err=True)
+    click.echo(f"{at}{v.number}")
 
 
 @click.command()
+@click.argument("policy", required=False)
 @click.option("--by", help="Who rolls back [default: your login name].")
 @db_option
-def rollback(by: str | None) -> None:
+def rollback(policy: str | None, by: str | None) -> None:
     """Go back to the previously active version (recorded like an activation).
 
-    Rolling back twice goes back two activations, not forth again.
+    Rolling back twice goes back two activations, not forth again. A store
+    holding several policies needs POLICY: each has its own history.
 
     \b
     Example:
       policyd rollback --by dana
+      policyd rollback emea
     """
     from ..storage.store import StoreError
 
     store = command_store()
     try:
-        before, v = store.rollback(who(by))
+        before, v = store.rollback(who(by), policy=policy)
     except StoreError as err:
         raise PolicydError(str(err)) from None
-    click.echo(f"rolled back from @{before.number} to @{v.number}", err=True)
-    click.echo(f"@{v.number}")
+    at = _prefix(store, v.policy)
+    click.echo(f"rolled back from {at}{before.number} to {at}{v.number}", err=True)
+    click.echo(f"{at}{v.number}")

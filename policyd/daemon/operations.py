@@ -14,12 +14,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ..engine.availability import why_unavailable
+from ..engine.availability import counted, why_unavailable
 from ..engine.codegen import Compiled
 from ..engine.decide import decide
 from ..engine.picks import Move
+from ..engine.quota import won
 from ..engine.schema import FieldError, LeadError
 from ..engine.state import apply, close, reassign, set_away
+from ..lottery.prospect import fingerprint
 from ..storage.errors import Conflict, NotFound, NotReady, Refused
 from . import rows
 from .rows import CLOSED_STATUSES, OPEN_STATUSES
@@ -38,31 +40,59 @@ class Seed:
     seed_id: str | None
     lottery: bool
     note: str | None
+    kept: bool = True  # False for a period seed: derived from the seed key, never written into a decision row
 
 
-def assign(tx: Tx, raw: Any, actor: str, seed: Callable[[Tx], Seed], count: Count) -> tuple[dict, bool]:
-    """Decide a lead: (row, created); created False when the lead id was decided before (idempotent)."""
+def lead_differences(stored: dict, sent: dict) -> list[dict]:
+    """The fields whose values differ between a stored lead and a retry of it, in field order."""
+    names = list(stored) + [k for k in sent if k not in stored]
+    return [{"field": k, "stored": stored.get(k), "sent": sent.get(k)} for k in names if stored.get(k) != sent.get(k)]
+
+
+def assign(tx: Tx, raw: Any, actor: str, seed: Callable[[Tx], Seed], count: Count, reroute: bool = False) -> tuple[dict, bool]:
+    """Decide a lead: (row, created); created False when the lead id was decided before with the same lead (idempotent).
+
+    The same id with a different lead is a Conflict naming the fields that differ, unless
+    `reroute` asks for the lead to be decided again with the new fields (audited)."""
     c = tx.compiled
     if c is None:
         raise NotReady(NO_POLICY)
+    existing = None
     if isinstance(raw, dict) and raw.get("id") is not None:
         existing = rows.find(tx.conn, str(raw["id"]))
         if existing is not None:
-            count("idempotent_replays")
-            return existing, False
+            diff = lead_differences(json.loads(existing["lead"]), raw)
+            if not diff:
+                count("idempotent_replays")
+                return existing, False
+            if not reroute:
+                count("idempotent_conflicts")
+                named = ", ".join(d["field"] for d in diff)
+                raise Conflict(
+                    f"lead {existing['lead_id']} was decided with other values ({named}); "
+                    "send it again with ?reroute=true to decide it again with these (recorded in the audit log)",
+                    differences=diff,
+                    lead_id=existing["lead_id"],
+                )
+            if existing["status"] in CLOSED_STATUSES:
+                raise Conflict(f"lead {existing['lead_id']} is closed ({existing['status']}); it cannot be routed again")
+            if existing["holder"] is not None and existing["status"] in OPEN_STATUSES:
+                tx.state = close(tx.state, existing["holder"])  # the holder lets it go; the new decision places it
     s = seed(tx)
-    d = decide(c, raw, tx.state, s.seed, lottery=s.lottery, seed_id=s.seed_id)
+    d = decide(c, raw, tx.state, s.seed, lottery=s.lottery, seed_id=s.seed_id, at=tx.now)
     lead_id = d.lead_id
     if lead_id is None:
         raise LeadError([FieldError("id", None, "a lead id", "field id: the daemon needs a lead id (it makes assign idempotent)")])
     snapshot = json.dumps(tx.state.to_json(), separators=(",", ":"))
+    prospect = fingerprint(d.lead)
+    earlier = rows.earlier_prospect(tx.conn, prospect, lead_id)
     tx.state = apply(tx.state, d, tx.now)
-    due = deadline(c, d.tier, tx.now) if d.rep is not None else None
+    due = deadline(c, d.tier, tx.now, d.rep) if d.rep is not None else None
     row = {
         "lead_id": lead_id,
         "version": tx.version,
         "at": tx.now,
-        "seed": s.seed,  # stays in the database: explanations name it by seed_id
+        "seed": s.seed if s.kept else None,  # a period seed stays out of the row: explanations derive it by seed_id
         "lottery": int(s.lottery),
         "seed_id": s.seed_id,
         "lottery_note": s.note,
@@ -81,14 +111,26 @@ def assign(tx: Tx, raw: Any, actor: str, seed: Callable[[Tx], Seed], count: Coun
         "overridden": 0,
         "override_reason": None,
         "updated_at": tx.now,
+        "prospect": prospect,
+        "reentry_of": earlier,
     }
+    record = {"lead_id": lead_id, "version": tx.version, "rep": d.rep, "queue": d.queue, "tier": d.tier, "by": d.by, "deadline": due}
+    if earlier:
+        record["reentry_of"] = earlier
+        count("reentries")
+    if existing is not None:  # an explicit re-route: the row is the new decision, the log keeps both
+        row["id"] = existing["id"]
+        fields = [k for k in row if k not in ("id", "lead_id")]
+        tx.conn.execute(
+            "update rt_decisions set " + ", ".join(f"{k} = ?" for k in fields) + " where lead_id = ?",
+            (*(row[k] for k in fields), lead_id),
+        )
+        changed = [x["field"] for x in lead_differences(json.loads(existing["lead"]), raw)]
+        tx.log.append(tx.now, "reroute", actor, {**record, "from": existing["holder"], "changed": changed})
+        count("reroutes")
+        return row, True
     row["id"] = rows.insert(tx.conn, row)
-    tx.log.append(
-        tx.now,
-        "assign",
-        actor,
-        {"lead_id": lead_id, "version": tx.version, "rep": d.rep, "queue": d.queue, "tier": d.tier, "by": d.by, "deadline": due},
-    )
+    tx.log.append(tx.now, "assign", actor, record)
     count("assignments")
     if not s.lottery:
         count("lottery_off")
@@ -118,6 +160,8 @@ def close_lead(tx: Tx, lead_id: str, outcome: str, actor: str, count: Count) -> 
         raise Conflict(f"lead {lead_id} is already closed ({row['status']})")
     if row["holder"] is not None and row["status"] in OPEN_STATUSES:
         tx.state = close(tx.state, row["holder"])
+    if outcome == "won" and tx.compiled is not None and tx.compiled.has_quota:  # attainment moves (engine/quota.py)
+        tx.state = won(tx.compiled, tx.state, row["holder"], json.loads(row["lead"]), tx.now)
     tx.log.append(tx.now, "close", actor, {"lead_id": lead_id, "outcome": outcome, "rep": row["holder"]})
     count(f"closed:{outcome}")
     return rows.update(tx.conn, lead_id, tx.now, status=outcome, deadline=None)
@@ -146,11 +190,11 @@ def override(tx: Tx, lead_id: str, rep: str, reason: str, actor: str, count: Cou
         raise Conflict(f"lead {lead_id} is closed ({row['status']}); it cannot be moved")
     if row["holder"] == rep:
         raise Conflict(f"lead {lead_id} is already with {rep}")
-    busy = why_unavailable(c, tx.state, rep)
+    busy = why_unavailable(c, tx.state, rep, tx.now)
     if busy is not None:
         raise Conflict(busy)
     holder = row["holder"] if row["status"] in OPEN_STATUSES else None
-    tx.state = reassign(tx.state, holder, Move(rep), tx.now)
+    tx.state = reassign(tx.state, holder, Move(rep, counted(c, tx.now)), tx.now)
     tried = json.loads(row["tried"]) + [rep]
     tx.log.append(tx.now, "override", actor, {"lead_id": lead_id, "from": row["holder"], "to": rep, "reason": reason})
     count("overrides")
@@ -164,7 +208,7 @@ def override(tx: Tx, lead_id: str, rep: str, reason: str, actor: str, count: Cou
         overridden=1,
         override_reason=reason,
         tried=json.dumps(tried),
-        deadline=deadline(c, row["tier"], tx.now),
+        deadline=deadline(c, row["tier"], tx.now, rep),
     )
 
 

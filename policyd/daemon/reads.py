@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..replay.fairness import spread
+from ..replay.levers import caps_of, quota_of, shares_now
 from .runtime import Runtime
 
 
@@ -70,15 +71,18 @@ def fairness(rt: Runtime, conn: sqlite3.Connection, since: float, until: float) 
         "max_min_ratio": fig["max_min"],
         "overrides": overridden,
         "rule_compliance": (total - overridden) / total if total else None,
+        # per `pick shares` route: the engine's own counter for the period holding `until`, as it stands now
+        "shares": shares_now(pol.compiled, rt.state, until) if pol else [],
     }
 
 
-def reps(rt: Runtime) -> list[dict]:
-    """Each rep of the version in force: level, capacity, open leads, load, away until, last assigned."""
+def reps(rt: Runtime, at: float | None = None) -> list[dict]:
+    """Each rep of the version in force: level, capacity, open leads, load, away until, last assigned, quota and caps at `at` (now)."""
     pol = rt.policy
     if pol is None:
         return []
     c, st = pol.compiled, rt.state
+    at = rt.clock() if at is None else at
     away = dict(rt.away_until)
     out = []
     for i, name in enumerate(c.rep_names):
@@ -95,6 +99,8 @@ def reps(rt: Runtime) -> list[dict]:
                 "away_until": until[0] if until else None,
                 "away_reason": until[1] if until else None,
                 "last_assigned": st.last.get(name),
+                "quota": quota_of(c, st, name, at),
+                "caps": caps_of(c, st, name, at),
             }
         )
     return out

@@ -10,6 +10,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
+from ..engine.schema import addressable_id
 from ..storage.errors import NotFound
 
 OPEN_STATUSES = ("assigned", "accepted")
@@ -48,6 +49,34 @@ def update(conn: sqlite3.Connection, lead_id: str, now: float, **values: Any) ->
         (*values.values(), lead_id),
     )
     return need(conn, lead_id)
+
+
+def earlier_prospect(conn: sqlite3.Connection, prospect: str, lead_id: str) -> str | None:
+    """The latest other lead decided for this prospect, or None."""
+    r = conn.execute(
+        "select lead_id from rt_decisions where prospect = ? and lead_id != ? order by id desc limit 1", (prospect, lead_id)
+    ).fetchone()
+    return None if r is None else r[0]
+
+
+def reentries(conn: sqlite3.Connection, since: float, limit: int = 50) -> list[dict]:
+    """Leads decided since `since` that re-enter an earlier prospect, newest first, with what became of the earlier ones."""
+    cur = conn.execute(
+        "select d.lead_id, d.at, d.rep, d.queue, d.by, d.reentry_of,"
+        " (select count(*) from rt_decisions e where e.prospect = d.prospect and e.id < d.id) as earlier,"
+        " (select json_group_array(e.lead_id || ':' || e.status) from rt_decisions e"
+        "   where e.prospect = d.prospect and e.id < d.id) as before"
+        " from rt_decisions d where d.reentry_of is not null and d.at >= ? order by d.id desc limit ?",
+        (since, limit),
+    )
+    names = [c[0] for c in cur.description]
+    return [dict(zip(names, r)) for r in cur.fetchall()]
+
+
+def unreachable(conn: sqlite3.Connection) -> list[dict]:
+    """Open leads whose id no URL can name (decided before ids had a safe alphabet): they hold a place for ever."""
+    cur = conn.execute("select lead_id, status, holder from rt_decisions where status in ('assigned', 'accepted', 'queued', 'escalated')")
+    return [{"lead_id": r[0], "status": r[1], "holder": r[2]} for r in cur if not addressable_id(r[0])]
 
 
 def open_counts(conn: sqlite3.Connection) -> dict[str, int]:

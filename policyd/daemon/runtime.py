@@ -37,13 +37,13 @@ from ..engine.codegen import Compiled
 from ..engine.decide import decide
 from ..engine.decision import Decision
 from ..engine.state import State
-from ..lottery.seeds import DrawSeed, draw_seed, period_of
+from ..lottery.seeds import DrawSeed, draw_seed, period_of, seed_for_period
 from ..storage import audit, lease
 from ..storage.db import connect, explain
 from ..storage.errors import StoreError
 from ..storage.health import StorageHealth
 from ..storage.store import Store
-from . import operations, rows, sla
+from . import operations, outbox, rows, sla
 from .operations import Seed
 from .policy import Policy, Versions
 from .writer import Tx, Writer
@@ -78,10 +78,14 @@ class Runtime(Writer):
         self.away_until: dict[str, tuple[float, str]] = {}
         self.seed = ""  # the database's own random seed: `pick random` when no period seed is committed
         self._seeds: dict[str, DrawSeed] = {}  # by period; cleared when another connection writes
+        self._period_seeds: dict[str, str] = {}  # seeds stored decisions drew with (explanations), by period
         self._warned: set[str] = set()  # notes logged already: once each, however often the cache is cleared
         self.counters: dict[str, float] = {}
         self.health = StorageHealth(path)
         self.lease: lease.Lease | None = None
+        self.outbox: outbox.OutboxConfig | None = None  # webhook events, written with each batch (outbox.py)
+        self.on_commit: Callable[[], None] | None = None  # wakes the outbox's delivery thread
+        self._since = 0
 
     @property
     def policy(self) -> Policy | None:
@@ -125,6 +129,14 @@ class Runtime(Writer):
             meta["seed"] = secrets.token_hex(16)
             conn.execute("insert into rt_meta (key, value) values ('seed', ?)", (meta["seed"],))
         self.seed = meta["seed"]
+        stuck = rows.unreachable(conn)
+        if stuck:
+            log.warning(
+                "%d open lead(s) have ids no URL can name (%s) and hold their reps' places; stop the daemon and run"
+                " `policyd lead list --unreachable`, then `policyd lead close ID --outcome won|lost`",
+                len(stuck),
+                ", ".join(repr(r["lead_id"]) for r in stuck[:5]),
+            )
         row = conn.execute("select state from rt_state where id = 1").fetchone()
         data = json.loads(row[0]) if row else {}
         data["open"] = dict.fromkeys(data.get("open", {}), 0) | rows.open_counts(conn)
@@ -144,11 +156,14 @@ class Runtime(Writer):
         if activation is not None:
             log_.append(now, "activate", activation["activated_by"] or "", activation)
         pol = self.policy
+        self._since = log_.seq
         return Tx(
             conn, self.state, log_, now, pol.compiled if pol else None, pol.version if pol else None, self._draw, dict(self.away_until)
         )
 
     def finish(self, tx: Tx) -> None:
+        if self.outbox is not None and tx.log.seq > self._since:
+            outbox.enqueue(tx.conn, self.outbox, self._since, tx.now)
         if tx.state is not self.state:
             tx.conn.execute(
                 "insert or replace into rt_state (id, state, at) values (1, ?, ?)",
@@ -159,6 +174,8 @@ class Runtime(Writer):
         self.versions.pending = None  # recorded (kept for the next batch if this one failed)
         self.state = tx.state
         self.away_until = tx.away
+        if self.on_commit is not None and tx.log.seq > self._since:
+            self.on_commit()
 
     # ------------------------------------------------------------------ seeds
     def draw_seed(self, now: float) -> DrawSeed:
@@ -184,8 +201,15 @@ class Runtime(Writer):
             return Seed(seed, seed_label(seed), True, None)
         draw = tx.draw if tx.draw is not None else self.draw_seed(tx.now)
         if draw.seed is not None:
-            return Seed(draw.seed, draw.period, True, None)
+            return Seed(draw.seed, draw.period, True, None, kept=False)
         return Seed(self.seed, None, False, draw.note)
+
+    def period_seed(self, period: str) -> str:
+        """The seed a stored decision of `period` drew with, from the seed key (or the row, once revealed)."""
+        hit = self._period_seeds.get(period)
+        if hit is None:
+            hit = self._period_seeds[period] = seed_for_period(self.path, period, allow_revealed=True)
+        return hit
 
     # ------------------------------------------------------------------ reading (any thread, own connection)
     def row(self, conn: sqlite3.Connection, lead_id: str) -> dict:
@@ -198,13 +222,15 @@ class Runtime(Writer):
         the lead is now: an override or an SLA move changes the holder, not the decision.
         """
         c = self.compiled_for(row["version"])
+        seed = row["seed"] if row["seed"] is not None else self.period_seed(row["seed_id"])
         d = decide(
             c,
             json.loads(row["lead"]),
             State.from_json(json.loads(row["snapshot"])),
-            row["seed"],
+            seed,
             lottery=bool(row["lottery"]),
-            seed_id=row.get("seed_id") or seed_label(row["seed"]),
+            seed_id=row.get("seed_id") or seed_label(seed),
+            at=row["at"],
         )
         if (d.rep, d.queue) != (row["rep"], row["queue"]):
             log.error(
@@ -213,9 +239,11 @@ class Runtime(Writer):
         return c, d
 
     # ------------------------------------------------------------------ operations (answered once committed)
-    def assign(self, raw: Any, actor: str) -> Future:
-        """Decide a lead. Result: (row, created) -- created False when the lead id was decided before."""
-        return self.submit(lambda tx: operations.assign(tx, raw, actor, self.seed_for, self.count))
+    def assign(self, raw: Any, actor: str, reroute: bool = False) -> Future:
+        """Decide a lead. Result: (row, created) -- created False when the lead id was decided before.
+
+        The same id with a different lead is a Conflict naming the differences, unless `reroute`."""
+        return self.submit(lambda tx: operations.assign(tx, raw, actor, self.seed_for, self.count, reroute))
 
     def accept(self, lead_id: str, actor: str, rep: str | None = None) -> Future:
         return self.submit(lambda tx: operations.accept(tx, lead_id, actor, rep))

@@ -19,6 +19,7 @@ from concurrent.futures import Future
 
 from ..engine.codegen import Compiled
 from ..engine.decision import ESCALATED, Decision
+from ..engine.hours import work_deadline
 from ..engine.picks import next_holder
 from ..engine.state import close, reassign, set_away
 from ..storage.errors import StorageFailure
@@ -30,10 +31,17 @@ log = logging.getLogger(__name__)
 Redecide = Callable[[dict], tuple[Compiled, Decision]]
 
 
-def deadline(c: Compiled, tier: str | None, at: float) -> float | None:
-    """When a lead of this tier must be accepted by, or None when the tier has no SLA."""
+def deadline(c: Compiled, tier: str | None, at: float, holder: str | None = None) -> float | None:
+    """When a lead of this tier must be accepted by, or None when the tier has no SLA.
+
+    The clock counts the holder's working hours (`hours` in the team): a 2h SLA given
+    at 23:00 on a Friday to a rep working mon-fri 09:00-17:00 ends at 11:00 on Monday.
+    """
     rule = c.sla.get(tier) if tier is not None else None
-    return None if rule is None else at + rule.minutes * 60.0
+    if rule is None:
+        return None
+    i = c.rep_index.get(holder) if holder is not None else None
+    return work_deadline(c.hours[i] if i is not None else None, c.holidays, at, rule.minutes)
 
 
 def tick(tx: Tx, limit: int, redecide: Redecide, count: Callable[[str], None]) -> list[dict]:
@@ -60,7 +68,7 @@ def step(tx: Tx, lead_id: str, redecide: Redecide, count: Callable[[str], None])
     old = row["holder"]
     allowed = rule is not None and row["reassigned"] < rule.reassign
     attempt = row["reassigned"] + 1
-    move = next_holder(c, close(tx.state, old), d, tried, attempt) if allowed else None
+    move = next_holder(c, close(tx.state, old), d, tried, attempt, tx.now) if allowed else None
     if move is not None:
         nxt = move.rep
         tx.state = reassign(tx.state, old, move, tx.now)
@@ -73,7 +81,7 @@ def step(tx: Tx, lead_id: str, redecide: Redecide, count: Callable[[str], None])
             holder=nxt,
             reassigned=attempt,
             tried=json.dumps(tried + [nxt]),
-            deadline=deadline(c, row["tier"], tx.now),
+            deadline=deadline(c, row["tier"], tx.now, nxt),
         )
         return {"kind": "reassign", "lead_id": lead_id, "from": old, "to": nxt, "attempt": attempt}
     why = (

@@ -129,6 +129,10 @@ class Writer:
     def alive(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
+    def pending(self) -> int:
+        """Operations waiting for this thread (requests answer 429 beyond the daemon's limit, never queue without end)."""
+        return self._queue.qsize()
+
     def submit(self, fn: Callable[[Tx], Any]) -> Future:
         op = Op(fn)
         self._queue.put(op)

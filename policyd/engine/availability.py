@@ -12,6 +12,7 @@ from collections.abc import Callable
 from itertools import compress
 from operator import lt
 
+from .hours import off_hours, period_key, zone
 from .roster import Roster
 from .state import State
 
@@ -67,25 +68,89 @@ def seat_of(r: Roster, opens: bool = True) -> Callable:
 
 AWAY = "away"
 FULL = "full"
+CAPPED = "capped"
+OFF = "off"
 
 
-def blocker(r: Roster, state: State, i: int) -> str | None:
-    """Why rep `i` cannot take a lead: AWAY, FULL (at capacity), or None when it can."""
+def blocker(r: Roster, state: State, i: int, at: float | None = None) -> str | None:
+    """Why rep `i` cannot take a lead at `at`: AWAY, FULL (at capacity), CAPPED (a cap per
+    period reached), OFF (outside working hours or a holiday), or None when it can."""
     if r.rep_names[i] in state.away:
         return AWAY
     if state.open.get(r.rep_names[i], 0) >= r.capacity[i]:
         return FULL
+    if at is not None and r.timed:
+        if cap_reached(r, state, i, at) is not None:
+            return CAPPED
+        if off_hours(r.hours[i], r.holidays, at) is not None:
+            return OFF
     return None
 
 
-def why_unavailable(r: Roster, state: State, rep: str) -> str | None:
+# ---------------------------------------------------------------- caps and working hours
+def period_keys(r: Roster, at: float) -> tuple[str, ...]:
+    """The current period of each cap unit the team uses, at `at` (in the team's zone)."""
+    tz = zone(r.zone_name)
+    return tuple(period_key(u, at, tz) for u in r.cap_units)
+
+
+def counted(r: Roster, at: float | None) -> tuple:
+    """The cap counters one assignment at `at` moves (`state.apply` takes them): one per unit."""
+    if at is None or not r.cap_units:
+        return ()
+    return tuple(("count", key, None) for key in period_keys(r, at))
+
+
+def cap_reached(r: Roster, state: State, i: int, at: float, keys: tuple[str, ...] | None = None) -> str | None:
+    """ "cap 60 per month reached: 60" when rep `i` has used a cap in the current period."""
+    caps = r.caps[i]
+    if not caps:
+        return None
+    keys = period_keys(r, at) if keys is None else keys
+    name = r.rep_names[i]
+    for unit, limit in caps:
+        n = state.counts.get(keys[r.cap_units.index(unit)], {}).get(name, 0)
+        if n >= limit:
+            return f"cap {limit} per {unit} reached: {n}"
+    return None
+
+
+def gate(r: Roster, state: State, at: float | None, cands: list[int]) -> list[int]:
+    """The candidates within their caps and working hours at `at` (None: no time, no time rule).
+
+    Generated pipelines call it only for teams with caps or hours: others never pay for it.
+    """
+    if at is None:
+        return cands
+    keys = period_keys(r, at) if r.cap_units else ()
+    hours, holidays = r.hours, r.holidays
+    return [i for i in cands if cap_reached(r, state, i, at, keys) is None and off_hours(hours[i], holidays, at) is None]
+
+
+def reason(r: Roster, state: State, i: int, at: float | None = None) -> str | None:
+    """Why rep `i` is not available, in the words explanations print; None when available."""
+    why = blocker(r, state, i, at)
+    if why is None:
+        return None
+    if why == AWAY:
+        return "away"
+    if why == FULL:
+        return f"at capacity ({state.open.get(r.rep_names[i], 0)} open of {r.capacity[i]})"
+    if why == CAPPED:
+        return cap_reached(r, state, i, at)
+    return off_hours(r.hours[i], r.holidays, at)
+
+
+def why_unavailable(r: Roster, state: State, rep: str, at: float | None = None) -> str | None:
     """None when `rep` can take a lead; else the reason in words."""
     i = r.rep_index.get(rep)
     if i is None:
         return f"{rep} is not on the team"
-    why = blocker(r, state, i)
+    why = blocker(r, state, i, at)
     if why == AWAY:
         return f"{rep} is away"
     if why == FULL:
         return f"{rep} is at capacity ({state.open.get(rep, 0)}/{r.capacity[i]})"
+    if why is not None:
+        return f"{rep}: {reason(r, state, i, at)}"
     return None

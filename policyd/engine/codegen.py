@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..lang import model as m
-from .availability import blocker, seat_of
+from .availability import blocker, counted, gate, seat_of
 from .picks import DEFAULT_PICK, strategy
 from .pipeline import ASSIGN, LOTTERY, PICK, PREFER, QUEUE, REQUIRE, PipelineFn, generate
+from .quota import attainment
 from .roster import Roster
 from .schema import LeadSchema
 
@@ -283,8 +284,8 @@ class Compiled(Roster):
                 out.append(CStep(PREFER, i, s, fn=fns, reads=frozenset().union(*map(self._reads, s.options))))
             elif isinstance(s, m.Pick):
                 has_pick = True
-                pick = strategy(s.kind)
-                out.append(CStep(PICK, i, s, fn=pick.choose, arg=s.kind, reads=frozenset("O" if pick.reads_opens else "")))
+                pick = strategy(s.kind).bind(s)
+                out.append(CStep(PICK, i, s, fn=pick.choose, arg=s.kind, reads=frozenset("O" if pick.reads_opens else "") | _timed(pick)))
             elif isinstance(s, m.Assign):
                 field = s.name if s.name in self.fields else None
                 out.append(CStep(ASSIGN, i, s, arg=(field, self.rep_index.get(s.name, -1))))
@@ -316,6 +317,12 @@ class Compiled(Roster):
 
         tables = {"R": self, "NM": names, "W": self.weights, "RI": self.rep_index, "SEAT": self.seat, "AVAIL": self.avail_only}
         tables["BLOCKER"] = blocker
+        if self.timed:
+            tables["GATE"] = gate
+        if self.cap_units:
+            tables["COUNT"] = counted
+        if self.has_quota:
+            tables["LIVEQ"] = attainment
         return tables | {"QUOTA": quota, "ZQ": zeros}
 
     def score_range(self) -> tuple[int, int]:
@@ -328,6 +335,11 @@ class Compiled(Roster):
             low += min(pts)
             high += max(pts)
         return low, high
+
+
+def _timed(pick) -> frozenset[str]:
+    """ "T": the strategy's `choose` takes the time of the decision (pipeline.py passes `at`)."""
+    return frozenset("T") if pick.takes_time else frozenset()
 
 
 def compile_policy(policy: m.Policy) -> Compiled:

@@ -42,13 +42,16 @@ def decide(
     lottery: bool = True,
     seed_id: str | None = None,
     trace: bool = False,
+    at: float | None = None,
 ) -> Decision:
     """Place one lead. Raises LeadError when the schema refuses it.
 
     `seed_id` names the seed in the recorded lottery draw (for example the period
     `2026-W48`), so a decision can be published before its seed is revealed; by
     default the seed itself is recorded. `trace=True` records every step
-    (engine/trace.py) for an explanation; drivers leave it off.
+    (engine/trace.py) for an explanation; drivers leave it off. `at` is the time of the
+    decision (epoch seconds): caps per period and working hours are read at it, and
+    without it they are not applied (the analysis reasons about the rules alone).
     """
     L = c.schema.fast(lead)
     if L is None:  # unusual input: the full validation, which words every refusal
@@ -64,6 +67,7 @@ def decide(
         seed if seed_id is None else seed_id,
         lid if lid.__class__ is str else "" if lid is None else str(lid),
         lottery,
+        at,
         tr,
     )
     tier = c.tier_names[ti] if ti is not None else None
@@ -99,7 +103,7 @@ def decide(
 
 def rebuild(c: Compiled, d: Decision) -> Decision:
     """The same decision made again from its stored inputs, with the trace on."""
-    return decide(c, d.lead, d.state, d.seed, lottery=d.lottery_on, seed_id=d.seed_id, trace=True)
+    return decide(c, d.lead, d.state, d.seed, lottery=d.lottery_on, seed_id=d.seed_id, trace=True, at=d.at)
 
 
 _SKIPS: dict[tuple[int, int], ev.ExceptionSkip] = {}  # events are values: one per span of skipped exceptions
@@ -145,7 +149,7 @@ def _finish(
     if out is None:
         out, pipe, by, exception = _UNASSIGNED, None, "queue", None
     kind, target, lot, cands, pick, updates = out
-    L, state, seed, seed_id, _, lottery, tr = args
+    L, state, seed, seed_id, _, lottery, at, tr = args
     names = c.rep_names
     if kind == "rep":
         rep, queue = names[target], None
@@ -157,5 +161,24 @@ def _finish(
             by = "queue"
     route = pipe.name if (pipe is not None and pipe.kind == "route") else None
     return Decision(
-        L, seed, total, lines, tier, rep, queue, by, exception, route, lot, tr, cands, pick, updates or (), state, lottery, seed_id, names
+        L,
+        seed,
+        total,
+        lines,
+        tier,
+        rep,
+        queue,
+        by,
+        exception,
+        route,
+        lot,
+        tr,
+        cands,
+        pick,
+        updates or (),
+        state,
+        lottery,
+        seed_id,
+        names,
+        at,
     )

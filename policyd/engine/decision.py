@@ -48,6 +48,7 @@ class Decision:
     lottery_on: bool = field(default=True, compare=False)
     seed_id: str | None = field(default=None, compare=False)
     team: tuple[str, ...] = field(default=(), repr=False, compare=False)  # rep names in team order
+    at: float | None = field(default=None, compare=False)  # the time of the decision (epoch seconds)
 
     @property
     def candidates(self) -> tuple[str, ...]:

@@ -22,9 +22,10 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from .availability import available, open_counts
+from .availability import available, counted, gate, open_counts
 from .decision import Decision
 from .draw import draw, draw_index
+from .hours import period_key, zone
 from .roster import Roster
 from .state import State
 
@@ -41,6 +42,7 @@ class Seen:
     key: str
     candidates: tuple[int, ...]
     chosen: int
+    at: float | None = None  # the time of the decision (shares are kept per period)
 
     def load(self, i: int) -> str:
         cap = self.roster.capacity[i]
@@ -64,6 +66,12 @@ class Strategy:
     draws = False  # reads the lead id for a verifiable draw: the lead needs an `id` field
     reads_opens = False  # reads the open counts (else the compiled pipeline need not build them)
     each_reason = False  # every candidate passed over has its own reason (else: they wait their turn)
+    takes_time = False  # `choose` also takes the time of the decision (the pipeline passes `at`)
+    sample = ""  # a whole `pick` line's words, for docs and tests (default: `words`)
+
+    def bind(self, node) -> Strategy:
+        """The strategy configured by its `pick` line (most take no options: themselves)."""
+        return self
 
     def choose(self, r: Roster, O: Sequence[int], state: State, seed: str, lead_id: str, key: str, cands: list[int]) -> Choice:
         raise NotImplementedError
@@ -215,8 +223,91 @@ class Random(Strategy):
         return f"the draw chose {seen.roster.rep_names[seen.chosen]}"
 
 
-PICKS: Mapping[str, Strategy] = MappingProxyType({s.name: s for s in (LeastLoaded(), RoundRobin(), Weighted(), Random())})
 DEFAULT_PICK = "least_loaded"  # a pipeline without `pick`, and moves of leads no pick placed
+
+
+# ---------------------------------------------------------------- target shares
+class Shares(Strategy):
+    """`pick shares veteran 50%, mid 30%, new 20% per month then least loaded`.
+
+    The pipeline's assignments are counted by level per period (`state.counts`, key
+    `share:KEY:UNIT:PERIOD`, moved by `state.apply`). Each lead goes to the level with a
+    candidate that is furthest below its share if it got this lead (target x (placed
+    + 1) - placed by that level; ties: the order written), and the `then` strategy
+    chooses inside that level (a rotation keeps one cursor per level, `KEY:LEVEL`).
+    Levels without a share get leads only when no level with one has a candidate. A move under the SLA
+    is not counted toward the shares and goes least loaded over the remaining candidates.
+    """
+
+    name = "shares"
+    words = "shares"
+    sample = "shares new 100%"
+    reads_opens = True
+    takes_time = True
+    each_reason = True
+
+    def __init__(self, targets: tuple[tuple[str, float], ...] = (), per: str = "month", inner: str = DEFAULT_PICK):
+        self.targets, self.per, self.inner = targets, per, inner
+
+    def bind(self, node) -> Strategy:
+        return Shares(tuple(node.shares), node.per, node.then or DEFAULT_PICK)
+
+    def counter(self, r: Roster, key: str, at: float | None) -> str:
+        label = period_key(self.per, at, zone(r.zone_name)).split(":", 1)[1] if at is not None else "any"
+        return f"share:{key}:{self.per}:{label}"
+
+    def _group(self, r: Roster, state: State, key: str, cands: Sequence[int], at: float | None):
+        done = state.counts.get(self.counter(r, key, at), {})
+        total = sum(done.get(g, 0) for g, _ in self.targets)
+        best = None
+        for g, pct in self.targets:
+            members = [i for i in cands if r.levels[i] == g]
+            if members:
+                gap = pct / 100.0 * (total + 1) - done.get(g, 0)
+                if best is None or gap > best[0]:
+                    best = (gap, g, members)
+        return (None, list(cands), done, total) if best is None else (best[1], best[2], done, total)
+
+    def choose(self, r, O, state, seed, lead_id, key, cands, at=None):
+        inner = PICKS[self.inner]
+        g, members, _, _ = self._group(r, state, key, cands, at)
+        i, updates = inner.choose(r, O, state, seed, lead_id, f"{key}:{g}" if g is not None else key, members)
+        return i, (updates + (("count", self.counter(r, key, at), g),) if g is not None else updates)
+
+    def reassign(self, r, O, state, seed, lead_id, key, cands, attempt):
+        return PICKS[self.inner].reassign(r, O, state, seed, lead_id, key, cands, attempt)
+
+    def _standing(self, seen: Seen, g: str) -> str:
+        _, _, done, total = self._group(seen.roster, seen.state, seen.key, seen.candidates, seen.at)
+        target = dict(self.targets).get(g)
+        got = done.get(g, 0)
+        share = f"{got / total:.0%}" if total else "0%"
+        return f"level {g} has {got} of {total} this {self.per} ({share}, share {target:g}%)"
+
+    def summary(self, seen):
+        g = seen.roster.levels[seen.chosen]
+        name = seen.roster.rep_names[seen.chosen]
+        if g not in dict(self.targets):
+            return f"{name}: no level with a share has a candidate; then {PICKS[self.inner].words}"
+        members = tuple(i for i in seen.candidates if seen.roster.levels[i] == g)
+        inner = PICKS[self.inner].summary(Seen(seen.roster, seen.opens, seen.state, f"{seen.key}:{g}", members, seen.chosen, seen.at))
+        return (
+            f"{name}: {self._standing(seen, g)}, the furthest below its share counting this lead; then {PICKS[self.inner].words}: {inner}"
+        )
+
+    def passed_over(self, seen, i):
+        g, mine = seen.roster.levels[seen.chosen], seen.roster.levels[i]
+        if mine != g:
+            return (
+                f"{self._standing(seen, mine)}; level {g} is further below its share"
+                if mine in dict(self.targets)
+                else f"level {mine} has no share"
+            )
+        members = tuple(j for j in seen.candidates if seen.roster.levels[j] == g)
+        return PICKS[self.inner].passed_over(Seen(seen.roster, seen.opens, seen.state, f"{seen.key}:{g}", members, seen.chosen, seen.at), i)
+
+
+PICKS: Mapping[str, Strategy] = MappingProxyType({s.name: s for s in (LeastLoaded(), RoundRobin(), Weighted(), Random(), Shares())})
 
 
 class UnknownPick(ValueError):
@@ -245,17 +336,20 @@ class Move:
     updates: tuple = ()
 
 
-def next_holder(r: Roster, state: State, decision: Decision, tried: Collection[str], attempt: int) -> Move | None:
+def next_holder(r: Roster, state: State, decision: Decision, tried: Collection[str], attempt: int, at: float | None = None) -> Move | None:
     """Who takes a lead its holder let go (SLA): the decision's pick, continued.
 
     The candidates are the decision's own (those its pick chose among), less the reps
     in `tried` and those not available in `state`; the decision's strategy chooses
     among them as it would have (a rotation goes on from where it stands, a random
     pick draws again with `attempt` in the purpose). A lead placed by a lottery or
-    `assign` moves by least loaded. None: nobody is left.
+    `assign` moves by least loaded. None: nobody is left. At `at`, reps over a cap or
+    outside their working hours are not candidates, and the move counts toward caps.
     """
     O = open_counts(r, state)
     free = set(available(r, O, state.away))
+    if at is not None and r.timed:
+        free = set(gate(r, state, at, sorted(free)))
     gone = set(tried)
     index = r.rep_index
     cands = sorted(i for n in decision.candidates if (i := index.get(n)) is not None and i in free and n not in gone)
@@ -263,4 +357,4 @@ def next_holder(r: Roster, state: State, decision: Decision, tried: Collection[s
         return None
     s = PICKS.get(decision.pick or "") or PICKS[DEFAULT_PICK]
     i, updates = s.reassign(r, O, state, decision.seed, decision.lead_id or "", decision.pipeline or "", cands, attempt)
-    return Move(r.rep_names[i], updates)
+    return Move(r.rep_names[i], updates + counted(r, at))

@@ -16,7 +16,7 @@ Generated rather than interpreted because it runs for every lead: the steps beco
 straight-line code with no dispatch on the step kind. Each pipeline is generated
 twice from one template: without the trace (the fast path) and with it.
 
-Each function takes (L, state, seed, seed_id, lead_id, lottery, tr) and returns
+Each function takes (L, state, seed, seed_id, lead_id, lottery, at, tr) and returns
 ("rep", index, lottery draw or None, candidates, pick kind, updates),
 ("queue", name, lottery draw or None, (), None, None), ("goto", tier) or None.
 """
@@ -62,12 +62,19 @@ def generate(
     )
     reads = set().union(*(st.reads for st in steps))
     body = ["lot = None"]
+    # caps and working hours: generated only for a team that has them (others pay nothing)
+    timed = "GATE" in ns
+    gated = "GATE(R, state, at, {})" if timed else "{}"
     if any(st.kind in (ASSIGN, QUEUE) for st in steps):
         # a placing exception reads no candidate list: `assign` asks availability about its one rep
-        body += [T + "tr.append(START(KEY, tuple(AVAIL(state.open, state.away))))"]
+        body += [T + f"tr.append(START(KEY, tuple({gated.format('AVAIL(state.open, state.away)')})))"]
     else:
         body.append("O, cands = SEAT(state.open, state.away)" if "O" in reads else "O = None; cands = AVAIL(state.open, state.away)")
-        if "Q" in reads:
+        if timed:
+            body.append("cands = GATE(R, state, at, cands)")
+        if "Q" in reads and "LIVEQ" in ns:  # quotas in the team: attainment from the won counters, at `at`
+            body += ["Q = LIVEQ(R, state, at)"]
+        elif "Q" in reads:
             body += ["sq = state.quota", "Q = QUOTA(sq) if sq else ZQ"]
         else:
             body.append("Q = ZQ")
@@ -91,7 +98,7 @@ def generate(
 
 
 def _function(name: str, body: list[str], ns: dict[str, Any], traced: bool) -> PipelineFn:
-    lines = [f"def {name}(L, state, seed, seed_id, lead_id, lottery, tr):"]
+    lines = [f"def {name}(L, state, seed, seed_id, lead_id, lottery, at, tr):"]
     for line in body:
         code = line.lstrip(" ")
         if code.startswith(T):
@@ -106,6 +113,7 @@ def _function(name: str, body: list[str], ns: dict[str, Any], traced: bool) -> P
 def _step(k: int, st: Any, ns: dict[str, Any]) -> list[str]:
     """The source of step k (its constants go into `ns` under names ending in k)."""
     i = st.index
+    count = " + COUNT(R, at)" if "COUNT" in ns else ""  # cap counters, only for a team with caps
     if st.kind == REQUIRE:
         ns[f"F{k}"] = st.fn
         return [
@@ -138,9 +146,9 @@ def _step(k: int, st: Any, ns: dict[str, Any]) -> list[str]:
         return [
             "if not cands:",
             "    break",
-            f"r, updates = CHOOSE{k}(R, O, state, seed, lead_id, KEY, cands)",
+            f"r, updates = CHOOSE{k}(R, O, state, seed, lead_id, KEY, cands{', at' if 'T' in st.reads else ''})",
             T + f"tr.append(PICKED(KEY, {i}, KIND{k}, tc, r))",
-            f"return ('rep', r, lot, cands, KIND{k}, updates)",
+            f"return ('rep', r, lot, cands, KIND{k}, updates{count})",
         ]
     if st.kind == LOTTERY:
         ratio, by_weight = st.arg
@@ -151,7 +159,7 @@ def _step(k: int, st: Any, ns: dict[str, Any]) -> list[str]:
             f"    lot, w = LOTTERY(seed, seed_id, lead_id, RATIO{k}, tuple([NM[i] for i in cands]), {weights})",
             T + f"    tr.append(LOT(KEY, {i}, lot))",
             "    if w >= 0:",
-            "        return ('rep', cands[w], lot, cands, 'lottery', ())",
+            f"        return ('rep', cands[w], lot, cands, 'lottery', (){count})",
             T + "else:",
             T + f"    tr.append(LOTOFF(KEY, {i}))",
         ]
@@ -164,10 +172,10 @@ def _step(k: int, st: Any, ns: dict[str, Any]) -> list[str]:
             ns[f"WHO{k}"] = ns["NM"][fixed] if fixed >= 0 else None
             who = [f"who = WHO{k}", f"r = {fixed}"]
         return who + [
-            "ok = r >= 0 and BLOCKER(R, state, r) is None",
+            "ok = r >= 0 and BLOCKER(R, state, r, at) is None",
             T + f"tr.append(ASSIGNED(KEY, {i}, who, r, ok))",
             "if ok:",
-            "    return ('rep', r, None, (r,), 'assign', ())",
+            f"    return ('rep', r, None, (r,), 'assign', (){count})",
             "return None",
         ]
     if st.kind == QUEUE:

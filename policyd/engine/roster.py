@@ -23,7 +23,17 @@ class Roster:
         self.zeros = [0] * len(self.rep_names)
         self.levels = tuple(r.level for r in team.reps)
         self.capacity = tuple(team.capacity_of(r) for r in team.reps)
-        self.weights = tuple(float(r.weight) for r in team.reps)
+        self.weights = tuple(float(team.weight_of(r)) for r in team.reps)
         self.speaks = tuple(frozenset(r.speaks) for r in team.reps)
         self.skills = tuple(dict(r.skills) for r in team.reps)
         self.skill_default = team.skill_default
+        # caps and working hours (engine/hours.py reads these; `timed` False: no time rule at all)
+        self.caps = tuple(tuple((c.per, c.limit) for c in team.caps_of(r)) for r in team.reps)
+        self.hours = tuple(team.hours_of(r) for r in team.reps)
+        self.holidays = frozenset(team.holidays)
+        self.zone_name = team.zone
+        used = {unit for caps in self.caps for unit, _ in caps}
+        self.cap_units = tuple(u for u in ("day", "week", "month") if u in used)
+        self.timed = bool(self.cap_units) or any(h is not None for h in self.hours)
+        self.quotas = tuple(team.quota_of(r) for r in team.reps)  # None: the rep's quota comes from the state
+        self.has_quota = any(q is not None for q in self.quotas)

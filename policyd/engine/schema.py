@@ -9,12 +9,23 @@ fields left out become None ("missing"), so later stages see every field.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from ..lang.diagnostics import did_you_mean
 from ..lang.model import LeadField
+
+# The lead ids every URL of the daemon can address (docs/security.md). The daemon refuses
+# others at its door; replay and the CLI take any text, since CRM exports carry their own
+# ids and no URL ever names them.
+LEAD_ID = re.compile(r"[A-Za-z0-9._:@-]{1,128}\Z")
+
+
+def addressable_id(value: str) -> bool:
+    """Whether a lead id can be named in a URL path: the safe alphabet, 1 to 128 long, not `.` or `..`."""
+    return bool(LEAD_ID.match(value)) and value not in (".", "..")
 
 
 @dataclass(frozen=True, slots=True)

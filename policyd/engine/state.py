@@ -23,7 +23,9 @@ class State:
     `open` counts a rep's open leads; `away` reps get nothing; `last` is when each
     rep was last assigned (for least-loaded tie-breaks); `quota` is attainment 0..1;
     `cursors` holds, per route, the rep its round robin picked last; `wrr` holds the
-    smooth weighted round-robin current weights per route.
+    smooth weighted round-robin current weights per route; `counts` holds assignments per
+    cap period (`"month:2026-12"` -> rep -> n): only the current period of each unit is
+    kept, so a period boundary resets the counts.
     """
 
     open: Mapping[str, int] = field(default_factory=dict)
@@ -32,6 +34,7 @@ class State:
     quota: Mapping[str, float] = field(default_factory=dict)
     cursors: Mapping[str, str] = field(default_factory=dict)
     wrr: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    counts: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -41,6 +44,7 @@ class State:
             "quota": dict(sorted(self.quota.items())),
             "cursors": dict(sorted(self.cursors.items())),
             "wrr": {k: dict(sorted(v.items())) for k, v in sorted(self.wrr.items())},
+            **({"counts": {k: dict(sorted(v.items())) for k, v in sorted(self.counts.items())}} if self.counts else {}),
         }
 
     @classmethod
@@ -48,7 +52,7 @@ class State:
         """Build a State from JSON; raises StateError naming the bad part."""
         if not isinstance(data, Mapping):
             raise StateError("state must be a JSON object")
-        known = {"open", "away", "last", "quota", "cursors", "wrr"}
+        known = {"open", "away", "last", "quota", "cursors", "wrr", "counts"}
         unknown = sorted(set(data) - known)
         if unknown:
             raise StateError(f"unknown state key {unknown[0]!r}; expected one of {', '.join(sorted(known))}")
@@ -67,6 +71,9 @@ class State:
             cursors=MappingProxyType(_mapping(data.get("cursors", {}), "cursors", str)),
             wrr=MappingProxyType(
                 {k: MappingProxyType(_mapping(v, f"wrr.{k}", float)) for k, v in _mapping(data.get("wrr", {}), "wrr", dict).items()}
+            ),
+            counts=MappingProxyType(
+                {k: MappingProxyType(_mapping(v, f"counts.{k}", int)) for k, v in _mapping(data.get("counts", {}), "counts", dict).items()}
             ),
         )
 
@@ -111,21 +118,22 @@ def _mapping(value: Any, where: str, kind: type) -> dict:
 
 
 _new = object.__new__
-_SETTERS = tuple(State.__dict__[name].__set__ for name in ("open", "away", "last", "quota", "cursors", "wrr"))
+_SETTERS = tuple(State.__dict__[name].__set__ for name in ("open", "away", "last", "quota", "cursors", "wrr", "counts"))
 
 
-def _state(opens, away, last, quota, cursors, wrr) -> State:
+def _state(opens, away, last, quota, cursors, wrr, counts) -> State:
     """A State from parts already checked, written through its slots: the frozen
     `__init__` costs a call of `object.__setattr__` per field, and replay makes two
     transitions per lead. Still frozen: nothing can assign to it afterwards."""
     st = _new(State)
-    s_open, s_away, s_last, s_quota, s_cursors, s_wrr = _SETTERS
+    s_open, s_away, s_last, s_quota, s_cursors, s_wrr, s_counts = _SETTERS
     s_open(st, opens)
     s_away(st, away)
     s_last(st, last)
     s_quota(st, quota)
     s_cursors(st, cursors)
     s_wrr(st, wrr)
+    s_counts(st, counts)
     return st
 
 
@@ -140,6 +148,7 @@ def apply(state: State, decision: Placement, at: float) -> State:
     last[rep] = at
     cursors = state.cursors
     wrr = state.wrr
+    counts = state.counts
     for kind, key, value in decision.updates:
         if kind == "cursor":
             cursors = dict(cursors)
@@ -147,7 +156,29 @@ def apply(state: State, decision: Placement, at: float) -> State:
         elif kind == "wrr":
             wrr = dict(wrr)
             wrr[key] = value
-    return _state(opens, state.away, last, state.quota, cursors, wrr)
+        elif kind == "count":
+            counts = _count(counts, key, rep if value is None else value)
+    return _state(opens, state.away, last, state.quota, cursors, wrr, counts)
+
+
+def credit(state: State, key: str, rep: str, amount: int) -> State:
+    """`amount` more toward `rep`'s counter `key` (a won lead toward a quota: engine/quota.py
+    says which key and how much); an earlier period of the same counter is dropped."""
+    if amount == 0:
+        return state
+    counts = _count(state.counts, key, rep, amount)
+    return _state(state.open, state.away, state.last, state.quota, state.cursors, state.wrr, counts)
+
+
+def _count(counts: Mapping[str, Mapping[str, int]], key: str, name: str, amount: int = 1) -> dict:
+    """One more for `name` (a rep, or a level for shares) in counter `key`, `FAMILY:PERIOD`
+    (`month:2026-12`, `share:route:high:month:2026-12`); an earlier period of the family is dropped."""
+    family = key.rsplit(":", 1)[0]
+    out = {k: v for k, v in counts.items() if k == key or k.rsplit(":", 1)[0] != family}
+    inner = dict(out.get(key, {}))
+    inner[name] = inner.get(name, 0) + amount
+    out[key] = inner
+    return out
 
 
 def close(state: State, rep: str) -> State:
@@ -157,7 +188,7 @@ def close(state: State, rep: str) -> State:
         return state
     opens = dict(state.open)
     opens[rep] = n - 1
-    return _state(opens, state.away, state.last, state.quota, state.cursors, state.wrr)
+    return _state(opens, state.away, state.last, state.quota, state.cursors, state.wrr, state.counts)
 
 
 def reassign(state: State, old: str | None, new: Placement, at: float) -> State:

@@ -14,14 +14,14 @@ import json
 from collections.abc import Callable, Sequence
 
 from ..engine import trace as ev
-from ..engine.availability import AWAY, blocker
+from ..engine.availability import AWAY, FULL, blocker, reason
 from ..engine.codegen import Compiled
 from ..engine.decide import rebuild
 from ..engine.decision import Decision
 from ..engine.picks import Seen, strategy
 from ..lang import model as m
 from . import plain
-from .words import RepView, lead_values, source
+from .words import RepView, lead_values, source, when
 
 FORMATS = ("text", "md", "html", "json")
 
@@ -72,9 +72,7 @@ class _Walk:
         return plain.whose(self.current["kind"], self.current["name"])
 
     def unavailable(self, i: int) -> str:
-        if blocker(self.c, self.d.state, i) == AWAY:
-            return "away"
-        return f"at capacity ({self.view.open(i)} open of {self.c.capacity[i]})"
+        return reason(self.c, self.d.state, i, self.d.at) or "not available"
 
     # ------------------------------------------------------------ events
     def run(self) -> None:
@@ -135,7 +133,7 @@ class _Walk:
     def exception(self, i: int, holds: bool) -> None:
         e = self.p.exceptions[i]
         when = source(self.p, e.when.span)
-        shown = ", ".join(f"{v['field']} = {v['value']}" for v in lead_values(self.c, e.when, self.lead))
+        shown = ", ".join(f"{v['field']} = {v['text']}" for v in lead_values(self.c, e.when, self.lead))
         self.exceptions.append(
             {
                 "name": e.name,
@@ -159,7 +157,8 @@ class _Walk:
         gone = [i for i in range(n) if i not in avail]
         step["removed"] = self.removed(gone, step, self.unavailable, lambda i: plain.unavailable(self.view, i))
         step["kept"] = len(avail)
-        step["summary"] = f"{len(avail)} of {n} reps available" + ("" if gone else " (nobody away or full)")
+        step["summary"] = f"{len(avail)} of {n} reps available" + when(self.c, self.d.at)
+        step["summary"] += "" if gone else " (nobody away, full, capped or off hours)" if self.c.timed else " (nobody away or full)"
         self.add(step)
 
     def filter(self, e: ev.Require | ev.Prefer) -> None:
@@ -209,10 +208,10 @@ class _Walk:
 
     def pick(self, e: ev.Pick) -> None:
         node = self.step_node(e.key, e.step)
-        s = strategy(e.kind)
+        s = strategy(e.kind).bind(node) if node is not None else strategy(e.kind)
         line = node.span.line if node is not None else self.current["line"]
         text = source(self.p, node.span) if node is not None else f"pick {s.words} (the default)"
-        seen = Seen(self.c, self.view.O, self.d.state, e.key, e.candidates, e.chosen)
+        seen = Seen(self.c, self.view.O, self.d.state, e.key, e.candidates, e.chosen, self.d.at)
         others = [i for i in e.candidates if i != e.chosen]
         step = {"kind": "pick", "line": line, "text": text, "where": self.where(), "summary": s.summary(seen)}
         chosen = self.c.rep_names[e.chosen] if e.chosen is not None and e.chosen >= 0 else None
@@ -240,7 +239,13 @@ class _Walk:
             summary = f"{e.who} is not on the team, so the exception does not apply"
         else:
             c = self.c
-            why = "away" if blocker(c, self.d.state, e.rep) == AWAY else f"at capacity, {self.view.open(e.rep)} open of {c.capacity[e.rep]}"
+            why = blocker(c, self.d.state, e.rep, self.d.at)
+            if why == AWAY:
+                why = "away"
+            elif why == FULL:
+                why = f"at capacity, {self.view.open(e.rep)} open of {c.capacity[e.rep]}"
+            else:
+                why = reason(c, self.d.state, e.rep, self.d.at)
             summary = f"{e.who} is not available ({why}), so the exception does not apply"
         self.lines.append(node.span.line)
         self.add({"kind": "assign", "line": node.span.line, "text": source(self.p, node.span), "summary": summary, "removed": []})

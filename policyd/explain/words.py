@@ -7,11 +7,14 @@ the compiled condition itself.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from ..engine.availability import open_counts
 from ..engine.codegen import Compiled
 from ..engine.decision import Decision
+from ..engine.hours import zone
+from ..engine.quota import attainment
 from ..lang import model as m
 
 
@@ -64,7 +67,8 @@ def _cond_fields(c: m.Cond | None) -> list[str]:
 
 
 def lead_values(c: Compiled, cond: m.Cond | None, lead: dict) -> list[dict]:
-    return [{"field": f, "value": fmt(lead.get(f))} for f in _cond_fields(cond) if f in c.fields]
+    """The lead's values a condition read: `value` as the lead holds it (typed, null when missing), `text` as shown."""
+    return [{"field": f, "value": lead.get(f), "text": fmt(lead.get(f))} for f in _cond_fields(cond) if f in c.fields]
 
 
 _FLIP = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "==", "!=": "!="}
@@ -85,7 +89,7 @@ class RepView:
         self.c = c
         self.d = d
         self.O = open_counts(c, d.state)
-        self.Q = [d.state.quota.get(n, 0.0) for n in c.rep_names]
+        self.Q = attainment(c, d.state, d.at) if c.has_quota else [d.state.quota.get(n, 0.0) for n in c.rep_names]
 
     def open(self, i: int) -> int:
         return self.O[i]
@@ -149,3 +153,10 @@ class RepView:
         failing = [a for a in atoms if not self.c.rep_test(a)(L, self.O, self.Q, i)]
         shown = failing if (failing and not isinstance(cond, m.Not)) else atoms
         return "; ".join(dict.fromkeys(self._atom(a, i) for a in shown))
+
+
+def when(c: Compiled, at: float | None) -> str:
+    """` at Tue 2026-12-01 10:00 Europe/Berlin`: the time a team with caps or hours was read at."""
+    if at is None or not c.timed:
+        return ""
+    return f" at {datetime.fromtimestamp(at, zone(c.zone_name)):%a %Y-%m-%d %H:%M} {c.zone_name}"

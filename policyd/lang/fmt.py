@@ -31,7 +31,7 @@ INDENT = "  "
 _TIGHT_BRACES = ("type_enum", "in_", "not_in_")
 _NO_SPACE_BEFORE = {",", ")", "%", "?"}
 _ALIGN_PAD = {"tiers_block": 2, "sla_block": 2, "lead_block": 2, "policy_block": 1}
-_REP_OPTS = ("rep_capacity", "rep_weight", "rep_speaks")
+_REP_OPTS = ("rep_capacity", "rep_weight", "rep_speaks", "rep_cap", "rep_hours", "rep_quota")
 
 
 @dataclass

@@ -9,22 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Union
 
-
-@dataclass(frozen=True, slots=True)
-class Span:
-    """Where something stands in a source file (1-based lines and columns)."""
-
-    file: str
-    line: int
-    col: int
-    end_line: int = 0
-    end_col: int = 0
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}:{self.col}"
-
-
-NO_SPAN = Span("<none>", 0, 0)
+# defined beside the model to keep modules short, and part of it (`model.Span`, `model.Cap`)
+from .levers import Cap, Hours, Quota  # noqa: F401
+from .span import NO_SPAN, Span  # noqa: F401
 
 
 # ---------------------------------------------------------------- conditions
@@ -171,10 +158,13 @@ class Rep:
     name: str
     level: str
     capacity: int | None  # None: the team default
-    weight: float
+    weight: float | None  # None: the level's weight (`weight LEVEL N`), else 1
     speaks: tuple[str, ...]
     skills: tuple[tuple[str, int], ...]
     span: Span = field(default=NO_SPAN, compare=False)
+    caps: tuple[Cap, ...] = ()
+    hours: Hours | None = None  # None: the team's `hours default`, if any
+    quota: Quota | None = None  # None: the level's or the team's `quota`, if any
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,9 +176,42 @@ class Team:
     reps: tuple[Rep, ...]
     span: Span = field(default=NO_SPAN, compare=False)
     source: str | None = None  # the `team from` file, when split out
+    caps: tuple[Cap, ...] = ()  # `cap default ...` and `cap LEVEL ...`
+    hours: Hours | None = None  # `hours default ...`
+    holidays: tuple[str, ...] = ()  # ISO dates, in each rep's own zone
+    level_weights: tuple[tuple[str, float], ...] = ()
+    quotas: tuple[Quota, ...] = ()  # `quota default ...` and `quota LEVEL ...`
 
     def capacity_of(self, rep: Rep) -> int:
         return rep.capacity if rep.capacity is not None else self.capacity_default
+
+    def weight_of(self, rep: Rep) -> float:
+        """The rep's own weight, else its level's, else 1."""
+        return rep.weight if rep.weight is not None else dict(self.level_weights).get(rep.level, 1.0)
+
+    def quota_of(self, rep: Rep) -> Quota | None:
+        """The rep's own quota, else its level's, else the default (None: no quota)."""
+        by = {q.scope: q for q in self.quotas}
+        return rep.quota or by.get(rep.level) or by.get("default")
+
+    def hours_of(self, rep: Rep) -> Hours | None:
+        return rep.hours if rep.hours is not None else self.hours
+
+    def caps_of(self, rep: Rep) -> tuple[Cap, ...]:
+        """One cap per period unit: the rep's own, else its level's, else the default."""
+        out: dict[str, Cap] = {}
+        for scope in ("default", rep.level):
+            for cap in self.caps:
+                if cap.scope == scope:
+                    out[cap.per] = cap
+        for cap in rep.caps:
+            out[cap.per] = cap
+        return tuple(out[u] for u in ("day", "week", "month") if u in out)
+
+    @property
+    def zone(self) -> str:
+        """The zone in which cap, share and quota periods turn over: the default hours', else UTC."""
+        return self.hours.zone if self.hours is not None else "UTC"
 
 
 # steps of a pipeline (routes and exceptions)
@@ -215,6 +238,9 @@ class Prefer:
 class Pick:
     kind: str  # a name of the engine's pick registry (engine/picks.py): least_loaded, round_robin, ...
     span: Span = field(default=NO_SPAN, compare=False)
+    shares: tuple[tuple[str, float], ...] = ()  # `pick shares`: (level, percent) in the order written
+    per: str = "month"  # `pick shares`: the period the shares are kept over
+    then: str | None = None  # `pick shares`: the pick inside the chosen level (None: least loaded)
 
 
 @dataclass(frozen=True, slots=True)
@@ -290,6 +316,8 @@ class Example:
     seed: str | None
     expects: tuple[Expect, ...]
     span: Span = field(default=NO_SPAN, compare=False)
+    at: str | None = None  # the time of the decision, ISO 8601 as written
+    assigned: tuple[tuple[str, int], ...] = ()  # assignments so far in each capped period
 
 
 @dataclass(frozen=True, slots=True)

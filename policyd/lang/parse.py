@@ -155,7 +155,7 @@ def _resolve_default(f: m.LeadField) -> m.LeadField:
 
 def _resolve_example(e: m.Example) -> m.Example:
     lead = tuple((k, _plain(v), span) for k, v, span in e.lead)
-    return m.Example(e.name, lead, e.open, e.away, e.quota, e.lottery, e.seed, e.expects, e.span)
+    return m.Example(e.name, lead, e.open, e.away, e.quota, e.lottery, e.seed, e.expects, e.span, e.at, e.assigned)
 
 
 def _load_team(rel: str, span: m.Span, base_dir: Path | None, root: Path | None):

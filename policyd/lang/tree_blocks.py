@@ -3,11 +3,30 @@ team, exceptions, routes and SLA."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from lark import v_args
 
 from . import model as m
 from .diagnostics import ERROR, Diagnostic
 from .tree_base import Lit, Text, TreeBase
+
+DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def day_numbers(text: str) -> tuple[int, ...]:
+    """`mon-fri,sun` as weekday numbers (0 Monday), in week order; a range wraps (`fri-mon`)."""
+    out: set[int] = set()
+    for part in text.split(","):
+        a, _, b = part.partition("-")
+        lo, hi = DAY_NAMES.index(a), DAY_NAMES.index(b or a)
+        out.update(range(lo, hi + 1) if lo <= hi else [*range(lo, 7), *range(0, hi + 1)])
+    return tuple(sorted(out))
+
+
+# The words conditions are made of (docs/language.md, Names): a value spelt as one of them
+# would make `FIELD is missing` / `FIELD is set` ambiguous, so an enum refuses them.
+CONDITION_WORDS = frozenset(("and", "or", "not", "is", "in", "set", "missing", "when", "otherwise", "then"))
 
 
 class BlockRules(TreeBase):
@@ -71,6 +90,18 @@ class BlockRules(TreeBase):
         return m.FieldType("rep")
 
     def type_enum(self, ch):
+        for c in ch:
+            if c.value in CONDITION_WORDS:
+                self.problems.append(
+                    Diagnostic(
+                        "P014",
+                        ERROR,
+                        c.span,
+                        f"`{c.value}` is a condition word, so it cannot be a value of an enum (no condition could test for it)",
+                        f'rename it, e.g. `{c.value}_value`; a replay mapping can rewrite an export\'s "{c.value.title()}" with '
+                        f'values = {{ {c.value.title()} = "{c.value}_value" }}',
+                    )
+                )
         return m.FieldType("enum", tuple(c.value for c in ch))
 
     def lit_str(self, ch):
@@ -112,26 +143,113 @@ class BlockRules(TreeBase):
     def team_block(self, meta, ch):
         low, high, default, capacity = 1, 3, 1, None
         reps: list[dict] = []
+        caps: list[m.Cap] = []
+        hours = None
+        holidays: list[str] = []
+        level_weights: list[tuple[str, float]] = []
+        quotas: list[m.Quota] = []
         for c in ch:
             kind = c[0]
-            if kind == "scale":
+            if kind == "team_cap":
+                caps.append(c[1])
+            elif kind == "team_hours":
+                hours = c[1]
+            elif kind == "holidays":
+                holidays.extend(c[1])
+            elif kind == "level_weight":
+                level_weights.append(c[1])
+            elif kind == "team_quota":
+                quotas.append(c[1])
+            elif kind == "scale":
                 low, high, default = c[1], c[2], c[3] if c[3] is not None else c[1]
             elif kind == "capacity_default":
                 capacity = c[1]
             elif kind == "rep":
-                reps.append({"name": c[1], "level": c[2], "capacity": None, "weight": 1, "speaks": (), "skills": (), "span": c[3]})
+                reps.append(
+                    {"name": c[1], "level": c[2], "capacity": None, "weight": None, "speaks": (), "skills": (), "span": c[3], "caps": ()}
+                    | {"hours": None, "quota": None}
+                )
             else:
                 if not reps:
                     self.problems.append(
                         Diagnostic("P009", ERROR, c[-1], f"`{c[0]}` must follow a `rep` line", "declare the rep first: `rep NAME LEVEL`")
                     )
                     continue
-                reps[-1][kind] = c[1] if kind != "skills" else reps[-1]["skills"] + c[1]
+                if kind == "cap":
+                    reps[-1]["caps"] += (replace(c[1], scope=reps[-1]["name"]),)
+                elif kind == "quota":
+                    reps[-1]["quota"] = replace(c[1], scope=reps[-1]["name"])
+                else:
+                    reps[-1][kind] = c[1] if kind != "skills" else reps[-1]["skills"] + c[1]
         built = tuple(
-            m.Rep(r["name"], r["level"], r["capacity"], r["weight"], tuple(r["speaks"]), tuple(r["skills"]), r["span"]) for r in reps
+            m.Rep(
+                r["name"],
+                r["level"],
+                r["capacity"],
+                r["weight"],
+                tuple(r["speaks"]),
+                tuple(r["skills"]),
+                r["span"],
+                r["caps"],
+                r["hours"],
+                r["quota"],
+            )
+            for r in reps
         )
         span = self._span(meta)
-        return ("team", m.Team(low, high, default, capacity if capacity is not None else 25, built, span), span)
+        team = m.Team(low, high, default, capacity if capacity is not None else 25, built, span)
+        levers = {"caps": tuple(caps), "hours": hours, "holidays": tuple(holidays), "level_weights": tuple(level_weights)}
+        return ("team", replace(team, quotas=tuple(quotas), **levers), span)
+
+    # caps, working hours, holidays and level weights
+    @v_args(meta=True)
+    def team_cap(self, meta, ch):
+        return ("team_cap", m.Cap(ch[0].value, self._int(ch[1], "a cap"), self._unit(ch[2]), self._span(meta)), self._span(meta))
+
+    @v_args(meta=True)
+    def team_quota(self, meta, ch):
+        span = self._span(meta)
+        return ("team_quota", self._quota(ch[0].value, ch[1:], span), span)
+
+    @v_args(meta=True)
+    def rep_quota(self, meta, ch):
+        span = self._span(meta)
+        return ("quota", self._quota("", ch, span), span)
+
+    def _quota(self, scope: str, ch, span: m.Span) -> m.Quota:
+        deals = len(ch) == 3
+        return m.Quota(scope, self._int(ch[0], "a quota"), deals, self._unit(ch[-1]), span)
+
+    @v_args(meta=True)
+    def rep_cap(self, meta, ch):
+        span = self._span(meta)
+        return ("cap", m.Cap("", self._int(ch[0], "a cap"), self._unit(ch[1]), span), span)
+
+    @staticmethod
+    def _unit(tok) -> str:
+        return str(tok).rstrip("s")
+
+    @v_args(meta=True)
+    def team_hours(self, meta, ch):
+        return ("team_hours", self._hours(ch, self._span(meta)), self._span(meta))
+
+    @v_args(meta=True)
+    def rep_hours(self, meta, ch):
+        span = self._span(meta)
+        return ("hours", self._hours(ch, span), span)
+
+    def _hours(self, ch, span: m.Span) -> m.Hours:
+        days, clock, zone = str(ch[0]), str(ch[1]), str(ch[2])
+        start, end = (int(t.split(":")[0]) * 60 + int(t.split(":")[1]) for t in clock.split("-"))
+        return m.Hours(day_numbers(days), start, end, zone, f"{days} {clock} in {zone}", span)
+
+    @v_args(meta=True)
+    def team_holidays(self, meta, ch):
+        return ("holidays", tuple(str(c) for c in ch), self._span(meta))
+
+    @v_args(meta=True)
+    def level_weight(self, meta, ch):
+        return ("level_weight", (ch[0].value, float(ch[1].value)), self._span(meta))
 
     @v_args(meta=True)
     def skills_scale(self, meta, ch):
@@ -203,7 +321,27 @@ class BlockRules(TreeBase):
     @v_args(meta=True)
     def pick_step(self, meta, ch):
         # the grammar names each kind by its alias, `-> pick_KIND`; the engine's registry checks KIND
-        return m.Pick(str(ch[0].data).removeprefix("pick_"), self._span(meta))
+        kind = str(ch[0].data).removeprefix("pick_")
+        if kind != "shares":
+            return m.Pick(kind, self._span(meta))
+        shares, per, then = [], "month", None
+        for c in ch[0].children:
+            if c[0] == "share":
+                shares.append(c[1])
+            elif c[0] == "per":
+                per = c[1]
+            else:
+                then = c[1]
+        return m.Pick(kind, self._span(meta), tuple(shares), per, then)
+
+    def share_item(self, ch):
+        return ("share", (ch[0].value, float(ch[1].value)))
+
+    def share_per(self, ch):
+        return ("per", self._unit(ch[0]))
+
+    def share_then(self, ch):
+        return ("then", str(ch[0].data).removeprefix("pick_"))
 
     @v_args(meta=True)
     def otherwise_route(self, meta, ch):

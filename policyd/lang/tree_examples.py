@@ -20,7 +20,8 @@ class ExampleRules(TreeBase):
         away: list = []
         quota: list = []
         lottery = False
-        seed = None
+        seed = at = None
+        assigned: list = []
         expects: list = []
         for c in ch[1:]:
             kind = c[0]
@@ -34,14 +35,18 @@ class ExampleRules(TreeBase):
                 quota.extend(c[1])
             elif kind == "state":
                 for sk, sv in c[1]:
-                    {"open": opens, "away": away, "quota": quota}[sk].extend(sv)
+                    {"open": opens, "away": away, "quota": quota, "assigned": assigned}[sk].extend(sv)
             elif kind == "lottery":
                 lottery = c[1]
             elif kind == "seed":
                 seed = c[1]
+            elif kind == "at":
+                at = c[1]
             elif kind == "expect":
                 expects.extend(c[1])
-        return m.Example(name, lead, tuple(opens), tuple(away), tuple(quota), lottery, seed, tuple(expects), self._span(meta))
+        return m.Example(
+            name, lead, tuple(opens), tuple(away), tuple(quota), lottery, seed, tuple(expects), self._span(meta), at, tuple(assigned)
+        )
 
     def example_lead(self, ch):
         return ("lead", tuple(ch))
@@ -67,6 +72,12 @@ class ExampleRules(TreeBase):
 
     def quota_value(self, ch):
         return (ch[0].value, float(ch[1].value))
+
+    def state_assigned(self, ch):
+        return ("assigned", tuple(ch))
+
+    def example_at(self, ch):
+        return ("at", ch[0].value)
 
     def example_lottery(self, ch):
         return ("lottery", str(ch[0]) == "on")

@@ -55,6 +55,24 @@ def store_record(db_path: str | None, record: dict, now: float | None = None) ->
     return rid
 
 
+def drawn_elsewhere(db_path: str | None, period: str, lead_ids: list[str]) -> dict[str, tuple[str, str]]:
+    """Lead ids of this meeting already in a record of another period: {lead_id: (period, record id)}.
+
+    A lead is drawn in one period only: the same leads under several periods' seeds
+    would give several winner sets to choose from.
+    """
+    db = _open(db_path)
+    if RECORDS_TABLE not in db.table_names():
+        return {}
+    wanted, found = set(lead_ids), {}
+    for r in db.query(f"select id, period, record from {RECORDS_TABLE} where period != ? order by created_at, id", [period]):
+        for lead in json.loads(r["record"]).get("leads", []):
+            lid = lead.get("lead_id")
+            if lid in wanted and lid not in found:
+                found[lid] = (r["period"], r["id"])
+    return found
+
+
 def list_records(db_path: str | None, period: str | None = None) -> list[dict]:
     """Records kept in the db, newest first: id, period, created_at and totals (for the dashboard's links)."""
     db = _open(db_path)

@@ -16,6 +16,7 @@ value. A bad row is refused with its line and field, and the rest goes on.
 from __future__ import annotations
 
 import hashlib
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,9 @@ from ..lang.diagnostics import did_you_mean
 from ..replay.history import History
 from ..replay.mapping import default_mapping, load_mapping
 from ..replay.records import HistoryError, MappingError, Reject
+from .prospect import fingerprint
 from .record import RECORD_FORMAT, record_draw
+from .seeds import day_text, period_end, period_of, period_start
 
 
 class LeadsFileError(ValueError):
@@ -50,6 +53,8 @@ class Leads:
     rows: list[Row]
     outside: int = 0  # rows that arrived outside [since, until)
     undated: int = 0  # rows without an arrival time, when a window was asked for
+    dated: bool = False  # the file gives arrival times (so the period's week is the window)
+    window: tuple[float | None, float | None] = (None, None)  # the arrival window the rows were kept by
 
 
 def _line(where: str) -> int:
@@ -57,7 +62,47 @@ def _line(where: str) -> int:
     return int(where.rsplit(" ", 1)[-1])
 
 
-def read_leads(path: str, c: Compiled, map_file: str | None = None, *, since: float | None = None, until: float | None = None) -> Leads:
+def period_window(period: str, dated: bool, since: float | None, until: float | None, now: float) -> tuple[float | None, float | None]:
+    """The arrival window a meeting of `period` draws from, or LeadsFileError when the period is not the leads'.
+
+    The period names the seed, so a meeting that could pick its period could pick
+    among several winner sets for the same leads. Leads with arrival times are
+    drawn in the period they arrived in (the window is that week; a narrower
+    --since/--until must stay inside it); leads without are drawn in the week the
+    meeting is held. Either way the period must have begun.
+    """
+    start, end = period_start(period), period_end(period)
+    if start > now:
+        raise LeadsFileError(
+            f"{period} has not begun (it begins {day_text(start)}): a meeting draws the leads of a period during or after it"
+        )
+    if not dated:
+        if since is not None or until is not None:
+            raise LeadsFileError("--since/--until need each lead's arrival time")
+        if period_of(now) != period:
+            raise LeadsFileError(
+                f"these leads have no arrival times, so they are drawn in the week the meeting is held ({period_of(now)}), not {period};"
+                " give each lead its arrival time (an `arrival` column, or the map's history.arrival) to hold a meeting for another week"
+            )
+        return None, None
+    for name, t in (("--since", since), ("--until", until)):
+        if t is not None and not start <= t <= end:
+            raise LeadsFileError(
+                f"{name} {day_text(t)} is outside {period} ({day_text(start)} to {day_text(end)}): a meeting draws its own week's leads"
+            )
+    return (since if since is not None else start), (until if until is not None else end)
+
+
+def read_leads(
+    path: str,
+    c: Compiled,
+    map_file: str | None = None,
+    *,
+    since: float | None = None,
+    until: float | None = None,
+    period: str | None = None,
+    now: float | None = None,
+) -> Leads:
     """The leads of a file through the lead-history reader (history.py), as the meeting's rows.
 
     With `map_file` (the TOML mapping `replay` uses) the rows are mapped as in a
@@ -65,7 +110,8 @@ def read_leads(path: str, c: Compiled, map_file: str | None = None, *, since: fl
     fields (and optionally `arrival`); any other column stops the run before a lead
     is drawn, since a misspelt column would silently leave its field empty. `since`
     and `until` (epoch seconds, until excluded) keep the rows that arrived in that
-    window. A row that cannot be mapped is refused with its line and field.
+    window. A row that cannot be mapped is refused with its line and field. With
+    `period` (a meeting) the window is the period's own (`period_window`, at `now`).
     """
     mapping = load_mapping(map_file) if map_file else default_mapping()
     window = since is not None or until is not None
@@ -73,12 +119,15 @@ def read_leads(path: str, c: Compiled, map_file: str | None = None, *, since: fl
         history = History(path, mapping, c.schema, arrival_optional=True)
         if not map_file:
             _check_header(path, history.columns or [], c)
+        if period is not None and (history.has_arrival or not window):
+            since, until = period_window(period, history.has_arrival, since, until, time.time() if now is None else now)
+            window = since is not None or until is not None
         if window and not history.has_arrival:
             raise LeadsFileError(
                 f"{path}:1: --since/--until need each lead's arrival time, and there is no column {mapping.arrival!r}"
                 + (" (the map's history.arrival)" if map_file else "; add one, or give --map naming it")
             )
-        leads = Leads([])
+        leads = Leads([], dated=history.has_arrival, window=(since, until))
         for item in history:
             if isinstance(item, Reject):
                 if window and item.field == mapping.arrival:
@@ -91,7 +140,30 @@ def read_leads(path: str, c: Compiled, map_file: str | None = None, *, since: fl
                 leads.rows.append(Row(_line(item.where), item.lead))
     except (MappingError, HistoryError) as err:
         raise LeadsFileError(str(err)) from None
+    if period is not None and leads.dated and not leads.rows and leads.outside:
+        raise LeadsFileError(
+            f"none of the {leads.outside} leads arrived in {period} ({day_text(period_start(period))} to"
+            f" {day_text(period_end(period))}): a meeting draws its own week's leads"
+        )
     return leads
+
+
+def refuse_drawn_elsewhere(db_path: str | None, period: str, rows: list[Row]) -> None:
+    """LeadsFileError when a lead of this meeting is in a record of another period (`archive.drawn_elsewhere`)."""
+    from .archive import drawn_elsewhere
+    from .record import RecordError
+
+    ids = [r.lead["id"] for r in rows if r.lead is not None and r.lead.get("id") is not None]
+    try:
+        elsewhere = drawn_elsewhere(db_path, period, ids)
+    except RecordError as err:
+        raise LeadsFileError(str(err)) from None
+    if elsewhere:
+        lead_id, (other, rid) = next(iter(elsewhere.items()))
+        raise LeadsFileError(
+            f"{len(elsewhere)} of these leads were drawn in another period already (lead {lead_id} in {other}, record"
+            f" {rid[:16]}...): a lead is drawn in one period only, so that no one can choose among several periods' winners"
+        )
 
 
 def _check_header(path: str, header: list[str], c: Compiled) -> None:
@@ -144,6 +216,7 @@ def run_meeting(
     """
     leads = []
     refused = []
+    seen: dict[str, str] = {}  # prospect fingerprint -> the first lead id it came under
     start = state
     for row in rows:
         if row.lead is None:
@@ -155,10 +228,13 @@ def run_meeting(
             refused.append({"line": row.line, "errors": [e.message for e in err.errors]})
             continue
         draws = [record_draw(e.draw, period, seed) for e in d.trace if isinstance(e, Lottery)]
+        prospect = fingerprint(d.lead)
+        again = seen.setdefault(prospect, d.lead_id)
         leads.append(
             {
                 "line": row.line,
                 "lead_id": d.lead_id,
+                "same_prospect_as": again if again != d.lead_id else None,
                 "lead": dict(d.lead),
                 "outcome": {
                     "rep": d.rep,
@@ -191,6 +267,7 @@ def run_meeting(
             "queued": by.count("queue"),
             "refused": len(refused),
             "lottery_steps": sum(len(x["draws"]) for x in leads),
+            "same_prospect": sum(1 for x in leads if x["same_prospect_as"]),
         },
     }
     return record, state

@@ -164,6 +164,14 @@ def verify_record(record: dict, seed: str, claimed_id: str | None = None) -> Ver
         if ok
         else f"sha256(seed) is {commit_hash(seed)[:16]}..., the record's commitment is {str(commitment)[:16]}...",
     )
+    if record.get("practice"):
+        v.add(
+            "record",
+            "practice",
+            True,
+            "a rehearsal: its seed was made for the run and never committed before a period, so the draws can be"
+            " recomputed but nothing shows that nobody chose them",
+        )
     for lead in record.get("leads", []):
         for d in lead.get("draws", []):
             verify_draw(v, seed, d)

@@ -6,6 +6,12 @@ seed after seeing the leads; the seed is published after the period, and anyone
 can then recompute every draw. A seed that no longer hashes to its commitment is
 refused everywhere: the db was altered and no draw made with it can be trusted.
 
+A seed is committed only for a period that has not begun: a seed made while its
+leads are already arriving could be chosen to suit them. Until the reveal the seed
+is not in the database at all: it is derived from the seed key (seedkey.py), a
+file of its own, so reading the database or a decision row gives nothing to grind
+winning lead ids with.
+
 The table lives in the store's SQLite file, made by its migration chain (storage/db.py).
 """
 
@@ -13,7 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import secrets
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -25,6 +30,7 @@ from typing import Any
 from ..storage import db as dbfile
 from ..storage.errors import StoreError
 from ..storage.store import default_db_path
+from . import seedkey
 
 TABLE = "lottery_seeds"
 _PERIOD = re.compile(r"^(\d{4})-W(\d{2})$")
@@ -41,7 +47,7 @@ class SeedRecord:
     commitment: str
     committed_at: float
     revealed_at: float | None
-    seed: str  # secret until revealed_at is set: never print it before
+    seed: str | None  # secret until revealed_at is set: never print it before (None: derived from the seed key)
 
     @property
     def revealed(self) -> bool:
@@ -73,6 +79,18 @@ def check_period(period: str) -> str:
     if not 1 <= week <= weeks:
         raise SeedError(f"period {period!r}: week {week} does not exist; {year} has weeks 01 to {weeks}")
     return period
+
+
+def period_start(period: str) -> float:
+    """When the ISO week `period` begins: Monday 00:00 UTC, as epoch seconds."""
+    check_period(period)
+    year, week = int(period[:4]), int(period[6:])
+    return datetime.fromisocalendar(year, week, 1).replace(tzinfo=UTC).timestamp()
+
+
+def period_end(period: str) -> float:
+    """When `period` ends (the next Monday 00:00 UTC, excluded)."""
+    return period_start(period) + 7 * 86400
 
 
 def period_of(ts: float) -> str:
@@ -107,29 +125,58 @@ def _row(db, period: str) -> SeedRecord | None:
     return SeedRecord(r["period"], r["commitment"], r["committed_at"], r["revealed_at"], r["seed"])
 
 
-def _checked(rec: SeedRecord) -> SeedRecord:
-    if commit_hash(rec.seed) != rec.commitment:
+def _db_path(db_path: str | None) -> str:
+    return db_path or default_db_path()
+
+
+def _secret(db_path: str | None, rec: SeedRecord) -> str:
+    """The record's seed: from the row once revealed (or from a file made before the seed key), else from the key."""
+    if rec.seed is not None:
+        return rec.seed
+    try:
+        return seedkey.period_seed(seedkey.load(_db_path(db_path)), rec.period)
+    except seedkey.SeedKeyError as err:
+        raise SeedError(f"{rec.period}: {err}") from None
+
+
+def _checked(db_path: str | None, rec: SeedRecord) -> SeedRecord:
+    """The record with its seed at hand, refused when the seed does not hash to the commitment."""
+    seed = _secret(db_path, rec)
+    if commit_hash(seed) != rec.commitment:
+        where = "stored" if rec.seed is not None else "derived from the seed key"
         raise SeedError(
-            f"the seed stored for {rec.period} does not match its commitment {rec.commitment[:16]}...; "
-            "the database was altered, so this seed is refused"
+            f"the seed {where} for {rec.period} does not match its commitment {rec.commitment[:16]}...; "
+            "the database or the key was altered, so this seed is refused"
         )
-    return rec
+    return SeedRecord(rec.period, rec.commitment, rec.committed_at, rec.revealed_at, seed)
 
 
 def commit(db_path: str | None, period: str, now: float | None = None) -> SeedRecord:
-    """Make and store a secret seed for `period`; refuses a period already committed."""
+    """Commit to the seed of a period that has not begun; refuses a period already committed.
+
+    The returned record carries the seed (for the caller's own draws); the database
+    keeps only the commitment until `reveal`.
+    """
     check_period(period)
+    at = now if now is not None else time.time()
+    start = period_start(period)
+    if start <= at:
+        raise SeedError(
+            f"{period} began on {day_text(start)}: a seed is committed before its period begins, so nobody can choose it"
+            f" after seeing the period's leads; commit {period_of(at + 7 * 86400)} (or a later week) instead"
+        )
     with _db(db_path) as db:
         existing = _row(db, period)
         if existing is not None:
             raise SeedError(f"{period} is already committed (commitment {existing.commitment}); a period has one seed")
-        seed = secrets.token_hex(32)
-        rec = SeedRecord(period, commit_hash(seed), now if now is not None else time.time(), None, seed)
+        try:
+            seed = seedkey.period_seed(seedkey.load_or_create(_db_path(db_path)), period)
+        except seedkey.SeedKeyError as err:
+            raise SeedError(str(err)) from None
+        rec = SeedRecord(period, commit_hash(seed), at, None, seed)
         try:
             with db.atomic():
-                db[TABLE].insert(
-                    {"period": period, "seed": seed, "commitment": rec.commitment, "committed_at": rec.committed_at, "revealed_at": None}
-                )
+                db[TABLE].insert({"period": period, "seed": None, "commitment": rec.commitment, "committed_at": at, "revealed_at": None})
             return rec
         except sqlite3.IntegrityError:
             pass  # another commit of the same period won the race
@@ -137,13 +184,13 @@ def commit(db_path: str | None, period: str, now: float | None = None) -> SeedRe
 
 
 def reveal(db_path: str | None, period: str, now: float | None = None) -> SeedRecord:
-    """Publish the seed of `period` (idempotent); refuses a seed that fails its commitment."""
-    rec = _checked(_require(db_path, period))
+    """Publish the seed of `period` (idempotent): it is written into the database from then on."""
+    rec = _checked(db_path, _require(db_path, period))
     if rec.revealed:
         return rec
     at = now if now is not None else time.time()
     with _db(db_path) as db, db.atomic():
-        db[TABLE].update(period, {"revealed_at": at})
+        db[TABLE].update(period, {"revealed_at": at, "seed": rec.seed})
     return SeedRecord(rec.period, rec.commitment, rec.committed_at, at, rec.seed)
 
 
@@ -161,7 +208,7 @@ def get(db_path: str | None, period: str) -> SeedRecord | None:
     check_period(period)
     with _db(db_path) as db:
         rec = _row(db, period)
-    return _checked(rec) if rec is not None else None
+    return _checked(db_path, rec) if rec is not None else None
 
 
 def seed_for_period(db_path: str | None, period: str, *, allow_revealed: bool = False) -> str:
@@ -170,7 +217,7 @@ def seed_for_period(db_path: str | None, period: str, *, allow_revealed: bool = 
     A revealed seed is refused unless `allow_revealed` (replays): anyone who knows
     it could pick lead ids that win, so new draws with it would prove nothing.
     """
-    rec = _checked(_require(db_path, period))
+    rec = _checked(db_path, _require(db_path, period))
     if rec.revealed and not allow_revealed:
         raise SeedError(_REVEALED.format(period=period))
     return rec.seed
@@ -188,7 +235,7 @@ def draw_record(db_path: str | None, period: str) -> SeedRecord:
 
 def revealed_seed(db_path: str | None, period: str) -> str:
     """The published seed of `period`, for verification; SeedError while still secret."""
-    rec = _checked(_require(db_path, period))
+    rec = _checked(db_path, _require(db_path, period))
     if not rec.revealed:
         raise SeedError(f"the seed for {period} is not revealed yet; run `policyd seed reveal --period {period}` after the period")
     return rec.seed
@@ -196,7 +243,9 @@ def revealed_seed(db_path: str | None, period: str) -> str:
 
 def commitment_for(db_path: str | None, period: str) -> str | None:
     """The published commitment of `period` (for the dashboard), or None when not committed."""
-    rec = get(db_path, period)
+    check_period(period)
+    with _db(db_path) as db:
+        rec = _row(db, period)
     return rec.commitment if rec is not None else None
 
 
@@ -208,11 +257,19 @@ def periods(db_path: str | None) -> list[dict]:
     for r in rows:
         rec = SeedRecord(r["period"], r["commitment"], r["committed_at"], r["revealed_at"], r["seed"])
         data = rec.public()
-        data["intact"] = commit_hash(rec.seed) == rec.commitment
-        if not data["intact"]:
+        try:
+            _checked(db_path, rec)
+            data["intact"], data["problem"] = True, None
+        except SeedError as err:
+            data["intact"], data["problem"] = False, str(err)
             data["seed"] = None
+        data["in_database"] = rec.seed is not None and not rec.revealed  # committed by a release before the seed key
         out.append(data)
     return out
+
+
+def day_text(ts: float) -> str:
+    return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 @dataclass(frozen=True)

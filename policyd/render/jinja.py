@@ -25,7 +25,7 @@ def environment() -> Environment:
     env.filters["pad"] = lambda s, n: str(s).ljust(n)
     env.filters["rpad"] = lambda s, n: str(s).rjust(n)
     env.filters["signed"] = lambda n: f"+{n}" if n >= 0 else str(n)
-    env.filters["zip_values"] = lambda _names, values: ", ".join(f"{v['field']} = {v['value']}" for v in values)
+    env.filters["zip_values"] = lambda _names, values: ", ".join(f"{v['field']} = {v['text']}" for v in values)
     return env
 
 

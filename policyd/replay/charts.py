@@ -9,6 +9,19 @@ from __future__ import annotations
 from typing import Any
 
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b")
+# tiers, hottest first: red through amber to blues (a tier's colour is the same in both runs)
+HOT_TO_COLD = ("#c0392b", "#e67e22", "#f1c40f", "#8fbcd4", "#3f7fb5", "#1f3f73", "#6b7785")
+
+
+def tier_colors(tiers: list[str]) -> dict[str, str]:
+    """Colours by heat: the first (hottest) tier red, the last blue, whatever the count."""
+    n = len(tiers)
+    if n <= 3:
+        picks = {1: (0,), 2: (0, 4), 3: (0, 2, 4)}.get(n, ())
+        return {t: HOT_TO_COLD[i] for t, i in zip(tiers, picks)}
+    return {t: HOT_TO_COLD[round(i * 5 / (n - 1))] if i < n else HOT_TO_COLD[-1] for i, t in enumerate(tiers)}
+
+
 RUN_COLORS = ("#7f8c9a", "#1f6fb4")
 
 
@@ -138,8 +151,9 @@ def charts(report: dict) -> list[dict]:
             ],
         )
     ]
+    heat = tier_colors([t["tier"] for t in report["ops"]["tiers"]]) if "ops" in report else {}
     for k, run in enumerate(runs):
-        tiers = list(run["tiers"])
+        tiers = list(run["tier_rank"])
         out.append(
             _bars_chart(
                 f"tiers-{run['label']}",
@@ -148,7 +162,7 @@ def charts(report: dict) -> list[dict]:
                 [
                     {
                         "name": t,
-                        "color": PALETTE[j % len(PALETTE)],
+                        "color": heat.get(t, PALETTE[j % len(PALETTE)]),
                         "values": [((r["runs"][k] or {}).get("tiers") or {}).get(t, 0) for r in reps],
                     }
                     for j, t in enumerate(tiers)
@@ -185,4 +199,22 @@ def charts(report: dict) -> list[dict]:
             ],
         )
     )
+    cal = report.get("ops", {}).get("calibration") or []
+    if any(c is not None for c in cal):
+        flags = "; ".join(f"{run['label']}: {c['note']}" for run, c in zip(runs, cal) if c is not None)
+        out.append(
+            _lines_chart(
+                "calibration",
+                f"Conversion (%) by score: {flags}",
+                [
+                    {
+                        "name": f"{run['label']}: won / closed",
+                        "color": colors[k],
+                        "points": [(c["score"], round(100 * c["rate"], 1)) for c in run["conversion"]["score"] if c["rate"] is not None],
+                    }
+                    for k, run in enumerate(runs)
+                    if run["conversion"]
+                ],
+            )
+        )
     return out

@@ -21,6 +21,7 @@ from typing import Any
 
 from ..engine.codegen import Compiled
 from ..engine.state import State
+from .levers import share_counts, shares_figures
 
 DAY = 86400.0
 LOAD_POINTS = 1000  # load-over-time points kept: between 1,000 and 2,000 whatever the span
@@ -87,12 +88,15 @@ class Tally:
         self.by: Counter[str] = Counter()
         self.exceptions: Counter[str] = Counter()
         self.lottery: dict[str, list] = {}  # route -> [draws, entered, ratio]
+        self.lot_pool = [0] * len(names)  # lottery draws the rep was in the pool of
+        self.lot_wins = [0] * len(names)  # ... and won
         self.with_assignee = 0
         self.agree = 0
         self.unknown: Counter[str] = Counter()
         self.conv_tier: dict[str, list[int]] = {}
         self.conv_score: dict[int, list[int]] = {}
         self.outcomes = 0
+        self.shares: dict[str, Counter] = {}  # pipeline key -> level -> leads `pick shares` counted
         self.load: list[tuple[int, int, int, int]] = []  # (day, open in total, most and fewest open of one rep) at each day's end
         self._day: int | None = None
         self._state: State | None = None
@@ -130,6 +134,9 @@ class Tally:
                 self.peak[r] = o
         else:
             self.queues[d.queue] += 1
+        if d.updates:
+            for key, level in share_counts(d.updates):
+                self.shares.setdefault(key, Counter())[level] += 1
         lot = d.lottery
         if lot is not None:
             key = d.route or d.exception or "?"
@@ -139,6 +146,13 @@ class Tally:
             slot[0] += 1
             if lot.entered:
                 slot[1] += 1
+                idx = self.index
+                for name in lot.pool:
+                    j = idx.get(name)
+                    if j is not None:
+                        self.lot_pool[j] += 1
+                if lot.winner is not None and lot.winner in idx:
+                    self.lot_wins[idx[lot.winner]] += 1
         a = row.assignee
         if a is not None:
             if a in self.index:
@@ -217,6 +231,8 @@ def figures(t: Tally) -> dict[str, Any]:
                 "peak_open": t.peak[i],
                 "capacity": c.capacity[i],
                 "peak_load": (t.peak[i] / c.capacity[i]) if c.capacity[i] else None,
+                "lottery_pool": t.lot_pool[i],
+                "lottery_wins": t.lot_wins[i],
             }
         )
     counts = [float(x) for x in t.count]
@@ -245,12 +261,15 @@ def figures(t: Tally) -> dict[str, Any]:
         "by": {k: t.by[k] for k in ("route", "lottery", "exception", "queue") if t.by.get(k)},
         "exceptions": dict(sorted(t.exceptions.items())),
         "tiers": {tn: t.tiers[j] for j, tn in enumerate(t.tier_names)},
+        # hottest first: by the top of each tier's score range (a colour scale reads hot to cold)
+        "tier_rank": [c.tiers[j].name for j in sorted(range(len(c.tiers)), key=lambda j: (-c.tiers[j].high, j))],
         "no_tier": t.no_tier,
         "top_tier": top,
         "top_total": top_total,
         "reps": reps,
         "fairness": {"all": spread(counts), "top": spread(tops)},
         "lottery": lottery,
+        "shares": shares_figures(c, t.shares),
         "agreement": {
             "with_assignee": t.with_assignee,
             "same": t.agree,

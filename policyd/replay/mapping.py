@@ -6,7 +6,6 @@ file, the key and what was expected, instead of rejecting every row for one reas
 
 from __future__ import annotations
 
-import json
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -14,6 +13,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from .mapping_options import SYNTHETIC_START, _err, _formats, _order, _source, _text, _words, did_you_mean
 from .records import MappingError
 
 FORMATS = ("csv", "jsonl", "sqlite")
@@ -40,13 +40,28 @@ class FieldSpec:
     thresholds: tuple[tuple[float, Any], ...] = ()
     default: Any = None
     has_default: bool = False
+    path: bool = False  # `column` is a dotted path into nested objects (`path = "properties.employees"`)
 
     @cached_property
     def lookup(self) -> tuple[str, str] | None:
         """(lookup, its column) for a field read from a joined table; None for a source column.
 
         Cached: the history asks for every field of every row."""
-        return lookup_column(self.column)
+        return None if self.path else lookup_column(self.column)
+
+
+def read_path(raw: Mapping[str, Any], path: str) -> Any:
+    """The value at a dotted path in nested objects (`properties.employees`); a key holding the dots itself wins.
+
+    None when any step is missing or is not an object, as a missing column reads."""
+    if path in raw:
+        return raw[path]
+    v: Any = raw
+    for part in path.split("."):
+        if not isinstance(v, dict):  # JSON objects are dicts (an ABC check would cost more than the read)
+            return None
+        v = v.get(part)
+    return v
 
 
 def lookup_column(column: str | None) -> tuple[str, str] | None:
@@ -65,24 +80,45 @@ class MappingSpec:
     format: str | None = None
     table: str | None = None
     id: str | None = None
-    arrival: str = "arrival"
-    arrival_format: str | None = None
+    arrival: str | None = "arrival"  # None: no arrival column; `order` or `sequence` gives the order
+    arrival_format: str | tuple[str, ...] | None = None  # several formats are tried in order
     assignee: str | None = None
     assignee_transform: str | None = None
     assignee_values: Mapping[str, str] = field(default_factory=dict)
     outcome: str | None = None
     won: tuple[str, ...] = ()
     lost: tuple[str, ...] = ()
+    open: tuple[str, ...] = ()  # outcome values known to be still open (no warning for them)
     value: str | None = None
     closed_at: str | None = None
-    closed_at_format: str | None = None
+    closed_at_format: str | tuple[str, ...] | None = None
     lookups: Mapping[str, Lookup] = field(default_factory=dict)
     fields: Mapping[str, FieldSpec] = field(default_factory=dict)
     by_name: bool = False  # no mapping file: every lead field is read from the column of its name
+    # reading the source ([source]); defaults read a plain UTF-8 CSV with a sniffed delimiter
+    delimiter: str | None = None  # None: sniffed from the header line
+    encoding: str = "utf-8"
+    thousands: str | None = None
+    decimal: str = "."
+    unknown: tuple[str, ...] = ()  # words read as an empty cell in every column ("Select", "NULL", "N/A")
+    # arrival order without an arrival time ([history] order / sequence), on a synthetic clock
+    order: str = "arrival"
+    sequence: str | None = None
+    spacing: float = 3600.0  # seconds between two synthetic arrivals
+    start: str = SYNTHETIC_START
+
+    @property
+    def synthetic(self) -> bool:
+        """True when arrival times come from the synthetic clock (no arrival column)."""
+        return self.arrival is None
+
+    def unknown_words(self) -> frozenset[str]:
+        """The `unknown` words, case-folded: a cell equal to one of them is empty."""
+        return frozenset(w.strip().casefold() for w in self.unknown)
 
 
 _TOP = {"source", "history", "lookups", "fields"}
-_SOURCE = {"format", "table"}
+_SOURCE = {"format", "table", "delimiter", "encoding", "thousands", "decimal", "unknown"}
 _HISTORY = {
     "id",
     "arrival",
@@ -93,35 +129,38 @@ _HISTORY = {
     "outcome",
     "won",
     "lost",
+    "open",
     "value",
     "closed_at",
     "closed_at_format",
+    "order",
+    "sequence",
+    "spacing",
+    "start",
 }
 _LOOKUP = {"file", "key", "on", "values"}
-_FIELD = {"column", "values", "transform", "thresholds", "default"}
+_FIELD = {"column", "path", "values", "transform", "thresholds", "default"}
+
+
+def read_toml(path: str | Path, what: str = "mapping file") -> dict:
+    """A TOML file as a dict; MappingError naming the file when it cannot be read or parsed."""
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except OSError as err:
+        raise MappingError(f"{path}: cannot read the {what}: {err.strerror}") from None
+    except tomllib.TOMLDecodeError as err:
+        raise MappingError(f"{path}: not valid TOML: {err}") from None
 
 
 def load_mapping(path: str | Path) -> MappingSpec:
     """Read a mapping file; raises MappingError naming the file, the key and what was expected."""
-    file = str(path)
-    try:
-        with open(path, "rb") as fh:
-            data = tomllib.load(fh)
-    except OSError as err:
-        raise MappingError(f"{file}: cannot read the mapping file: {err.strerror}") from None
-    except tomllib.TOMLDecodeError as err:
-        raise MappingError(f"{file}: not valid TOML: {err}") from None
-    return mapping_from_dict(data, file)
+    return mapping_from_dict(read_toml(path), str(path))
 
 
 def default_mapping(file: str = "(no --map)") -> MappingSpec:
     """Without a mapping file: columns named as the lead fields, `arrival` for the arrival time."""
     return MappingSpec(file=file, id="id", arrival="arrival", by_name=True)
-
-
-def _err(file: str, key: str, expected: str, got: Any = None, *, show: bool = True) -> MappingError:
-    tail = f", got {json.dumps(got, default=str)}" if show else ""
-    return MappingError(f"{file}: {key}: expected {expected}{tail}")
 
 
 def _table(file: str, key: str, value: Any) -> dict:
@@ -134,25 +173,7 @@ def _unknown(file: str, where: str, data: dict, known: set[str]) -> None:
     for k in data:
         if k not in known:
             prefix = f"{where}.{k}" if where else k
-            raise MappingError(f"{file}: {prefix}: unknown key; expected one of {', '.join(sorted(known))}")
-
-
-def _text(file: str, key: str, value: Any, *, optional: bool = True) -> str | None:
-    if value is None and optional:
-        return None
-    if not isinstance(value, str) or not value:
-        raise _err(file, key, "a text (a column name)", value)
-    return value
-
-
-def _words(file: str, key: str, value: Any) -> tuple[str, ...]:
-    if value is None:
-        return ()
-    if isinstance(value, str):
-        return (value,)
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise _err(file, key, "a list of texts", value)
-    return tuple(value)
+            raise MappingError(f"{file}: {prefix}: unknown key{did_you_mean(k, known) or ';'} expected one of {', '.join(sorted(known))}")
 
 
 def _value_map(file: str, key: str, value: Any) -> dict:
@@ -183,10 +204,10 @@ def mapping_from_dict(data: dict, file: str = "<mapping>") -> MappingSpec:
     fmt = src.get("format")
     if fmt is not None and fmt not in FORMATS:
         raise _err(file, "source.format", "one of " + ", ".join(FORMATS), fmt)
+    reading = _source(file, src)
     hist = _table(file, "history", data.get("history", {}))
     _unknown(file, "history", hist, _HISTORY)
-    if "arrival" not in hist:
-        raise MappingError(f"{file}: history.arrival: missing; expected the name of the column with each lead's arrival time")
+    order = _order(file, hist)
     lookups: dict[str, Lookup] = {}
     for name, spec in _table(file, "lookups", data.get("lookups", {})).items():
         where = f"lookups.{name}"
@@ -210,7 +231,12 @@ def mapping_from_dict(data: dict, file: str = "<mapping>") -> MappingSpec:
         spec = _table(file, where, spec)
         _unknown(file, where, spec, _FIELD)
         column = _text(file, f"{where}.column", spec.get("column"))
-        ref = lookup_column(column)
+        nested = spec.get("path") is not None
+        if nested:
+            if column is not None:
+                raise MappingError(f"{file}: {where}: expected a column or a path, not both")
+            column = _text(file, f"{where}.path", spec["path"])
+        ref = None if nested else lookup_column(column)
         if ref is not None:
             lk = ref[0]
             if lk not in lookups:
@@ -244,23 +270,27 @@ def mapping_from_dict(data: dict, file: str = "<mapping>") -> MappingSpec:
             tuple(thresholds),
             spec.get("default"),
             "default" in spec,
+            nested,
         )
     return MappingSpec(
         file=file,
         format=fmt,
         table=_text(file, "source.table", src.get("table")),
         id=_text(file, "history.id", hist.get("id")),
-        arrival=_text(file, "history.arrival", hist.get("arrival"), optional=False),
-        arrival_format=_text(file, "history.arrival_format", hist.get("arrival_format")),
+        arrival=_text(file, "history.arrival", hist.get("arrival"), optional="arrival" not in hist),
+        arrival_format=_formats(file, "history.arrival_format", hist.get("arrival_format")),
         assignee=_text(file, "history.assignee", hist.get("assignee")),
         assignee_transform=_transform(file, "history.assignee_transform", hist.get("assignee_transform")),
         assignee_values=_text_map(file, "history.assignee_values", hist.get("assignee_values")),
         outcome=_text(file, "history.outcome", hist.get("outcome")),
         won=_words(file, "history.won", hist.get("won")),
         lost=_words(file, "history.lost", hist.get("lost")),
+        open=_words(file, "history.open", hist.get("open")),
         value=_text(file, "history.value", hist.get("value")),
         closed_at=_text(file, "history.closed_at", hist.get("closed_at")),
-        closed_at_format=_text(file, "history.closed_at_format", hist.get("closed_at_format")),
+        closed_at_format=_formats(file, "history.closed_at_format", hist.get("closed_at_format")),
         lookups=lookups,
         fields=fields,
+        **reading,
+        **order,
     )

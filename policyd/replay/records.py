@@ -44,15 +44,32 @@ class Reject:
     field: str
     reason: str
     source: Mapping[str, Any] | None = None
+    errors: tuple[tuple[str, str], ...] = ()  # every (field, reason) of the row when more than one was bad
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """Every bad field of the row (one entry per field, in mapping order)."""
+        return tuple(f for f, _ in self.errors) if self.errors else (self.field,)
 
     def message(self, file: str) -> str:
-        """`file:LINE: field: reason` (gcc style), or `file: rowid N: ...` for SQLite."""
+        """`file:LINE: field: reason` (gcc style), or `file: rowid N: ...` for SQLite; every bad field of the row."""
         at = f"{file}:{self.where[5:]}:" if self.where.startswith("line ") else f"{file}: {self.where}:"
+        if len(self.errors) > 1:
+            return f"{at} " + "; ".join(f"{f}: {r}" for f, r in self.errors)
         return f"{at} {self.field}: {self.reason}" if self.field else f"{at} {self.reason}"
 
 
 class RowError(ValueError):
-    def __init__(self, field: str, reason: str):
+    """One bad field of a row; `errors` holds every bad field when the row had several."""
+
+    def __init__(self, field: str, reason: str, errors: tuple[tuple[str, str], ...] = ()):
         self.field = field
         self.reason = reason
+        self.errors = errors
         super().__init__(f"{field}: {reason}")
+
+    @classmethod
+    def of(cls, errors: list[tuple[str, str]]) -> RowError:
+        """One error standing for all the row's: the first field and reason, and the whole list."""
+        field, reason = errors[0]
+        return cls(field, reason, tuple(errors) if len(errors) > 1 else ())

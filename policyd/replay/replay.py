@@ -26,13 +26,16 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
+from ..engine.availability import available, open_counts
 from ..engine.codegen import Compiled
 from ..engine.decide import decide
+from ..engine.quota import won
 from ..engine.schema import LeadError
 from ..engine.state import State, apply, close
 from .fairness import DAY, Tally
 from .history import History
 from .records import HistoryRow, Reject
+from .spill import Spill
 
 
 class OrderError(ValueError):
@@ -49,6 +52,8 @@ class Lane:
     tally: Tally
     pending: list = field(default_factory=list)  # heap of (close time, sequence, rep)
     closed: int = 0
+    saturated: int = 0  # leads queued while every rep was at capacity (or away)
+    saturated_first: float | None = None
 
 
 @dataclass
@@ -65,27 +70,37 @@ class Intake:
 Listener = Callable[[HistoryRow, Sequence], None]
 
 
-def ordered(rows: Iterable[HistoryRow | Reject], *, sort: bool) -> Iterator[HistoryRow | Reject]:
-    """Rows in arrival order: checked as they stream, or sorted in memory when `sort`."""
-    if sort:
-        kept: list[HistoryRow] = []
-        for r in rows:
-            if isinstance(r, Reject):
-                yield r
-            else:
-                kept.append(r)
-        kept.sort(key=lambda r: r.arrival)
-        yield from kept
+def ordered(rows: Iterable[HistoryRow | Reject], *, sort: bool, clock: tuple[float, float] | None = None) -> Iterator[HistoryRow | Reject]:
+    """Rows in arrival order: checked as they stream, or sorted through a spill file when `sort`
+    (rejects come first, as they are read). With `clock` (start, spacing), `arrival` holds
+    an order key and the k-th row in order arrives at start + k x spacing (a synthetic clock)."""
+    if clock is not None:
+        start, step = clock
+        k = 0
+        for r in ordered(rows, sort=sort):
+            if isinstance(r, HistoryRow):
+                r.arrival = start + k * step
+                k += 1
+            yield r
         return
-    last = None
+    if sort:
+        with Spill() as spill:
+            for r in rows:
+                if isinstance(r, Reject):
+                    yield r
+                else:
+                    spill.add(r.arrival, r)
+            yield from spill
+        return
+    last, last_t = None, 0.0  # the time is kept apart: a synthetic clock rewrites `arrival` downstream
     for r in rows:
         if isinstance(r, HistoryRow):
-            if last is not None and r.arrival < last.arrival:
+            if last is not None and r.arrival < last_t:
                 raise OrderError(
                     f"{r.where} (row {r.row}) arrived before {last.where} (row {last.row}): the history is not in arrival order; "
-                    "pass --sort to sort it in memory"
+                    "pass --sort to sort it first (on disk, in bounded memory)"
                 )
-            last = r
+            last, last_t = r, r.arrival
         yield r
 
 
@@ -120,7 +135,8 @@ class Replay:
     def _reject(self, r: Reject) -> None:
         it = self.intake
         it.rejected += 1
-        it.by_field[r.field or "(row)"] += 1
+        for f in r.fields:
+            it.by_field[f or "(row)"] += 1
         if len(it.first) < self.keep_first:
             it.first.append(r.message(self.file))
         if self.on_reject is not None:
@@ -135,7 +151,9 @@ class Replay:
         seed, lottery, hold, listener = self.seed, self.lottery, self.hold, self.listener
         it = self.intake
         seq = 0
-        for item in ordered(history, sort=sort):
+        wants_states = getattr(listener, "wants_states", False)  # the states each decision was made from
+        sort = sort or getattr(history, "needs_sort", False)
+        for item in ordered(history, sort=sort, clock=getattr(history, "clock", None)):
             it.read += 1
             if progress is not None and it.read % 1000 == 0:
                 progress(1000)
@@ -150,11 +168,14 @@ class Replay:
                 if pending and pending[0][0] <= t:
                     st = lane.state
                     while pending and pending[0][0] <= t:
-                        st = close(st, heapq.heappop(pending)[2])
+                        entry = heapq.heappop(pending)
+                        st = close(st, entry[2])
+                        if len(entry) > 3:  # won, for a team with quotas: attainment moves at the close
+                            st = won(lane.compiled, st, entry[2], entry[3], entry[0])
                         lane.closed += 1
                     lane.state = st
                 try:
-                    decisions.append(decide(lane.compiled, item.lead, lane.state, seed, lottery=lottery))
+                    decisions.append(decide(lane.compiled, item.lead, lane.state, seed, lottery=lottery, at=t))
                 except LeadError as err:
                     refused = (lane, err)
                     break
@@ -162,23 +183,40 @@ class Replay:
                 lane, err = refused
                 prefix = f"refused by {lane.label}: " if len(lanes) > 1 else ""
                 first = err.errors[0]
-                self._reject(Reject(item.row, item.where, first.field, prefix + "; ".join(e.message for e in err.errors), item.source))
+                every = (
+                    tuple((e.field, prefix + e.message.removeprefix(f"field {e.field}: ")) for e in err.errors)
+                    if len(err.errors) > 1
+                    else ()
+                )
+                reason = prefix + "; ".join(e.message for e in err.errors)
+                self._reject(Reject(item.row, item.where, first.field, reason, item.source, every))
                 continue
             if self.first_arrival is None:
                 self.first_arrival = t
             self.last_arrival = t
             it.replayed += 1
             end = item.closed_at if item.closed_at is not None else (t + hold if hold is not None else None)
+            before = [lane.state for lane in lanes] if wants_states else None
             for lane, d in zip(lanes, decisions):
                 rep = d.rep
                 if rep is not None:
                     lane.state = apply(lane.state, d, t)
                     if end is not None:
                         seq += 1
-                        heapq.heappush(lane.pending, (end, seq, rep))
+                        if item.outcome == "won" and lane.compiled.has_quota:
+                            heapq.heappush(lane.pending, (end, seq, rep, item.lead))
+                        else:
+                            heapq.heappush(lane.pending, (end, seq, rep))
+                elif not available(lane.compiled, open_counts(lane.compiled, lane.state), lane.state.away):
+                    lane.saturated += 1
+                    if lane.saturated_first is None:
+                        lane.saturated_first = t
                 lane.tally.add(item, d, lane.state)
             if listener is not None:
-                listener(item, decisions)
+                if wants_states:
+                    listener(item, decisions, before)
+                else:
+                    listener(item, decisions)
         if progress is not None:
             progress(it.read % 1000)
         for lane in lanes:

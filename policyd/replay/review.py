@@ -17,8 +17,11 @@ from typing import Any
 
 from .charts import charts
 from .fairness import day_label, figures
+from .levers import quota_of
 from .moves import Moves
+from .ops import ops_figures
 from .replay import Intake, Replay
+from .warnings import check_state_reps, setup_warnings
 
 
 def _policy_info(label: str, ref: str, c) -> dict[str, Any]:
@@ -36,6 +39,7 @@ def build_report(
     notes: Counter | None = None,
     moves: Moves | None = None,
     sorted_input: bool = False,
+    history=None,
 ) -> dict[str, Any]:
     """The report as data: every figure the templates show, and the tests assert."""
     runs = []
@@ -45,6 +49,8 @@ def build_report(
         f["policy"] = _policy_info(lane.label, ref, lane.compiled)
         f["open_at_end"] = sum(lane.state.open.values())
         f["closed"] = lane.closed
+        for rep in f["reps"]:  # attainment at the last lead's arrival, from the state the replay moved
+            rep["quota"] = quota_of(lane.compiled, lane.state, rep["rep"], replay.last_arrival)
         runs.append(f)
     names: list[str] = []
     for lane in replay.lanes:
@@ -77,8 +83,14 @@ def build_report(
         "runs": runs,
         "reps": reps,
         "unknown_reps": runs[0]["agreement"]["unknown"] if runs else {},
+        "quota": {
+            "at": day_label(replay.last_arrival) if replay.last_arrival is not None else None,
+            "any": any(x is not None and x["quota"] is not None for rep in reps for x in rep["runs"]),
+        },
         "moves": moves.to_data(intake.replayed) if moves is not None else None,
+        "warnings": setup_warnings(replay, intake, history),
     }
+    report["ops"] = ops_figures(report)
     report["charts"] = charts(report)
     return report
 
@@ -98,6 +110,19 @@ def _ratio(v: float | None) -> str:
     return "n/a (a rep got none)" if v is None else f"{v:.2f}"
 
 
+def _quota(q: dict | None) -> str:
+    """`96,000 / 150,000 = 64.0% this month`, `3 / 6 deals = 50.0% this quarter`; `-` without a quota."""
+    if q is None:
+        return "-"
+    unit = " deals" if q["unit"] == "deals" else ""
+    return f"{q['won']:,} / {q['target']:,}{unit} = {_pct(q['attainment'])} this {q['period']}"
+
+
+def _share(lv: dict) -> str:
+    """`veteran 49.1% (target 50%)`: the share a level got of the leads the pick counted."""
+    return f"{lv['level']} {_pct(lv['realized'])} (target {100 * lv['target']:g}%)"
+
+
 def render_report(report: dict, fmt: str = "text") -> str:
     """The report as text (terminal), md (a pull-request comment), json or html (one page)."""
     if fmt == "json":
@@ -109,18 +134,29 @@ def render_report(report: dict, fmt: str = "text") -> str:
     env.filters.setdefault("pct", _pct)
     env.filters.setdefault("f2", _f2)
     env.filters.setdefault("ratio", _ratio)
+    env.filters.setdefault("quota", _quota)
+    env.filters.setdefault("share", _share)
     env.filters.setdefault("money", lambda v: f"{v:,.0f}")
     env.filters.setdefault("thousands", lambda v: f"{v:,}")
     return env.get_template(f"review.{fmt}.j2").render(r=report, side_by_side=side_by_side)
 
 
 def side_by_side(left: str, right: str, width: int = 78) -> str:
-    """Two texts in columns (for the sample of moved leads in the terminal)."""
-    a, b = left.rstrip("\n").split("\n"), right.rstrip("\n").split("\n")
+    """Two texts in columns (for the sample of moved leads in the terminal); long lines wrap, never cut."""
+    import textwrap
+
+    def lines(text: str) -> list[str]:
+        out: list[str] = []
+        for line in text.rstrip("\n").split("\n"):
+            indent = len(line) - len(line.lstrip(" "))
+            out += textwrap.wrap(line, width, subsequent_indent=" " * (indent + 2), break_on_hyphens=False) or [""]
+        return out
+
+    a, b = lines(left), lines(right)
     rows = max(len(a), len(b))
     a += [""] * (rows - len(a))
     b += [""] * (rows - len(b))
-    return "\n".join(f"{x[:width]:<{width}} | {y}".rstrip() for x, y in zip(a, b))
+    return "\n".join(f"{x:<{width}} | {y}".rstrip() for x, y in zip(a, b))
 
 
 # ---------------------------------------------------------------- one call for the CLI and tests
@@ -152,11 +188,12 @@ def run_report(
     from .rejects import RejectWriter
 
     compiled = [c for _, _, c in policies]
+    check_state_reps(state, policies)
     mapping = load_mapping(map_file) if map_file else default_mapping()
     history = History(leads_file, mapping, compiled[0].schema, table=table)
     writer = RejectWriter(rejects_file, history.columns) if rejects_file else None
     try:
-        moves = Moves(compiled, sample=sample) if len(compiled) > 1 else None
+        moves = Moves(compiled, sample=sample, seed=seed, lottery=lottery) if len(compiled) > 1 else None
         replay = Replay(
             [(label, c) for label, _, c in policies],
             seed=seed,
@@ -183,5 +220,6 @@ def run_report(
         mapping_file=map_file,
         notes=history.notes,
         moves=moves,
-        sorted_input=sort,
+        sorted_input=sort or history.needs_sort,
+        history=history,
     )

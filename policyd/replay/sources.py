@@ -19,47 +19,102 @@ from .records import HistoryError, MappingError
 JSONL_SUFFIXES = (".jsonl", ".ndjson", ".json")  # read as JSON Lines, and rejects written as such
 
 
+SUFFIX_FORMATS = {".db": "sqlite", ".sqlite": "sqlite", ".sqlite3": "sqlite", ".csv": "csv", ".tsv": "csv", ".txt": "csv"}
+SUFFIX_FORMATS.update({s: "jsonl" for s in JSONL_SUFFIXES})
+SNIFF = (",", ";", "\t", "|")
+
+
 def detect_format(path: str | Path, fmt: str | None = None) -> str:
-    """The source format: `fmt` when given, else by the file's suffix (CSV when none fits)."""
-    if fmt:
-        return fmt
-    suffix = Path(path).suffix.lower()
-    if suffix in JSONL_SUFFIXES:
-        return "jsonl"
-    if suffix in (".db", ".sqlite", ".sqlite3"):
-        return "sqlite"
-    return "csv"
+    """The source format: by the file's suffix (CSV when none fits), or `fmt` when the suffix says nothing.
+
+    A `fmt` that contradicts the suffix (`format = "csv"` for a `.jsonl` file) is an
+    error, not a silent override: one of the two is a mistake."""
+    by_suffix = SUFFIX_FORMATS.get(Path(path).suffix.lower())
+    if fmt and by_suffix and fmt != by_suffix:
+        raise HistoryError(
+            f"{path}: the mapping says format = {fmt!r}, but the file name ends in {Path(path).suffix} ({by_suffix}); "
+            "expected the two to agree: rename the file or change [source] format"
+        )
+    return fmt or by_suffix or "csv"
 
 
-def _not_utf8(path: str | Path, err: UnicodeDecodeError) -> str:
-    return f"{path}: not UTF-8 text ({err.reason} at byte {err.start}); export the file as UTF-8"
+def _not_decoded(err: UnicodeDecodeError, offset: int, encoding: str) -> str:
+    """Where a byte did not decode: its offset in the file (not in a read chunk), and what to set."""
+    hint = (
+        'set [source] encoding = "latin-1" (or "cp1252") in the mapping'
+        if encoding.lower().replace("_", "-") in ("utf-8", "utf8")
+        else "check [source] encoding"
+    )
+    return f"not {encoding} text ({err.reason} at byte {offset + err.start} of the file); {hint}"
 
 
-def _open_text(path: str | Path):
+def _open_bytes(path: str | Path):
     try:
-        return open(path, encoding="utf-8-sig", newline="")
+        return open(path, "rb")
     except OSError as err:
         raise HistoryError(f"cannot read lead history {path}: {err.strerror}") from None
+
+
+def _lines(fh, encoding: str, bad: dict[int, str]) -> Iterator[str]:
+    """Decoded lines of a binary file, one at a time; a line that does not decode is read with
+    replacement characters and its error kept in `bad` (by line number) for the row holding it."""
+    offset = 0
+    utf8 = encoding.lower().replace("_", "-") in ("utf-8", "utf8")
+    for number, raw in enumerate(fh, 1):
+        if number == 1 and utf8 and raw.startswith(b"\xef\xbb\xbf"):
+            raw, offset = raw[3:], 3
+        try:
+            text = raw.decode(encoding)
+        except UnicodeDecodeError as err:
+            bad[number] = _not_decoded(err, offset, encoding)
+            text = raw.decode(encoding, errors="replace")
+        offset += len(raw)
+        yield text
+
+
+def sniff_delimiter(header: str) -> str:
+    """The delimiter of a CSV header line: the candidate (, ; tab |) it holds most often outside quotes."""
+    bare = csv.reader([header])  # quotes removed by reading once with ","
+    outside = header if '"' not in header else ",".join(next(bare, []))
+    counts = {d: outside.count(d) for d in SNIFF}
+    best = max(SNIFF, key=lambda d: (counts[d], d == ","))
+    return best if counts[best] else ","
 
 
 class Source:
     """Raw rows as (row number, where, dict or an error text) from one source file."""
 
-    def __init__(self, path: str | Path, fmt: str, table: str | None, order_by: str | None):
+    def __init__(
+        self,
+        path: str | Path,
+        fmt: str,
+        table: str | None,
+        order_by: str | None,
+        *,
+        delimiter: str | None = ",",
+        encoding: str = "utf-8",
+    ):
+        """`delimiter` None sniffs it from the header line; `encoding` decodes each line on its own,
+        so one bad byte rejects its row, not the file."""
         self.path = str(path)
         self.fmt = fmt
         self.table = table
         self.order_by = order_by
+        self.encoding = encoding
+        self.delimiter = delimiter or ","
         self.columns: list[str] | None = None
         if fmt == "csv":
-            with _open_text(path) as fh:
-                try:
-                    header = next(csv.reader(fh), None)
-                except UnicodeDecodeError as err:
-                    raise HistoryError(_not_utf8(path, err)) from None
-            if header is None:
+            bad: dict[int, str] = {}
+            with _open_bytes(path) as fh:
+                first = next(_lines(fh, encoding, bad), None)
+            if bad:
+                raise HistoryError(f"{path}: the header line is {bad[1]}")
+            if first is None or not first.strip():
                 raise HistoryError(f"{path}: empty file; expected a header line of column names")
-            self.columns = header
+            if delimiter is None:
+                self.delimiter = sniff_delimiter(first.rstrip("\r\n"))
+            header = next(csv.reader([first], delimiter=self.delimiter), [])
+            self.columns = [h.strip() for h in header]
         elif fmt == "sqlite":
             self._check_sqlite()
 
@@ -110,10 +165,13 @@ class Source:
             yield from self._sqlite()
 
     def _csv(self):
-        with _open_text(self.path) as fh:
-            reader = csv.reader(fh)
-            header = next(reader, None) or []
+        bad: dict[int, str] = {}
+        with _open_bytes(self.path) as fh:
+            reader = csv.reader(_lines(fh, self.encoding, bad), delimiter=self.delimiter)
+            next(reader, None)
+            header = self.columns or []
             width = len(header)
+            sep = f" (delimiter {self.delimiter!r})" if self.delimiter != "," else ""
             n = 0
             line = reader.line_num
             try:
@@ -122,22 +180,29 @@ class Source:
                     if not values:
                         continue  # a blank line is not a row
                     n += 1
+                    if bad:
+                        hit = [bad.pop(k) for k in range(start, line + 1) if k in bad]
+                        if hit:
+                            yield n, f"line {start}", hit[0]
+                            continue
                     if len(values) != width:
-                        yield n, f"line {start}", f"has {len(values)} values; the header has {width} columns"
+                        yield n, f"line {start}", f"has {len(values)} values; the header has {width} columns" + sep
                         continue
                     yield n, f"line {start}", dict(zip(header, values))
             except csv.Error as err:
                 yield n + 1, f"line {reader.line_num}", f"unreadable CSV: {err}; the rest of the file was not read"
-            except UnicodeDecodeError as err:  # the file as a whole is unusable: stop, naming it
-                raise HistoryError(_not_utf8(self.path, err)) from None
 
     def _jsonl(self):
-        with _open_text(self.path) as fh:
+        bad: dict[int, str] = {}
+        with _open_bytes(self.path) as fh:
             n = 0
-            for lineno, line in enumerate(fh, 1):
+            for lineno, line in enumerate(_lines(fh, self.encoding, bad), 1):
                 if not line.strip():
                     continue
                 n += 1
+                if lineno in bad:
+                    yield n, f"line {lineno}", bad.pop(lineno)
+                    continue
                 try:
                     obj = json.loads(line.rstrip("\r\n"))
                 except json.JSONDecodeError as err:

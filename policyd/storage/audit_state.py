@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 ESCALATED = "escalated"  # engine.decision.ESCALATED: the queue of leads the SLA gave up on
-LEAD_KINDS = ("assign", "accept", "close", "override", "sla_reassign", "sla_escalate")
+LEAD_KINDS = ("assign", "accept", "close", "override", "sla_reassign", "sla_escalate", "reroute")
 DECIDED = ("rep", "queue", "tier", "version", "by")  # what was decided: never changed afterwards
 NOW = ("holder", "current_queue", "status")  # where the lead is now
 COLUMNS = ("lead_id", *DECIDED, *NOW)
@@ -86,6 +86,9 @@ def implied(rows: list[dict]) -> tuple[dict[str, dict], dict[str, float], list[P
             e["holder"] = data.get("to")
         elif kind == "sla_escalate":
             e.update(holder=None, status=ESCALATED, current_queue=ESCALATED)
+        elif kind == "reroute":  # decided again with new fields, on the caller's explicit request
+            rep = data.get("rep")
+            e.update({k: data.get(k) for k in DECIDED}, holder=rep, current_queue=data.get("queue"), status="assigned" if rep else "queued")
     return leads, away, problems
 
 

@@ -342,6 +342,72 @@ def m010_daemon_lease(db: sqlite_utils.Database) -> None:
     )
 
 
+@MIGRATIONS()
+def m011_seeds_out_of_the_database_and_prospects(db: sqlite_utils.Database) -> None:
+    """Unrevealed seeds leave the database; a decision records its prospect and what it re-enters.
+
+    A period seed is derived from the seed key file (lottery/seedkey.py) until its
+    reveal, so `lottery_seeds.seed` and `rt_decisions.seed` may be empty. Seeds that
+    files made earlier hold stay where they are (still drawn with, and reported as
+    kept in the database). `prospect` is the fingerprint of a lead without its id, so
+    the same prospect sent again under a new id is shown as a re-entry (`reentry_of`).
+    """
+    db["lottery_seeds"].transform(not_null={"seed": False})
+    if "prospect" not in _columns(db, "rt_decisions"):
+        db["rt_decisions"].transform(not_null={"seed": False})
+        db.execute("alter table rt_decisions add column prospect text")
+        db.execute("alter table rt_decisions add column reentry_of text")
+    db.execute("create index if not exists rt_decisions_prospect on rt_decisions(prospect) where prospect is not null")
+
+
+@MIGRATIONS()
+def m012_refused_requests(db: sqlite_utils.Database) -> None:
+    """Requests the daemon refused (signature, JSON, mapping, schema, conflict), kept with their reasons for re-submission."""
+    db.execute(
+        "create table if not exists intake_refused (id integer primary key, at real not null, source text not null,"
+        " kind text not null, reasons text not null, body text not null, headers text not null, lead_id text,"
+        " status text not null default 'refused', resolved_at real, resolved_by text)"
+    )
+    db.execute("create index if not exists intake_refused_status on intake_refused(status, id)")
+
+
+@MIGRATIONS()
+def m013_outbox(db: sqlite_utils.Database) -> None:
+    """Lead events waiting for (or delivered to) each webhook URL: written with the change, sent at least once (daemon/outbox.py)."""
+    db.execute(
+        "create table if not exists outbox (id integer primary key, url text not null, lead_id text not null, event text not null,"
+        " body text not null, created_at real not null, next_at real not null, attempts integer not null default 0,"
+        " delivered_at real, last_error text)"
+    )
+    db.execute("create index if not exists outbox_pending on outbox(url, lead_id, id) where delivered_at is null")
+
+
+@MIGRATIONS()
+def m014_versions_per_policy(db: sqlite_utils.Database) -> None:
+    """Versions and activations are filed under their policy's name (`policy NAME`), so one store holds several policies."""
+    import json
+
+    from .names import policy_name
+
+    if "policy" not in _columns(db, "versions"):
+        db["versions"].add_column("policy", str, not_null_default="")
+    if "policy" not in _columns(db, "activations"):
+        db["activations"].add_column("policy", str, not_null_default="")
+    rows = db.execute("select number, main_file, files from versions where policy = ''").fetchall()
+    if rows:  # the append-only triggers stand aside for this one filing, and only here
+        for table in ("versions", "activations"):
+            db.execute(f"DROP TRIGGER IF EXISTS {table}_no_update")
+        for number, main_file, files in rows:
+            db.execute(
+                "update versions set policy = ? where number = ?", [policy_name(main_file, json.loads(files).get(main_file, "")), number]
+            )
+        db.execute(
+            "update activations set policy = (select v.policy from versions v where v.number = activations.number) where policy = ''"
+        )
+        m002_append_only(db)
+    db["versions"].create_index(["policy", "number"], if_not_exists=True)
+
+
 def migration_names() -> list[str]:
     """Every migration of the chain, in order (what a fully migrated file has applied)."""
     return [m.name for m in MIGRATIONS._migrations]

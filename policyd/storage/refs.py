@@ -5,6 +5,7 @@ Every command that takes a policy takes a ref, so a reviewer can write
 
     policies/inbound.policy         a file (its `team from` files beside it)
     @3  @active  @previous  @latest a version in the store (--db / POLICYD_DB)
+    inbound@3  inbound@active       a version of one policy, in a store of several
     main:policies/inbound.policy    a git revision, read with `git show` itself;
                                     its `team from` files come from the same revision
 
@@ -25,6 +26,7 @@ from ..checks.load import Loaded, load_path
 from .store import Store, StoreError, bundle_of, default_db_path, load_bundle
 
 TRIED = "not a file, a stored version (@N, @active, @previous, @latest) or a git revision (REV:PATH)"
+_NAMED_VERSION = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*@(?:[0-9]+|active|previous|latest)$")
 
 # `team from "x"` at the start of a statement; strings cannot span lines, comments start with #
 _TEAM_FROM = re.compile(r'^[^#"\n]*?\bteam\s+from\s+"((?:[^"\\\n]|\\.)*)"', re.MULTILINE)
@@ -48,7 +50,11 @@ def kind_of(ref: str) -> str:
     """`version`, `file` or `git` (a path that exists is a file even with a colon in it)."""
     if ref.startswith("@"):
         return "version"
-    if os.path.exists(ref) or ":" not in ref:
+    if os.path.exists(ref):
+        return "file"
+    if _NAMED_VERSION.match(ref):
+        return "version"
+    if ":" not in ref:
         return "file"
     return "git"
 
@@ -91,11 +97,12 @@ def read_bundle(ref: str, db: str | None = None) -> Bundle:
         store = open_store(db, ref)
         try:
             v = store.get(ref)
+            label = store.ref_of(v)
         except StoreError as err:
             raise RefError(f"{ref}: {err}") from None
         finally:
             store.close()
-        return Bundle(v.main_file, dict(v.files), f"@{v.number}", "version")
+        return Bundle(v.main_file, dict(v.files), label, "version")
     if kind == "git":
         return _git_bundle(ref)
     loaded = load_ref(ref, db)

@@ -1,9 +1,18 @@
 """Versioned policy store in SQLite.
 
 A version is an immutable bundle: the policy file and its `team from` files,
-hashed together. One version is active at a time; every activation (and
-rollback) is recorded with who and when, so the log answers "what was live
-when". The file is opened through `db.database`, which applies the one migration
+hashed together. Every activation (and rollback) is recorded with who and
+when, so the log answers "what was live when".
+
+Versions are filed under their policy's name (the `policy NAME` header, else the
+file's stem: storage/names.py), and each name has its own active version, its own
+`@previous` and its own activation log: `inbound@active`, `emea@previous`. Version
+numbers stay global, one line for the whole store: every decision, audit record and
+runtime row names the version that made it by number alone, and a number must keep
+meaning one bundle. So `@7` is never ambiguous, and `emea@7` is refused unless 7 is
+an emea version. A store holding one name behaves as before: `@active` is that
+policy's; with several names a bare `@active`, `@previous` or `@latest` is refused
+with the names listed. The file is opened through `db.database`, which applies the one migration
 chain (storage/db.py); its triggers make versions and the activation log
 append-only at the database level, not just by convention in this module.
 """
@@ -15,6 +24,7 @@ import hashlib
 import json
 import os
 import posixpath
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +35,9 @@ from ..lang.diagnostics import ERROR, Diagnostic, PolicyError
 from ..lang.model import Span
 from . import db as dbfile
 from .errors import NotFound, Refused, StoreError
+from .names import policy_name
+
+_REF = re.compile(r"^(?:([A-Za-z_][A-Za-z0-9_.-]*)@|@)?(\d+|active|previous|latest)$")
 
 DEFAULT_DB = "policyd.db"
 
@@ -54,6 +67,7 @@ class Version:
     created_at: float
     main_file: str
     files: dict[str, str]
+    policy: str = ""
 
     def load(self) -> Loaded:
         """Parse the stored bundle (team files are read from the bundle, not the disk)."""
@@ -74,6 +88,7 @@ class Activation:
     at: float
     previous: int | None
     action: str  # activate | rollback
+    policy: str = ""
 
 
 def bundle_hash(files: dict[str, str]) -> str:
@@ -185,14 +200,42 @@ class Store:
             row["created_at"],
             row["main_file"],
             json.loads(row["files"]),
+            row.get("policy") or "",
         )
 
-    def versions(self) -> list[Version]:
-        """Every version, newest first."""
-        return [self._row_to_version(r) for r in self.db.query("select * from versions order by number desc")]
+    def policies(self) -> list[str]:
+        """The policy names the store holds versions of, sorted."""
+        return [r["policy"] for r in self.db.query("select distinct policy from versions order by policy")]
 
-    def latest(self) -> Version | None:
-        rows = list(self.db.query("select * from versions order by number desc limit 1"))
+    def ref_of(self, v: Version) -> str:
+        """How a version is named: `@3` while the store holds one policy, `inbound@3` once it holds several."""
+        return f"{v.policy}@{v.number}" if len(self.policies()) > 1 else f"@{v.number}"
+
+    def _one_policy(self, what: str) -> str | None:
+        """The store's one policy name (None when empty); BadReference listing them when there are several."""
+        names = self.policies()
+        if len(names) > 1:
+            raise BadReference(f"the store holds policies {', '.join(names)}: name one, e.g. {names[-1]}@{what}")
+        return names[0] if names else None
+
+    def _named(self, policy: str) -> str:
+        names = self.policies()
+        if policy not in names:
+            raise UnknownVersion(f"no policy {policy!r} in {self.path} (it holds {', '.join(names) or 'no versions yet'})")
+        return policy
+
+    def versions(self, policy: str | None = None) -> list[Version]:
+        """Every version (of one policy, with `policy`), newest first."""
+        if policy is None:
+            rows = self.db.query("select * from versions order by number desc")
+        else:
+            rows = self.db.query("select * from versions where policy = ? order by number desc", [self._named(policy)])
+        return [self._row_to_version(r) for r in rows]
+
+    def latest(self, policy: str | None = None) -> Version | None:
+        """The newest version (of one policy, with `policy`)."""
+        where, args = ("where policy = ?", [policy]) if policy is not None else ("", [])
+        rows = list(self.db.query(f"select * from versions {where} order by number desc limit 1", args))
         return self._row_to_version(rows[0]) if rows else None
 
     def find_hash(self, digest: str) -> Version | None:
@@ -201,49 +244,62 @@ class Store:
         return self._row_to_version(rows[0]) if rows else None
 
     def get(self, ref: str | int) -> Version:
-        """A version by number (`3`, `@3`) or name (`@active`, `@previous`, `@latest`)."""
-        text = str(ref).strip().lstrip("@")
+        """A version by number (`3`, `@3`, `inbound@3`) or name (`@active`, `inbound@previous`, `@latest`)."""
+        found = _REF.match(str(ref).strip())
+        if found is None:
+            raise BadReference(f"not a version reference: {ref!r} (expected @N, @active, @previous or @latest)")
+        name, text = found.groups()
+        policy = self._named(name) if name else None
+        at = f"{name}@" if name else "@"
+        if text in ("active", "previous", "latest"):
+            policy = policy if policy is not None else self._one_policy(text)
         if text == "active":
-            v = self.active()
+            v = self.active(policy) if policy is not None else None
             if v is None:
-                raise UnknownVersion(f"no version is active yet in {self.path}; run `policyd activate @N`")
+                raise UnknownVersion(
+                    f"no version {'of ' + policy + ' ' if name else ''}is active yet in {self.path}; run `policyd activate {at}N`"
+                )
             return v
         if text == "previous":
-            stack = self._active_stack()
+            stack = self._active_stack(policy) if policy is not None else []
             if len(stack) < 2:
-                raise UnknownVersion(f"there is no previously active version in {self.path}")
+                raise UnknownVersion(f"there is no previously active version {'of ' + policy + ' ' if name else ''}in {self.path}")
             return self.get(stack[-2])
         if text == "latest":
-            v = self.latest()
+            v = self.latest(policy) if policy is not None else None
             if v is None:
                 raise UnknownVersion(f"the store {self.path} has no versions yet; run `policyd publish POLICY -m ...`")
             return v
-        if not text.isdigit():
-            raise BadReference(f"not a version reference: {ref!r} (expected @N, @active, @previous or @latest)")
         rows = list(self.db.query("select * from versions where number = ?", [int(text)]))
-        if not rows:
-            latest = self.latest()
-            known = f"versions are @1..@{latest.number}" if latest else "it has no versions yet"
-            raise UnknownVersion(f"no version {int(text)} in {self.path} ({known})")
+        if not rows or (policy is not None and rows[0]["policy"] != policy):
+            latest = self.latest(policy)
+            if policy is not None:
+                known = f"its versions are {', '.join(f'{policy}@{v.number}' for v in reversed(self.versions(policy)))}"
+            else:
+                known = f"versions are @1..@{latest.number}" if latest else "it has no versions yet"
+            raise UnknownVersion(f"no version {name + '@' if name else ''}{int(text)} in {self.path} ({known})")
         return self._row_to_version(rows[0])
 
-    def activations(self) -> list[dict]:
-        """The activation log, newest first (plain rows, for the daemon and the CLI)."""
-        return list(self.db.query("select * from activations order by id desc"))
+    def activations(self, policy: str | None = None) -> list[dict]:
+        """The activation log (of one policy, with `policy`), newest first (plain rows, for the daemon and the CLI)."""
+        if policy is None:
+            return list(self.db.query("select * from activations order by id desc"))
+        return list(self.db.query("select * from activations where policy = ? order by id desc", [policy]))
 
-    def activation_log(self) -> list[Activation]:
+    def activation_log(self, policy: str | None = None) -> list[Activation]:
         return [
-            Activation(r["id"], r["number"], r["by"], r["at"], r["previous"], r.get("action") or "activate") for r in self.activations()
+            Activation(r["id"], r["number"], r["by"], r["at"], r["previous"], r.get("action") or "activate", r.get("policy") or "")
+            for r in self.activations(policy)
         ]
 
-    def _active_stack(self) -> list[int]:
-        """Versions made active in turn, with rolled-back activations popped off.
+    def _active_stack(self, policy: str) -> list[int]:
+        """A policy's versions made active in turn, with rolled-back activations popped off.
 
         activate 1, 2, 3 then rollback gives [1, 2]: 2 is active, 1 is previous, and a
         second rollback goes back to 1 (not forth to 3).
         """
         stack: list[int] = []
-        for r in self.db.query("select number, action from activations order by id"):
+        for r in self.db.query("select number, action from activations where policy = ? order by id", [policy]):
             if r.get("action") == "rollback" and stack:
                 stack.pop()
                 if not stack or stack[-1] != r["number"]:
@@ -252,13 +308,27 @@ class Store:
                 stack.append(r["number"])
         return stack
 
-    def active(self) -> Version | None:
-        rows = list(self.db.query("select number from activations order by id desc limit 1"))
+    def active(self, policy: str | None = None) -> Version | None:
+        """The active version of `policy` (of the store's one policy without it; BadReference when it holds several)."""
+        if policy is None:
+            policy = self._one_policy("active")
+            if policy is None:
+                return None
+        rows = list(self.db.query("select number from activations where policy = ? order by id desc limit 1", [policy]))
         return self.get(rows[0]["number"]) if rows else None
+
+    def active_versions(self) -> dict[str, Version]:
+        """The active version of each policy that has one, by name."""
+        out = {}
+        for name in self.policies():
+            v = self.active(name)
+            if v is not None:
+                out[name] = v
+        return out
 
     # ------------------------------------------------------------ writing
     def publish(self, main_file: str, files: dict[str, str], message: str, author: str, now: float | None = None) -> tuple[Version, bool]:
-        """Store a bundle as the next version; (latest, False) when identical to the latest.
+        """Store a bundle as the next version; (latest, False) when identical to its policy's latest.
 
         The number is chosen under SQLite's write lock (BEGIN IMMEDIATE), so concurrent
         publishers queue up: each gets the next number, none is lost.
@@ -266,16 +336,19 @@ class Store:
         if main_file not in files:
             raise BadReference(f"the bundle has no file {main_file!r}")
         digest = bundle_hash(files)
+        name = policy_name(main_file, files[main_file])
         conn = self.db.conn
         conn.execute("BEGIN IMMEDIATE")
         try:
-            row = conn.execute("select number, hash from versions order by number desc limit 1").fetchone()
+            row = conn.execute("select number, hash from versions where policy = ? order by number desc limit 1", (name,)).fetchone()
             if row is not None and row[1] == digest:
                 conn.execute("ROLLBACK")
                 return self.get(row[0]), False
-            number = (row[0] + 1) if row else 1
+            top = conn.execute("select max(number) from versions").fetchone()[0]
+            number = (top or 0) + 1
             conn.execute(
-                "insert into versions (number, hash, parent, author, message, created_at, main_file, files) values (?, ?, ?, ?, ?, ?, ?, ?)",
+                "insert into versions (number, hash, parent, author, message, created_at, main_file, files, policy)"
+                " values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     number,
                     digest,
@@ -285,6 +358,7 @@ class Store:
                     now if now is not None else time.time(),
                     main_file,
                     json.dumps(files, sort_keys=True),
+                    name,
                 ),
             )
             conn.execute("COMMIT")
@@ -294,12 +368,12 @@ class Store:
             raise
         return self.get(number), True
 
-    def _record(self, number: int, by: str, now: float | None, action: str) -> None:
+    def _record(self, v: Version, by: str, now: float | None, action: str) -> None:
         conn = self.db.conn
-        current = conn.execute("select number from activations order by id desc limit 1").fetchone()
+        current = conn.execute("select number from activations where policy = ? order by id desc limit 1", (v.policy,)).fetchone()
         conn.execute(
-            "insert into activations (number, by, at, previous, action) values (?, ?, ?, ?, ?)",
-            (number, by, now if now is not None else time.time(), current[0] if current else None, action),
+            "insert into activations (number, by, at, previous, action, policy) values (?, ?, ?, ?, ?, ?)",
+            (v.number, by, now if now is not None else time.time(), current[0] if current else None, action, v.policy),
         )
 
     def activate(self, ref: str | int, by: str, now: float | None = None) -> Version:
@@ -308,9 +382,9 @@ class Store:
         conn.execute("BEGIN IMMEDIATE")
         try:
             v = self.get(ref)
-            current = self.active()
+            current = self.active(v.policy)
             if current is None or current.number != v.number:
-                self._record(v.number, by, now, "activate")
+                self._record(v, by, now, "activate")
             conn.execute("COMMIT")
         except BaseException:
             if conn.in_transaction:
@@ -318,16 +392,17 @@ class Store:
             raise
         return v
 
-    def rollback(self, by: str, now: float | None = None) -> tuple[Version, Version]:
-        """Go back to the previously active version; returns (from, to)."""
+    def rollback(self, by: str, now: float | None = None, policy: str | None = None) -> tuple[Version, Version]:
+        """Go back to the previously active version (of `policy`, which a store of several needs); returns (from, to)."""
         conn = self.db.conn
         conn.execute("BEGIN IMMEDIATE")
         try:
-            current = self.active()
+            name = self._named(policy) if policy is not None else self._one_policy("previous")
+            current = self.active(name) if name is not None else None
             if current is None:
-                raise UnknownVersion(f"no version is active yet in {self.path}; nothing to roll back")
-            target = self.get("@previous")
-            self._record(target.number, by, now, "rollback")
+                raise UnknownVersion(f"no version {'of ' + name + ' ' if policy else ''}is active yet in {self.path}; nothing to roll back")
+            target = self.get(f"{name}@previous" if policy else "@previous")
+            self._record(target, by, now, "rollback")
             conn.execute("COMMIT")
         except BaseException:
             if conn.in_transaction:

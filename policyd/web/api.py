@@ -18,11 +18,11 @@ import time
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
-from ..daemon import policy, reads
+from ..daemon import policy, reads, refused
 from ..lottery import seeds
-from . import decisions, openapi
+from . import decisions, intake, openapi, openapi30
 from .errors import ApiError
-from .requests import check_lead_id, invalid, iso, parse_time, read_object, read_optional_object
+from .requests import invalid, iso, parse_time, read_object, read_optional_object
 from .state import Daemon
 
 
@@ -72,15 +72,34 @@ async def openapi_doc(request: Request) -> Response:
     return JSONResponse(openapi.document(request.app.state.endpoints, pol.compiled if pol else None))
 
 
-async def assign(request: Request) -> Response:
+async def openapi30_doc(request: Request) -> Response:
+    """The same API as OpenAPI 3.0, the subset Salesforce External Services imports (openapi30.py)."""
     d = _daemon(request)
+    pol = d.runtime.policy
+    sources = {n: s for n in d.sources.by_name if (s := d.sources.get(n)) is not None}
+    names = {k for ids in d.sources.global_owners.values() for k in ids}
+    return JSONResponse(openapi30.document(request.app.state.endpoints, pol.compiled if pol else None, sources, sorted(names)))
+
+
+async def assign(request: Request) -> Response:
+    """Decide a lead; a refused one (schema, a retry that differs) is kept (web/intake.py), 429 while the writer is behind."""
+    d = _daemon(request)
+    busy = intake.overloaded(d)
+    if busy is not None:
+        return busy
     lead = await read_object(request)
-    check_lead_id(lead.get("id"))  # before the runtime, which would match {"id": 5} to the text id "5"
+    reroute = request.query_params.get("reroute") == "true"
     t0 = time.perf_counter()
-    row, created = await asyncio.wrap_future(d.runtime.assign(lead, request.state.who.name))
+    try:
+        row, created, _ = await intake.decide(d, intake.ASSIGN, None, lead, request.state.who.name, reroute)
+    except intake.Refusal as r:
+        return await intake.refuse(d, intake.ASSIGN, r, json.dumps(lead, ensure_ascii=False), intake.kept_headers(request))
     d.assign_seconds += time.perf_counter() - t0
     d.assign_count += 1
-    return JSONResponse(decisions.decision_json(row, replayed=not created), 201 if created else 200)
+    out = decisions.decision_json(row, replayed=not created)
+    if d.sources.global_owners:
+        out["owner_ids"] = d.sources.owner_ids(row["holder"])
+    return JSONResponse(out, 201 if created else 200)
 
 
 async def get_decision(request: Request) -> Response:
@@ -222,6 +241,10 @@ async def metrics(request: Request) -> Response:
         "# TYPE policyd_lottery_seed gauge",
         f'policyd_lottery_seed{{period="{draw.period}",status="{draw.status}"}} {int(draw.seed is not None)}',
     ]
+    lines += intake.outbox_metrics(d)
+    lines += ["# HELP policyd_refused_waiting Refused requests kept, not yet re-submitted.", "# TYPE policyd_refused_waiting gauge"]
+    waiting = refused.counts(d.read)
+    lines += [f'policyd_refused_waiting{{kind="{k}"}} {waiting.get(k, 0)}' for k in refused.KINDS]
     reps = reads.reps(rt)
     lines += ["# HELP policyd_open_leads Open leads per rep.", "# TYPE policyd_open_leads gauge"]
     lines += [f'policyd_open_leads{{rep="{r["rep"]}"}} {r["open"]}' for r in reps]

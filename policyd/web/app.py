@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -20,8 +21,10 @@ from collections.abc import Callable, Sequence
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute
 
+from ..daemon import outbox as events
 from ..daemon import sla
-from . import api, audit_page, log, openapi, pages, rep, week
+from ..daemon.intake import Sources
+from . import api, audit_page, intake, log, openapi, pages, rep, week
 from .auth import PAGE_HEADERS
 from .decisions import FORMATS
 from .endpoint import Endpoint, path, query
@@ -31,19 +34,30 @@ from .state import Daemon
 access_log = logging.getLogger("policyd.access")
 
 LEAD = path("lead_id", "the lead's id, percent-encoded", openapi.LEAD_ID_PATTERN)
+REROUTE = query("reroute", "true: a lead id decided before with other values is decided again (audited); else 409", ("true", "false"))
 ENDPOINTS: list[Endpoint] = [
     Endpoint("GET", "/v1/health", api.health, "getHealth", "Health (no token needed)", None, {200: "Health", 503: "Health"}),
     Endpoint("GET", "/v1/openapi.json", api.openapi_doc, "getOpenapi", "This document", "read", {200: "OpenAPI"}),
+    Endpoint(
+        "GET",
+        "/v1/openapi-3.0.json",
+        api.openapi30_doc,
+        "getOpenapi30",
+        "This API as OpenAPI 3.0, for Salesforce External Services (one operation per intake source)",
+        "read",
+        {200: "OpenAPI"},
+    ),
     Endpoint(
         "POST",
         "/v1/assign",
         api.assign,
         "assignLead",
-        "Decide who gets a lead (idempotent by lead id: a repeat answers 200 with the stored decision)",
+        "Decide who gets a lead (idempotent by lead id: a repeat answers 200 with the stored decision; a different lead, 409)",
         "assign",
         {201: "Decision", 200: "Decision"},
-        (422, 503),
+        (409, 422, 429, 503),
         body="Lead",
+        params=(REROUTE,),
     ),
     Endpoint(
         "GET",
@@ -153,6 +167,63 @@ ENDPOINTS: list[Endpoint] = [
         {200: "Activated"},
         (404, 422),
         body="Activate",
+    ),
+    Endpoint(
+        "POST",
+        "/v1/intake",
+        intake.intake,
+        "intakeLead",
+        "Decide a lead sent in a CRM's or form's own shape, through the daemon's --map mapping (signed, or an assign token)",
+        None,
+        {201: "IntakeDecision", 200: "IntakeDecision"},
+        (400, 401, 404, 409, 413, 422, 429, 503),
+        body="Payload",
+        params=(REROUTE,),
+    ),
+    Endpoint(
+        "POST",
+        "/v1/intake/{source}",
+        intake.intake,
+        "intakeLeadFromSource",
+        "Decide a lead sent in a source's shape, through the mapping given as --map SOURCE=FILE",
+        None,
+        {201: "IntakeDecision", 200: "IntakeDecision"},
+        (400, 401, 404, 409, 413, 422, 429, 503),
+        body="Payload",
+        params=(path("source", "the source's name, as in --map NAME=FILE"), REROUTE),
+    ),
+    Endpoint(
+        "GET",
+        "/v1/refused",
+        intake.list_refused,
+        "listRefused",
+        "Requests the daemon refused (signature, JSON, mapping, schema, conflict), newest first, with their reasons",
+        "read",
+        {200: "Refused"},
+        (400,),
+        params=(query("status", "refused (default), resubmitted or all", ("refused", "resubmitted", "all")),),
+    ),
+    Endpoint(
+        "POST",
+        "/v1/refused/resubmit",
+        intake.resubmit_all,
+        "resubmitAllRefused",
+        "Decide again every waiting refused request (of one source), oldest first, with the mappings as they are now",
+        "admin",
+        {200: "Resubmitted"},
+        (429,),
+        params=(query("source", "only the requests of this source"),),
+    ),
+    Endpoint(
+        "POST",
+        "/v1/refused/{refused_id}/resubmit",
+        intake.resubmit,
+        "resubmitRefused",
+        "Map and decide a refused request again, with the mapping as it is now",
+        "admin",
+        {201: "IntakeDecision", 200: "IntakeDecision"},
+        (400, 404, 409, 422, 429, 503),
+        params=(path("refused_id"),),
     ),
     Endpoint("GET", "/dashboard", pages.dashboard_page, "dashboardPage", "Team dashboard (HTML)", "read", {200: "text/html"}, page=True),
     Endpoint(
@@ -338,20 +409,38 @@ def create_app(
     log_access: bool = False,
     on_ready: Callable[[], None] | None = None,
     seed_fn: Callable[[float], str] | None = None,
+    sources: Sources | None = None,
+    max_pending: int = 2000,
+    outbox: events.OutboxConfig | None = None,
+    policy: str | None = None,
 ) -> Starlette:
     """The daemon as an ASGI app over the SQLite file `db`.
 
     `seed_fn(now)` gives the lottery seed for a decision made at `now` (default: the
     period's committed seed); `extra_routes` and `dashboard_panels` let other
-    features add pages without editing this module.
+    features add pages without editing this module. `policy` names the policy to serve
+    when the store holds several active ones (daemon/policy.py `Versions`).
     """
     daemon = Daemon(db, clock, sla_interval, dashboard_panels, seed_fn)
+    daemon.runtime.versions.name = policy
     daemon.on_ready = on_ready
+    daemon.sources = sources or Sources()
+    daemon.max_pending = max_pending
+    daemon.dashboard_panels.append(lambda runtime: intake.panel(daemon))
+    deliverer = None
+    if outbox is not None:
+        daemon.runtime.outbox = dataclasses.replace(outbox, owner_ids=daemon.sources.owner_ids)
+        deliverer = events.Deliverer(db, daemon.runtime.outbox, daemon.runtime.submit, clock)
+        daemon.runtime.on_commit = deliverer.wake.set
+        daemon.deliverer = deliverer
+        daemon.dashboard_panels.append(lambda runtime: intake.outbox_panel(daemon))
 
     @contextlib.asynccontextmanager
     async def lifespan(app):
         await asyncio.to_thread(lambda: None)  # the default executor exists before the writer starts
         daemon.open()
+        if deliverer is not None:
+            deliverer.start()
         task = asyncio.create_task(sla.run_loop(daemon.runtime.tick, sla_interval))
         if daemon.on_ready:
             daemon.on_ready()
@@ -361,6 +450,8 @@ def create_app(
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+            if deliverer is not None:
+                await asyncio.to_thread(deliverer.stop)
             daemon.runtime.stop()
 
     app = Starlette(routes=[*ROUTES, *extra_routes], lifespan=lifespan, exception_handlers=dict(HANDLERS))

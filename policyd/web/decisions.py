@@ -29,25 +29,27 @@ FORMATS = {
 
 
 def decision_json(row: dict, replayed: bool | None = None) -> dict:
-    """A decision row for clients: `rep`/`queue` where the lead is now, `decided` what the decision was."""
-    out = {
-        "lead_id": row["lead_id"],
-        "rep": row["holder"],
-        "status": row["status"],
-        "queue": row.get("current_queue"),
-        "decided": {"rep": row["rep"], "queue": row["queue"], "tier": row["tier"], "by": row["by"]},
-        "tier": row["tier"],
-        "by": row["by"],
-        "version": row["version"],
-        "at": iso(row["at"]),
-        "deadline": iso(row["deadline"]),
-        "reassigned": row["reassigned"],
-        "overridden": bool(row["overridden"]),
-        "override_reason": row["override_reason"],
-        "seed_id": row.get("seed_id"),
-        "lottery_note": row.get("lottery_note"),
-        "explanation": f"/v1/decisions/{quote(row['lead_id'], safe='')}",
-    }
+    """A decision row for clients: `rep`/`queue` where the lead is now, `decided` what the decision was
+    (the shape `policyd assign --format json` prints too: explain/decision_json.py)."""
+    from ..explain.decision_json import decision_fields
+
+    out = decision_fields(
+        row["lead_id"],
+        rep=row["holder"],
+        queue=row.get("current_queue"),
+        status=row["status"],
+        decided={"rep": row["rep"], "queue": row["queue"], "tier": row["tier"], "by": row["by"]},
+        seed_id=row.get("seed_id"),
+        version=row["version"],
+        at=iso(row["at"]),
+        deadline=iso(row["deadline"]),
+        reassigned=row["reassigned"],
+        overridden=bool(row["overridden"]),
+        override_reason=row["override_reason"],
+        lottery_note=row.get("lottery_note"),
+        reentry_of=row.get("reentry_of"),
+        explanation=f"/v1/decisions/{quote(row['lead_id'], safe='')}",
+    )
     if replayed is not None:
         out["replayed"] = replayed
     return out

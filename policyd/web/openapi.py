@@ -24,9 +24,10 @@ ERRORS = {
     409: "The lead is in a state that forbids the change",
     413: "The request body is over the size limit",
     422: "A field of the request is invalid (`fields` names each)",
+    429: "The daemon is behind: nothing was taken; send it again after `Retry-After` seconds",
     503: "No policy version is active yet",
 }
-LEAD_ID_PATTERN = r"^(?!\.\.?$)[A-Za-z0-9._:@-]{1,128}$"  # requests.LEAD_ID, as JSON Schema says it
+LEAD_ID_PATTERN = r"^(?!\.\.?$)[A-Za-z0-9._:@-]{1,128}$"  # engine.schema.LEAD_ID, as JSON Schema says it
 MAX_VERSION = 10**18 - 1  # version numbers are SQLite integers
 VERSION_REF = r"@?([0-9]{1,18}|active|previous|latest)"
 _TYPES = {"int": "integer", "number": "number", "text": "string", "bool": "boolean"}
@@ -107,8 +108,66 @@ SCHEMAS: dict[str, Any] = {
             "override_reason": _STR_OR_NULL,
             "seed_id": _STR_OR_NULL,
             "lottery_note": _STR_OR_NULL,
+            "reentry_of": {
+                "type": ["string", "null"],
+                "description": "the latest earlier lead of the same prospect (the same fields under another id), if any",
+            },
             "explanation": _STR,
             "replayed": {"type": "boolean", "description": "true when the lead id was decided before (idempotent replay)"},
+        },
+    },
+    "Payload": {"type": "object", "description": "what the sender sends, in its own shape: the source's mapping file makes it a lead"},
+    "IntakeDecision": {
+        "type": "object",
+        "required": ["lead_id", "rep", "status", "owner_ids"],
+        "properties": {
+            "lead_id": _STR,
+            "rep": {"type": ["string", "null"], "description": "who holds the lead now"},
+            "status": {"enum": ["assigned", "accepted", "queued", "escalated", "won", "lost"]},
+            "queue": _STR_OR_NULL,
+            "tier": _STR_OR_NULL,
+            "by": _STR,
+            "version": {"type": "integer"},
+            "at": {"type": "string", "format": "date-time"},
+            "deadline": _TIME,
+            "owner_ids": {
+                "type": "object",
+                "description": "the CRM's ids of the rep ([owners] of the mapping or --owners), e.g. hubspot_owner_id",
+                "additionalProperties": _STR,
+            },
+            "source": _STR,
+            "replayed": {"type": "boolean"},
+            "mapping_notes": {"type": "array", "items": _STR, "description": "what the mapping rewrote (value maps, defaults)"},
+        },
+    },
+    "Refused": {
+        "type": "object",
+        "properties": {
+            "refused": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "id": {"type": "integer"},
+                        "at": _TIME,
+                        "source": _STR,
+                        "kind": {"enum": ["signature", "json", "mapping", "schema", "conflict"]},
+                        "reasons": {"type": "array", "items": {"type": "object"}},
+                        "body": _STR,
+                        "lead_id": _STR_OR_NULL,
+                        "status": {"enum": ["refused", "resubmitted"]},
+                    },
+                },
+            },
+            "waiting": {"type": "object", "additionalProperties": {"type": "integer"}},
+        },
+    },
+    "Resubmitted": {
+        "type": "object",
+        "properties": {
+            "decided": {"type": "array", "items": {"type": "object", "properties": {"id": {"type": "integer"}, "lead_id": _STR}}},
+            "refused": {"type": "array", "items": {"type": "object", "properties": {"id": {"type": "integer"}, "kind": _STR}}},
+            "waiting": {"type": "object", "additionalProperties": {"type": "integer"}},
         },
     },
     "AuditRecord": {
@@ -151,7 +210,37 @@ SCHEMAS: dict[str, Any] = {
     },
     "Reps": {
         "type": "object",
-        "properties": {"version": {"type": ["integer", "null"]}, "reps": {"type": "array", "items": {"type": "object"}}},
+        "properties": {"version": {"type": ["integer", "null"]}, "reps": {"type": "array", "items": {"$ref": "#/components/schemas/Rep"}}},
+    },
+    "Rep": {
+        "type": "object",
+        "properties": {
+            "rep": _STR,
+            "level": _STR,
+            "capacity": {"type": "integer"},
+            "open": {"type": "integer"},
+            "load": {"type": ["number", "null"]},
+            "away": {"type": "boolean"},
+            "away_until": _TIME,
+            "away_reason": {"type": ["string", "null"]},
+            "last_assigned": _TIME,
+            "quota": {
+                "type": ["object", "null"],
+                "description": "the team's quota for this rep now: won value (or deals) in the current period against the target",
+                "properties": {
+                    "target": {"type": "integer"},
+                    "unit": {"enum": ["value", "deals"]},
+                    "period": {"enum": ["month", "quarter"]},
+                    "won": {"type": "integer"},
+                    "attainment": {"type": "number", "minimum": 0},
+                },
+            },
+            "caps": {
+                "type": ["object", "null"],
+                "description": "per period unit (day, week, month): the cap and what the current period used",
+                "additionalProperties": {"type": "object", "properties": {"limit": {"type": "integer"}, "used": {"type": "integer"}}},
+            },
+        },
     },
     "Queues": {"type": "object", "properties": {"queues": {"type": "object", "additionalProperties": {"type": "object"}}}},
     "Fairness": {
@@ -169,6 +258,33 @@ SCHEMAS: dict[str, Any] = {
             "max_min_ratio": {"type": ["number", "null"]},
             "overrides": {"type": "integer"},
             "rule_compliance": {"type": ["number", "null"], "minimum": 0, "maximum": 1},
+            "shares": {
+                "type": "array",
+                "description": "per route or exception using `pick shares`: per level its target and realized share in the period holding `until`",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "pipeline": _STR,
+                        "kind": _STR,
+                        "name": _STR,
+                        "per": _STR,
+                        "period": _STR,
+                        "counted": {"type": "integer"},
+                        "levels": {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "properties": {
+                                    "level": _STR,
+                                    "target": {"type": "number"},
+                                    "count": {"type": "integer"},
+                                    "realized": {"type": ["number", "null"]},
+                                },
+                            },
+                        },
+                    },
+                },
+            },
         },
     },
     "AwayState": {

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import json
 import logging
 import re
 from datetime import UTC, datetime, timedelta
@@ -16,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from ..daemon import rows
 from ..lottery import seeds
 from ..storage.errors import DomainError
 from . import decisions
@@ -56,6 +58,14 @@ def lottery_panel(d: Daemon, now: float, limit: int = 10) -> dict:
     return {"draw": seeds.draw_seed(d.db, now).public(), "records": [{**r, "at": iso(r["created_at"])} for r in records]}
 
 
+def reentries_panel(d: Daemon, now: float) -> list[dict]:
+    """This period's leads that repeat an earlier prospect, read on the request side's own connection."""
+    return [
+        {**r, "at": iso(r["at"]), "before": [b.split(":", 1) for b in json.loads(r["before"] or "[]")]}
+        for r in rows.reentries(d.read, seeds.period_start(seeds.period_of(now)))
+    ]
+
+
 async def dashboard_page(request: Request) -> Response:
     from ..render.jinja import render_template
 
@@ -78,7 +88,7 @@ async def dashboard_page(request: Request) -> Response:
             "queues": queues_json(d, limit=20),
             "week": week,
             "chart": bar_chart(week["counts"]),
-            "lottery": await asyncio.to_thread(lottery_panel, d, now),
+            "lottery": {**await asyncio.to_thread(lottery_panel, d, now), "reentries": reentries_panel(d, now)},
             "panels": panels,
         },
     )

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from datetime import UTC, datetime
 from typing import Any
 
 from starlette.requests import ClientDisconnect, Request
 
+from ..engine.schema import addressable_id
 from .errors import ApiError
 from .safejson import JsonRefused, loads, safe
 
@@ -22,8 +22,8 @@ MAX_BODY = 64 * 1024
 MAX_TIME = 253402300799.0  # 9999-12-31T23:59:59Z
 
 
-async def read_json(request: Request) -> Any:
-    """The body as JSON, refusing bodies over MAX_BODY (413) and bad JSON (400)."""
+async def read_body(request: Request) -> bytes:
+    """The raw body within MAX_BODY (413 beyond it); a signature is checked over these bytes."""
     length = request.headers.get("content-length")
     if length is not None and length.isdigit() and int(length) > MAX_BODY:
         raise ApiError(413, "too_large", f"request body is {int(length)} bytes; the limit is {MAX_BODY}")
@@ -35,6 +35,12 @@ async def read_json(request: Request) -> Any:
                 raise ApiError(413, "too_large", f"request body is over the limit of {MAX_BODY} bytes")
     except ClientDisconnect:  # gone, or cut by the body read timeout (serve.py): nobody reads this answer
         raise ApiError(408, "timeout", "the request body did not arrive in time") from None
+    return bytes(body)
+
+
+async def read_json(request: Request) -> Any:
+    """The body as JSON, refusing bodies over MAX_BODY (413) and bad JSON (400)."""
+    body = await read_body(request)
     if not body.strip():
         raise ApiError(400, "bad_json", "empty body: expected a JSON object")
     try:
@@ -62,17 +68,13 @@ async def read_optional_object(request: Request) -> dict:
     return await read_object(request) if has_body else {}
 
 
-# the lead ids every path can address (docs/security.md); the engine's schema will own this rule
-LEAD_ID = re.compile(r"[A-Za-z0-9._:@-]{1,128}\Z")
-
-
 def check_lead_id(value: Any) -> None:
     """Refuse an `id` no URL could address later (a 422 naming `id`); a missing id is the engine's to refuse."""
     if value is None:
         return
     if not isinstance(value, str):
         raise invalid("id", f"expected a text id, got {json.dumps(safe(value, 40))}")
-    if not LEAD_ID.match(value) or value in (".", ".."):
+    if not addressable_id(value):
         raise invalid(
             "id",
             f"{json.dumps(safe(value, 40))} is not a usable lead id; expected 1 to 128 of A-Z a-z 0-9 . _ : @ -, and not . or ..",

@@ -223,7 +223,13 @@ def bind(host: str, port: int) -> socket.socket:
 
 
 def run(
-    db: str, host: str = "127.0.0.1", port: int = 8377, sla_interval: float = 1.0, log_access: bool = False, limits: Limits = Limits()
+    db: str,
+    host: str = "127.0.0.1",
+    port: int = 8377,
+    sla_interval: float = 1.0,
+    log_access: bool = False,
+    limits: Limits = Limits(),
+    **app_options: Any,
 ) -> None:
     """Serve until interrupted; prints `policyd: serving http://HOST:PORT` to stderr once ready."""
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s %(levelname)s %(message)s")
@@ -238,5 +244,5 @@ def run(
         what = f"version {pol.version}" if pol else "no active version yet (run `policyd activate @N`)"
         print(f"policyd: serving http://{host}:{actual} ({what}, database {db})", file=sys.stderr, flush=True)
 
-    app = create_app(db, sla_interval=sla_interval, log_access=log_access, on_ready=ready)
+    app = create_app(db, sla_interval=sla_interval, log_access=log_access, on_ready=ready, **app_options)
     uvicorn.Server(config(app, limits, timeout_graceful_shutdown=5)).run(sockets=[sock])

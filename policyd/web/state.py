@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 
+from ..daemon.intake import Sources
 from ..daemon.runtime import Runtime
 from ..storage import tokens
 from ..storage.db import connect
@@ -31,6 +32,9 @@ class Daemon:
         self.assign_count = 0
         self.started = time.time()
         self.on_ready: Callable[[], None] | None = None
+        self.sources = Sources()  # mapped intake (daemon/intake.py): set by create_app
+        self.max_pending = 2000  # writer operations waiting beyond which intake and assign answer 429
+        self.deliverer = None  # the outbox's delivery thread (daemon/outbox.py), when webhooks are configured
 
     def open(self) -> None:
         self.read = connect(self.db)
