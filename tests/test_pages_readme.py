@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from policyd.web.app import ENDPOINTS
+from policyd.web.routes import ENDPOINTS
 
 from . import test_pages_a11y
 

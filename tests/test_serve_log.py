@@ -27,7 +27,7 @@ def log(tmp_path_factory):
     db = tmp_path_factory.mktemp("log") / "log.db"
     publish(db)
     clock = Clock()
-    seeds.commit(str(db), seeds.period_of(clock()))
+    seeds.commit(str(db), seeds.period_of(clock()), now=seeds.period_start(seeds.period_of(clock())) - 60)  # before the week begins
     admin = make_token(db, "admin")
     made: dict[str, dict] = {}
     with ThreadServer(db, clock=clock, sla_interval=3600) as srv, srv.client(admin) as c:

@@ -7,7 +7,7 @@ does not. Nothing here decides anything.
 
 from __future__ import annotations
 
-from ..engine.availability import AWAY, blocker
+from ..engine.availability import AWAY, CAPPED, FULL, blocker, cap_hit, reason
 from ..lang import model as m
 from .words import RepView, _atoms, fmt
 
@@ -22,10 +22,18 @@ def whose(stage_kind: str, stage_name: str) -> str:
 
 def unavailable(view: RepView, i: int) -> str:
     """Why the rep was not among the available reps."""
-    c = view.c
-    if blocker(c, view.d.state, i) == AWAY:
+    c, d = view.c, view.d
+    why = blocker(c, d.state, i, d.at)
+    if why == AWAY:
         return "you were away"
-    return f"you were at capacity: {view.open(i)} of {c.capacity[i]} open leads"
+    if why == FULL:
+        return f"you were at capacity: {view.open(i)} of {c.capacity[i]} open leads"
+    if why == CAPPED:
+        limit, unit, n = cap_hit(c, d.state, i, d.at)
+        return f"you had reached your cap: {n} of {limit} leads {'today' if unit == 'day' else 'this ' + unit}"
+    if why is None:
+        return "you were not available"
+    return f"you were off: {reason(c, d.state, i, d.at)}"
 
 
 def _atom(view: RepView, a: m.Cond, i: int, who: str) -> str:
