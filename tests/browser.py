@@ -31,8 +31,21 @@ class PageVisit:
 
 
 @contextmanager
-def open_page(target: str | Path, screenshot: str | Path | None = None, width: int = 1280, height: int = 900):
-    """Yield a PageVisit for a local file path or an http(s) URL; errors lists console errors and page errors."""
+def open_page(
+    target: str | Path,
+    screenshot: str | Path | None = None,
+    width: int = 1280,
+    height: int = 900,
+    *,
+    bypass_csp: bool = False,
+    color_scheme: str = "light",
+    timezone_id: str | None = None,
+):
+    """Yield a PageVisit for a local file path or an http(s) URL; errors lists console errors and page errors.
+
+    `bypass_csp` lets a test inject axe-core into a page whose CSP forbids scripts;
+    `color_scheme` is what `prefers-color-scheme` answers; `timezone_id` the viewer's zone.
+    """
     from playwright.sync_api import sync_playwright
 
     if not Path(CHROMIUM).exists():
@@ -43,7 +56,10 @@ def open_page(target: str | Path, screenshot: str | Path | None = None, width: i
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:
-            page = browser.new_page(viewport={"width": width, "height": height})
+            context = browser.new_context(
+                viewport={"width": width, "height": height}, bypass_csp=bypass_csp, color_scheme=color_scheme, timezone_id=timezone_id
+            )
+            page = context.new_page()
             visit = PageVisit(page)
             page.on("console", lambda m: visit.errors.append(m.text) if m.type == "error" else None)
             page.on("pageerror", lambda e: visit.errors.append(str(e)))
@@ -53,3 +69,32 @@ def open_page(target: str | Path, screenshot: str | Path | None = None, width: i
             yield visit
         finally:
             browser.close()
+
+
+AXE_DIR = Path(__file__).parent / ".axe"  # gitignored; filled from the npm registry on first use
+AXE_VERSION = "4.11.1"
+
+
+def axe_script() -> Path:
+    """axe-core's script, installed with npm into tests/.axe (not in the repository) when missing."""
+    import subprocess
+
+    js = AXE_DIR / "node_modules" / "axe-core" / "axe.min.js"
+    if not js.exists():
+        AXE_DIR.mkdir(exist_ok=True)
+        subprocess.run(
+            ["npm", "install", "--no-audit", "--no-fund", "--silent", "--prefix", str(AXE_DIR), f"axe-core@{AXE_VERSION}"],
+            check=True,
+            timeout=300,
+        )
+    return js
+
+
+def axe_violations(page, impacts: tuple[str, ...] = ("serious", "critical")) -> list[dict]:
+    """Run axe-core on the open page (it must allow the script: open it with bypass_csp=True); the violations of `impacts`."""
+    page.add_script_tag(path=str(axe_script()))
+    found = page.evaluate(
+        """async () => (await axe.run(document, {resultTypes: ["violations"]})).violations.map(v => ({
+            id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 5).map(n => n.target.join(" ") + ": " + n.failureSummary)}))"""
+    )
+    return [v for v in found if v["impact"] in impacts]

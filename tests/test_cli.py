@@ -77,7 +77,7 @@ def test_assign_explains(run):
     assert result.exit_code == 0
     out = result.stdout
     assert out.startswith("Lead L-2 (Globex) -> alice\n")
-    assert "Why not dmitri? removed at line 117" in out
+    assert "Why not dmitri? This tier needs finance skill 2; yours is 1. Removed at line 117" in out
 
 
 def test_assign_from_stdin_json(run):

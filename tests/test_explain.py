@@ -113,11 +113,14 @@ def test_why_not_names_the_first_step_that_removed_the_rep(inbound):
     c = inbound.compiled
     d = decide(c, IN, State(open={"alice": 30}, away=frozenset({"carol"})), "w48", lottery=False)
     data = explain(c, d, "alice")
-    assert data["why_not"]["answer"] == "removed at line 115 (route high, `available reps`): at capacity (30 open of 30)"
-    assert explain(c, d, "carol")["why_not"]["answer"] == "removed at line 115 (route high, `available reps`): away"
+    assert data["why_not"]["answer"] == (
+        "You were at capacity: 30 of 30 open leads. Removed at line 115 (route high, `available reps`): at capacity (30 open of 30)"
+    )
+    assert data["why_not"]["plain"] == "you were at capacity: 30 of 30 open leads"
+    assert explain(c, d, "carol")["why_not"]["answer"] == "You were away. Removed at line 115 (route high, `available reps`): away"
     assert explain(c, d, "dmitri")["why_not"]["value"] == "skill(finance) = 1, needs >= 2"
     assert explain(c, d, "kofi")["why_not"]["line"] == 118
-    assert explain(c, d, d.rep)["why_not"]["answer"] == f"{d.rep} got this lead"
+    assert explain(c, d, d.rep)["why_not"]["answer"] == "You got this lead"
     assert explain(c, d, "zed")["why_not"]["answer"] == "zed is not on the team"
 
 

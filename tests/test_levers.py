@@ -124,7 +124,10 @@ def test_a_capped_rep_is_removed_with_the_reason(base):
     assert d.rep == "bob"
     text = render(base, d, "text", "ann")
     assert "- ann: cap 1 per day reached: 1" in text
-    assert "Why not ann? removed at line 25 (route low, `available reps`): cap 1 per day reached: 1" in text
+    assert (
+        "Why not ann? You had reached your cap: 1 of 1 leads today. Removed at line 25 (route low, `available reps`): cap 1 per day reached: 1"
+        in text
+    )
 
 
 def test_outside_hours_and_holidays_nobody_but_the_all_day_rep(base):

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from policyd.lottery import seeds
-from policyd.web.app import ROUTES
+from policyd.web.routes import ROUTES
 
 from .serve_support import HIGH, INBOUND, Clock, ProcessServer, ThreadServer, db_rows, lead, make_token, publish
 

@@ -21,7 +21,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from policyd.lottery import seeds
-from policyd.web.app import ENDPOINTS
+from policyd.web.routes import ENDPOINTS
 
 from .serve_support import ThreadServer, make_token, publish
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from policyd.web.app import ENDPOINTS
 from policyd.web.auth import PAGE_HEADERS
+from policyd.web.routes import ENDPOINTS
 
 from .serve_support import ThreadServer, lead, make_token, publish
 

@@ -62,7 +62,7 @@ def test_why_not_the_rep_it_was_overridden_to_says_they_hold_it(env):
     assert j["decision"]["rep"] == to and j["decision"]["decided"]["rep"] == first
 
     back = c.get("/v1/decisions/L-M-1", params={"why_not": first}).json()["explanation"]["why_not"]
-    assert back["answer"] == f"{first} no longer holds it: {how}; now {to} holds the lead (assigned). As decided: {first} got this lead"
+    assert back["answer"] == f"{first} no longer holds it: {how}; now {to} holds the lead (assigned). As decided: You got this lead"
 
     text = c.get("/v1/decisions/L-M-1", params={"why_not": to, "format": "text"}).text
     lines = text.splitlines()
@@ -124,4 +124,4 @@ def test_an_unmoved_lead_answers_as_before(env):
     rep = c.post("/v1/assign", json=lead("M-3")).json()["rep"]
     x = c.get("/v1/decisions/L-M-3", params={"why_not": rep}).json()["explanation"]
     assert x["now"]["moved"] is False and x["moves"] == []
-    assert x["why_not"]["answer"] == f"{rep} got this lead"
+    assert x["why_not"]["answer"] == "You got this lead"

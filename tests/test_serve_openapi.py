@@ -7,7 +7,7 @@ import pytest
 from openapi_spec_validator import validate
 
 from policyd.web import openapi
-from policyd.web.app import ENDPOINTS
+from policyd.web.routes import ENDPOINTS
 
 from .serve_support import HIGH, ThreadServer, lead, make_token, publish
 

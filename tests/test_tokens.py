@@ -1,4 +1,4 @@
-"""Tokens: printed once, stored as sha256 only, roles ordered read < assign < admin."""
+"""Tokens: printed once, stored as sha256 only, roles ordered rep < read < assign < admin."""
 
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ def test_create_prints_the_token_once_and_stores_only_its_hash(tmp_path):
 def test_unknown_role_and_empty_name(tmp_path):
     db = tmp_path / "t.db"
     r = CliRunner().invoke(main, ["token", "create", "--db", str(db), "--role", "root", "--name", "x"])
-    assert r.exit_code == 2 and "'root' is not one of 'read', 'assign', 'admin'" in r.output
+    assert r.exit_code == 2 and "'root' is not one of 'rep', 'read', 'assign', 'admin'" in r.output
     r = CliRunner().invoke(main, ["token", "create", "--db", str(db), "--role", "read", "--name", "  "])
     assert (r.exit_code, r.output) == (1, "policyd: a token needs a name (who or what uses it)\n")
 

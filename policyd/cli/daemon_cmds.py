@@ -228,7 +228,7 @@ def serve(
 
 @click.group()
 def token() -> None:
-    """Bearer tokens for the daemon (roles: read < assign < admin).
+    """Bearer tokens for the daemon (roles: rep < read < assign < admin).
 
     \b
     Example:
@@ -243,8 +243,8 @@ def token() -> None:
 @click.option(
     "--role",
     required=True,
-    type=click.Choice(["read", "assign", "admin"]),
-    help="read: dashboards; assign: CRM clients; admin: overrides, availability, activation.",
+    type=click.Choice(["rep", "read", "assign", "admin"]),
+    help="rep: one rep's own page (--name is the rep); read: dashboards; assign: CRM clients; admin: overrides, availability, activation.",
 )
 @click.option("--name", required=True, help="Who or what uses the token (shown in the audit log).")
 @click.option(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from dataclasses import dataclass
 from typing import Any
 
 from ..replay.fairness import spread
@@ -102,4 +103,148 @@ def reps(rt: Runtime, at: float | None = None) -> list[dict]:
                 "caps": caps_of(c, st, name, at),
             }
         )
+    return out
+
+
+# ------------------------------------------------------------------ the routing log
+HOW = ("rules", "exception", "lottery", "override", "sla", "queue")
+_BY_HOW = {"route": "rules", "exception": "exception", "lottery": "lottery", "queue": "queue"}
+_HOW_SQL = {
+    "rules": "by = 'route'",
+    "exception": "by = 'exception'",
+    "lottery": "by = 'lottery'",
+    "queue": "by = 'queue'",
+    "override": "overridden = 1",
+    "sla": "(reassigned > 0 or status = 'escalated')",
+}
+
+
+@dataclass(frozen=True)
+class LogFilter:
+    """What the routing log shows: every field narrows it; `how` is any of HOW (a lead matches one of them)."""
+
+    since: float | None = None
+    until: float | None = None
+    rep: str | None = None  # decided to, or holding it now
+    tier: str | None = None
+    how: tuple[str, ...] = ()
+    q: str | None = None  # part of the lead id or the company
+
+
+def _like(text: str) -> str:
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def _log_where(f: LogFilter) -> tuple[str, list]:
+    where, args = ["1 = 1"], []
+    if f.since is not None:
+        where.append("at >= ?")
+        args.append(f.since)
+    if f.until is not None:
+        where.append("at < ?")
+        args.append(f.until)
+    if f.rep:
+        where.append("(holder = ? or rep = ?)")
+        args += [f.rep, f.rep]
+    if f.tier:
+        where.append("tier = ?")
+        args.append(f.tier)
+    if f.how:
+        where.append("(" + " or ".join(_HOW_SQL[h] for h in f.how) + ")")
+    if f.q:
+        where.append("(lead_id like ? escape '\\' or json_extract(lead, '$.company') like ? escape '\\')")
+        args += [_like(f.q), _like(f.q)]
+    return " and ".join(where), args
+
+
+def how_decided(row: dict) -> list[str]:
+    """How a lead was decided (rules, exception, lottery, queue), then what moved it (override, sla)."""
+    out = [_BY_HOW.get(row["by"], row["by"])]
+    if row.get("overridden"):
+        out.append("override")
+    if row.get("reassigned") or row.get("status") == "escalated":
+        out.append("sla")
+    return out
+
+
+_LOG_COLUMNS = (
+    "lead_id, at, version, tier, by, rep, queue, holder, current_queue, status, overridden, reassigned,"
+    " json_extract(lead, '$.company') as company"
+)
+
+
+def decisions_log(conn: sqlite3.Connection, f: LogFilter, limit: int = 50, offset: int = 0) -> tuple[int, list[dict]]:
+    """(how many match, one page of them newest first) for the routing log."""
+    where, args = _log_where(f)
+    total = conn.execute(f"select count(*) from rt_decisions where {where}", args).fetchone()[0]
+    cur = conn.execute(
+        f"select {_LOG_COLUMNS} from rt_decisions where {where} order by at desc, id desc limit ? offset ?", [*args, limit, offset]
+    )
+    names = [c[0] for c in cur.description]
+    out = []
+    for r in cur.fetchall():
+        row = dict(zip(names, r))
+        row["how"] = how_decided(row)
+        row["company"] = row["company"] if isinstance(row["company"], str) else None
+        out.append(row)
+    return total, out
+
+
+# ------------------------------------------------------------------ the audit trail
+@dataclass(frozen=True)
+class AuditFilter:
+    """What the audit page shows; `rep` matches a record naming the rep as holder, from or to."""
+
+    since: float | None = None
+    until: float | None = None
+    lead: str | None = None
+    rep: str | None = None
+    actor: str | None = None
+    kind: str | None = None
+
+
+def audit_kinds(conn: sqlite3.Connection) -> list[str]:
+    return [k for (k,) in conn.execute("select distinct kind from audit order by kind")]
+
+
+def audit_log(conn: sqlite3.Connection, f: AuditFilter, limit: int = 100, offset: int = 0) -> tuple[int, list[dict]]:
+    """(how many match, one page of records newest first): {seq, at, kind, actor, data}."""
+    where, args = ["1 = 1"], []
+    for col, value in (("at >= ?", f.since), ("at < ?", f.until), ("kind = ?", f.kind), ("actor = ?", f.actor)):
+        if value is not None and value != "":
+            where.append(col)
+            args.append(value)
+    if f.lead:
+        where.append("json_extract(data, '$.lead_id') = ?")
+        args.append(f.lead)
+    if f.rep:
+        where.append("? in (json_extract(data, '$.rep'), json_extract(data, '$.from'), json_extract(data, '$.to'))")
+        args.append(f.rep)
+    sql = " and ".join(where)
+    total = conn.execute(f"select count(*) from audit where {sql}", args).fetchone()[0]
+    rows = conn.execute(
+        f"select seq, at, kind, actor, data from audit where {sql} order by seq desc limit ? offset ?", [*args, limit, offset]
+    )
+    return total, [{"seq": s, "at": at, "kind": k, "actor": a, "data": json.loads(d)} for s, at, k, a, d in rows]
+
+
+# ------------------------------------------------------------------ one rep's view
+def target_shares(rt: Runtime) -> dict[str, float]:
+    """Each rep's target share of the leads. Hook: a policy with target shares (language levers) answers here;
+    until then every rep's target is an even split of the team."""
+    pol = rt.policy
+    names = list(pol.compiled.rep_names) if pol else []
+    return {n: 1 / len(names) for n in names} if names else {}
+
+
+def rep_leads(conn: sqlite3.Connection, rep: str, since: float, until: float) -> list[dict]:
+    """Leads decided in [since, until) that were decided to `rep` or that `rep` holds now, newest first (full rows)."""
+    cur = conn.execute(
+        f"select {_LOG_COLUMNS}, deadline from rt_decisions where at >= ? and at < ? and (holder = ? or rep = ?) order by at desc, id desc",
+        (since, until, rep, rep),
+    )
+    names = [c[0] for c in cur.description]
+    out = [dict(zip(names, r)) for r in cur.fetchall()]
+    for row in out:
+        row["how"] = how_decided(row)
     return out

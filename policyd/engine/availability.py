@@ -101,8 +101,8 @@ def counted(r: Roster, at: float | None) -> tuple:
     return tuple(("count", key, None) for key in period_keys(r, at))
 
 
-def cap_reached(r: Roster, state: State, i: int, at: float, keys: tuple[str, ...] | None = None) -> str | None:
-    """ "cap 60 per month reached: 60" when rep `i` has used a cap in the current period."""
+def cap_hit(r: Roster, state: State, i: int, at: float, keys: tuple[str, ...] | None = None) -> tuple[int, str, int] | None:
+    """(limit, unit, leads counted) of the first cap rep `i` has used in the current period, or None."""
     caps = r.caps[i]
     if not caps:
         return None
@@ -111,8 +111,14 @@ def cap_reached(r: Roster, state: State, i: int, at: float, keys: tuple[str, ...
     for unit, limit in caps:
         n = state.counts.get(keys[r.cap_units.index(unit)], {}).get(name, 0)
         if n >= limit:
-            return f"cap {limit} per {unit} reached: {n}"
+            return limit, unit, n
     return None
+
+
+def cap_reached(r: Roster, state: State, i: int, at: float, keys: tuple[str, ...] | None = None) -> str | None:
+    """ "cap 60 per month reached: 60" when rep `i` has used a cap in the current period."""
+    hit = cap_hit(r, state, i, at, keys)
+    return None if hit is None else f"cap {hit[0]} per {hit[1]} reached: {hit[2]}"
 
 
 def gate(r: Roster, state: State, at: float | None, cands: list[int]) -> list[int]:

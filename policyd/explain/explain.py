@@ -20,6 +20,7 @@ from ..engine.decide import rebuild
 from ..engine.decision import Decision
 from ..engine.picks import Seen, strategy
 from ..lang import model as m
+from . import plain
 from .words import RepView, lead_values, source, when
 
 FORMATS = ("text", "md", "html", "json")
@@ -55,16 +56,20 @@ class _Walk:
     def where(self) -> str:
         return f"{self.current['kind']} {self.current['name']}"
 
-    def removed(self, reps: Sequence[int], step: dict, why: Callable[[int], str]) -> list[dict]:
+    def removed(self, reps: Sequence[int], step: dict, why: Callable[[int], str], words: Callable[[int], str]) -> list[dict]:
+        """Entries for the removed reps; the first removal of each rep is kept, with `words` (plain.py) for why-not."""
         names = self.c.rep_names
         out = []
         for i in reps:
             entry = {"rep": names[i], "why": why(i)}
             out.append(entry)
-            self.removed_by.setdefault(
-                names[i], {"stage": step.get("where", ""), "line": step["line"], "step": step["text"], "why": entry["why"]}
-            )
+            if names[i] not in self.removed_by:
+                hit = {"stage": step.get("where", ""), "line": step["line"], "step": step["text"], "why": entry["why"]}
+                self.removed_by[names[i]] = hit | {"plain": lambda i=i: words(i)}
         return out
+
+    def whose(self) -> str:
+        return plain.whose(self.current["kind"], self.current["name"])
 
     def unavailable(self, i: int) -> str:
         return reason(self.c, self.d.state, i, self.d.at) or "not available"
@@ -150,7 +155,7 @@ class _Walk:
         avail = set(e.available)
         step = {"kind": "start", "line": node.span.line, "text": "available reps", "where": self.where()}
         gone = [i for i in range(n) if i not in avail]
-        step["removed"] = self.removed(gone, step, self.unavailable)
+        step["removed"] = self.removed(gone, step, self.unavailable, lambda i: plain.unavailable(self.view, i))
         step["kept"] = len(avail)
         step["summary"] = f"{len(avail)} of {n} reps available" + when(self.c, self.d.at)
         step["summary"] += "" if gone else " (nobody away, full, capped or off hours)" if self.c.timed else " (nobody away or full)"
@@ -163,7 +168,10 @@ class _Walk:
         step = {"kind": "require" if isinstance(e, ev.Require) else "prefer", "line": node.span.line, "text": source(self.p, node.span)}
         step["where"] = self.where()
         if isinstance(e, ev.Require):
-            step["removed"] = self.removed(gone, step, lambda i: self.view.describe(node.cond, i))
+            who = self.whose()
+            step["removed"] = self.removed(
+                gone, step, lambda i: self.view.describe(node.cond, i), lambda i: plain.failed(self.view, node.cond, i, who)
+            )
             step["summary"] = f"kept {len(e.after)} of {len(e.before)}"
         elif e.option < 0:
             step["summary"] = f"no rep matched any option; kept all {len(e.before)}"
@@ -174,7 +182,13 @@ class _Walk:
             step["summary"] = f"kept {len(e.after)} of {len(e.before)} matching `{label}`" + (
                 f" (option {e.option + 1}: no rep matched the earlier ones)" if e.option > 0 else ""
             )
-            step["removed"] = self.removed(gone, step, lambda i: f"not `{label}`: {self.view.describe(opt, i)}")
+            who = self.whose()
+            step["removed"] = self.removed(
+                gone,
+                step,
+                lambda i: f"not `{label}`: {self.view.describe(opt, i)}",
+                lambda i: plain.preferred(self.view, opt, label, i, who),
+            )
         self.lines.append(node.span.line)
         self.add(step)
 
@@ -200,10 +214,15 @@ class _Walk:
         seen = Seen(self.c, self.view.O, self.d.state, e.key, e.candidates, e.chosen, self.d.at)
         others = [i for i in e.candidates if i != e.chosen]
         step = {"kind": "pick", "line": line, "text": text, "where": self.where(), "summary": s.summary(seen)}
+        chosen = self.c.rep_names[e.chosen] if e.chosen is not None and e.chosen >= 0 else None
+
+        def words(i: int) -> str:
+            return plain.passed_over(chosen, text, s.passed_over(seen, i))
+
         if s.each_reason or len(others) <= 1:
-            step["removed"] = self.removed(others, step, lambda i: f"not picked: {s.passed_over(seen, i)}")
+            step["removed"] = self.removed(others, step, lambda i: f"not picked: {s.passed_over(seen, i)}", words)
         else:  # the same reason for every other candidate: say it once
-            self.removed(others, step, lambda i: f"not picked: {s.passed_over(seen, i)}")
+            self.removed(others, step, lambda i: f"not picked: {s.passed_over(seen, i)}", words)
             step["removed"] = []
             names = self.c.rep_names
             step["summary"] += f"; the other {len(others)} candidates ({', '.join(names[i] for i in others)}) wait their turn"
@@ -307,8 +326,16 @@ def explain(c: Compiled, d: Decision, why_not: str | None = None, extra_notes: S
     return data
 
 
+def _said(rep: str, words: str, technical: str | None = None, **more) -> dict:
+    """A why-not answer: plain words first (addressed to the rep), then the technical reason if any."""
+    answer = words[0].upper() + words[1:]
+    if technical:
+        answer += ". " + technical[0].upper() + technical[1:]
+    return {"rep": rep, "plain": words, "answer": answer, "line": None} | more
+
+
 def why_not_rep(c: Compiled, d: Decision, rep: str, removed_by: dict | None = None) -> dict:
-    """The first step that removed `rep`, with the rep's value there."""
+    """The first step that removed `rep`: in plain words first, then the line and the rep's value there."""
     if removed_by is None:
         return explain(c, d, rep)["why_not"]
     if rep not in c.rep_index:
@@ -317,28 +344,24 @@ def why_not_rep(c: Compiled, d: Decision, rep: str, removed_by: dict | None = No
         guess = did_you_mean(rep, c.rep_names)
         return {"rep": rep, "answer": f"{rep} is not on the team" + (f"; did you mean {guess}?" if guess else ""), "line": None}
     if d.rep == rep:
-        return {"rep": rep, "answer": f"{rep} got this lead", "line": None}
+        return _said(rep, "you got this lead")
     hit = removed_by.get(rep)
     if hit is not None:
         where = f"{hit['stage']}, " if hit.get("stage") else ""
-        return {
-            "rep": rep,
-            "answer": f"removed at line {hit['line']} ({where}`{hit['step']}`): {hit['why']}",
-            "line": hit["line"],
-            "step": hit["step"],
-            "value": hit["why"],
-        }
+        technical = f"removed at line {hit['line']} ({where}`{hit['step']}`): {hit['why']}"
+        return _said(rep, hit["plain"](), technical, line=hit["line"], step=hit["step"], value=hit["why"])
     if d.by == "exception":
-        return {"rep": rep, "answer": f"exception {d.exception} placed the lead before any route considered {rep}", "line": None}
+        return _said(rep, f"exception {d.exception} placed the lead before any route considered you")
     if d.lottery is not None and d.lottery.entered:
-        return {
-            "rep": rep,
-            "answer": f"the lottery drew {d.lottery.winner} (winner draw {d.lottery.winner_draw:.4f}) from {len(d.lottery.pool)} reps including {rep}",
-            "line": None,
-        }
+        n = len(d.lottery.pool)
+        return _said(
+            rep,
+            f"this lead was drawn by lottery, and the draw picked {d.lottery.winner} from {n} reps, you among them",
+            f"winner draw {d.lottery.winner_draw:.4f}",
+        )
     if d.queue is not None:
-        return {"rep": rep, "answer": f"no rep got this lead: it was queued in {d.queue}", "line": None}
-    return {"rep": rep, "answer": f"{rep} was not considered for this lead", "line": None}
+        return _said(rep, f"nobody got this lead: it was queued in {d.queue}")
+    return _said(rep, "you were not considered for this lead")
 
 
 def render(c: Compiled, d: Decision, fmt: str = "text", why_not: str | None = None, notes: Sequence[str] = ()) -> str:

@@ -2,8 +2,9 @@
 
 A token is shown once, when it is created; the database keeps only its sha256, so
 a copy of the database (or a log line) never lets anyone in. Roles are ordered:
-`read` (dashboards) < `assign` (CRM clients: assign, accept, close) < `admin`
-(overrides, availability, activation); a role may do what the roles below it do.
+`rep` (one rep's own page; the token is named after the rep) < `read` (dashboards)
+< `assign` (CRM clients: assign, accept, close) < `admin` (overrides, availability,
+activation); a role may do what the roles below it do.
 
 A token may carry an expiry (`expires_at`) and may be revoked (`revoked_at`; the row
 stays, so the audit log's names keep meaning something). The daemon looks the token
@@ -32,7 +33,7 @@ from .db import connect
 
 log = logging.getLogger(__name__)
 
-ROLES = ("read", "assign", "admin")
+ROLES = ("rep", "read", "assign", "admin")
 _RANK = {r: i for i, r in enumerate(ROLES)}
 PREFIX = "pd_"
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}

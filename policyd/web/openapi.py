@@ -316,6 +316,23 @@ SCHEMAS: dict[str, Any] = {
         },
     },
     "OpenAPI": {"type": "object", "description": "this document"},
+    "DecisionLog": {
+        "type": "object",
+        "required": ["total", "offset", "limit", "decisions"],
+        "properties": {
+            "total": {"type": "integer"},
+            "offset": {"type": "integer"},
+            "limit": {"type": "integer"},
+            "next": {"type": ["string", "null"]},
+            "decisions": {"type": "array", "items": {"type": "object", "required": ["lead_id", "at", "how"]}},
+        },
+    },
+    "RepPage": {
+        "type": "object",
+        "required": ["rep", "periods", "leads"],
+        "properties": {"rep": _STR, "periods": {"type": "object"}, "leads": {"type": "array"}, "lottery": {"type": "array"}},
+    },
+    "RepLead": {"type": "object", "description": "the rep's own decision in full, or {lead_id, tier, at, how, why_not}"},
     "Error": {
         "type": "object",
         "required": ["error", "message"],
