@@ -55,7 +55,9 @@ def check_door(door: Door, teams: Sequence[m.Policy] | None = None) -> list[Diag
     ctx = Context(door.as_policy())
     out: list[Diagnostic] = list(check_schema(ctx))
     if not door.sends:
-        out.append(Diagnostic("D002", ERROR, door.span, f"door {door.name} has no `send` rule: it places no lead", "add `send TEAM otherwise`"))
+        out.append(
+            Diagnostic("D002", ERROR, door.span, f"door {door.name} has no `send` rule: it places no lead", "add `send TEAM otherwise`")
+        )
     for s in door.sends:
         if s.cond is not None:
             out.extend(_lead_cond(ctx, s.cond, "a door"))
@@ -103,7 +105,13 @@ def _coverage(door: Door, ctx: Context) -> Iterator[Diagnostic]:
         if i in first_lead:
             continue
         if i not in holds:
-            yield _diag("D003", WARNING, s.span, f"`send {s.team} when {s.text}` can never hold: no lead matches it", "remove it or fix the condition")
+            yield _diag(
+                "D003",
+                WARNING,
+                s.span,
+                f"`send {s.team} when {s.text}` can never hold: no lead matches it",
+                "remove it or fix the condition",
+            )
             continue
         lead = holds[i]
         j = team_of(cdoor, cdoor.door_lead(lead))
@@ -128,7 +136,9 @@ def _teams(door: Door, teams: Sequence[m.Policy]) -> Iterator[Diagnostic]:
             yield Diagnostic("D004", ERROR, s.span, f"no team policy is named `{s.team}`", hint)
     for name, p in by_name.items():
         if name not in sent:
-            yield Diagnostic("D006", WARNING, door.span, f"door {door.name} sends no lead to team {name} ({p.file})", f"add `send {name} when ...`")
+            yield Diagnostic(
+                "D006", WARNING, door.span, f"door {door.name} sends no lead to team {name} ({p.file})", f"add `send {name} when ...`"
+            )
             continue
         yield from _fields(door, name, p)
 
@@ -139,15 +149,33 @@ def _fields(door: Door, team: str, p: m.Policy) -> Iterator[Diagnostic]:
         where = f"team {team}'s lead block ({p.file})"
         if g is None:
             yield Diagnostic(
-                "D005", ERROR, f.span, f"{where} has no field `{f.name}`: the team would refuse every lead the door sends it", f"declare `{f.name} {f.type}` there too"
+                "D005",
+                ERROR,
+                f.span,
+                f"{where} has no field `{f.name}`: the team would refuse every lead the door sends it",
+                f"declare `{f.name} {f.type}` there too",
             )
         elif f.type.kind != g.type.kind:
-            yield Diagnostic("D005", ERROR, f.span, f"field `{f.name}` is {f.type} here but {g.type} in {where}", "declare it with one type in both")
+            yield Diagnostic(
+                "D005", ERROR, f.span, f"field `{f.name}` is {f.type} here but {g.type} in {where}", "declare it with one type in both"
+            )
         elif f.type.kind == "enum" and not set(f.type.words) <= set(g.type.words):
             missing = ", ".join(w for w in f.type.words if w not in g.type.words)
-            yield Diagnostic("D005", ERROR, f.span, f"field `{f.name}` allows {missing} here but not in {where}", f"add {missing} to the team's set, or drop it here")
+            yield Diagnostic(
+                "D005",
+                ERROR,
+                f.span,
+                f"field `{f.name}` allows {missing} here but not in {where}",
+                f"add {missing} to the team's set, or drop it here",
+            )
         elif (f.optional or f.has_default) and not (g.optional or g.has_default):
-            yield Diagnostic("D005", WARNING, f.span, f"field `{f.name}` may be left out here but {where} requires it", "make it required here, or optional there")
+            yield Diagnostic(
+                "D005",
+                WARNING,
+                f.span,
+                f"field `{f.name}` may be left out here but {where} requires it",
+                "make it required here, or optional there",
+            )
 
 
 @dataclass

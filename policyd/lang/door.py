@@ -121,7 +121,15 @@ def parse_door_text(text: str, file: str = "<door>") -> tuple[Door, list[Diagnos
             if door is None:
                 door = it
             else:
-                problems.append(Diagnostic("D001", ERROR, it.span, f"a second `door` block (the first is on line {door.span.line})", "a door file holds one door"))
+                problems.append(
+                    Diagnostic(
+                        "D001",
+                        ERROR,
+                        it.span,
+                        f"a second `door` block (the first is on line {door.span.line})",
+                        "a door file holds one door",
+                    )
+                )
         elif isinstance(it, m.Example):
             examples.append(_resolve_example(it))
         elif isinstance(it, tuple) and it[0] == "lead":
@@ -142,7 +150,9 @@ def parse_door_text(text: str, file: str = "<door>") -> tuple[Door, list[Diagnos
                 )
             )
     if door is None:
-        raise PolicyError([Diagnostic("D001", ERROR, Span(file, 1, 1), "a door file needs a `door NAME { send TEAM when ... }` block")], {file: text})
+        raise PolicyError(
+            [Diagnostic("D001", ERROR, Span(file, 1, 1), "a door file needs a `door NAME { send TEAM when ... }` block")], {file: text}
+        )
     sends = tuple(Send(s.team, s.cond, s.span, _cond_text(s, lines)) for s in door.sends)
     d = Door(door.name, door.title, fields, sends, tuple(examples), file, door.span, ((file, text),))
     return d, problems

@@ -150,7 +150,11 @@ def parse_text(
 def door_in_policy(span: m.Span) -> Diagnostic:
     """A `door` block among a policy's blocks: the door is a file of its own."""
     return Diagnostic(
-        "D001", ERROR, span, "a `door` block belongs in a door file of its own", "start a new file with `door NAME { ... }` and its `lead` block"
+        "D001",
+        ERROR,
+        span,
+        "a `door` block belongs in a door file of its own",
+        "start a new file with `door NAME { ... }` and its `lead` block",
     )
 
 

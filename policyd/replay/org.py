@@ -156,3 +156,21 @@ def org_figures(reports: Sequence[dict], unplaced: int) -> dict[str, Any]:
         "reps": reps,
         "fairness": spread([float(r["count"]) for r in reps]),
     }
+
+
+def render_org(report: dict[str, Any], fmt: str = "text") -> str:
+    """The organisation report as text, md, json (without the per-team charts) or one HTML page."""
+    from .review import _f2, _pct, _ratio
+
+    if fmt == "json":
+        import json
+
+        data = dict(report)
+        data["teams"] = [{**t, "report": {k: v for k, v in t["report"].items() if k != "charts"}} for t in report["teams"]]
+        return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    from ..render.jinja import environment
+
+    env = environment()
+    for name, fn in (("pct", _pct), ("f2", _f2), ("ratio", _ratio), ("thousands", lambda v: f"{v:,}")):
+        env.filters.setdefault(name, fn)
+    return env.get_template(f"org.{fmt}.j2").render(r=report)
