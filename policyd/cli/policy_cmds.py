@@ -18,7 +18,7 @@ from .completion import policy_refs
 
 
 @click.command()
-@click.argument("policy", nargs=-1, required=True, metavar="POLICY...")
+@click.argument("policy", nargs=-1, required=True, metavar="POLICY")
 @click.option("--door", "door_file", metavar="FILE", help="A front door: route the lead through it to one of the team POLICYs given.")
 @click.option("--lead", "lead_file", required=True, help="The lead as a JSON object, from a file or - for stdin.")
 @click.option("--state", "state_file", help="Runtime state as JSON (open counts, away reps, cursors).")

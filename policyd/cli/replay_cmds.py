@@ -98,7 +98,7 @@ def _run_replay(refs, labels, o, sample: int = 0) -> None:
 
 
 @click.command()
-@click.argument("policy", nargs=-1, required=True, metavar="POLICY...")
+@click.argument("policy", nargs=-1, required=True, metavar="POLICY")
 @click.option("--door", "door_file", metavar="FILE", help="A front door: split the leads among the team POLICYs, one state per team.")
 @_replay_options
 @db_option
