@@ -12,30 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lark import v_args
-
 from . import model as m
 from .diagnostics import ERROR, Diagnostic, PolicyError
 from .span import NO_SPAN, Span
-from .tree_base import TreeBase
-
-
-@dataclass(frozen=True, slots=True)
-class Send:
-    """`send TEAM when COND` (cond None: `send TEAM otherwise`)."""
-
-    team: str
-    cond: m.Cond | None
-    span: Span = field(default=NO_SPAN, compare=False)
-    text: str = field(default="", compare=False)  # the condition as written, for explanations
-
-
-@dataclass(frozen=True, slots=True)
-class DoorBlock:
-    name: str
-    title: str | None
-    sends: tuple[Send, ...]
-    span: Span = field(default=NO_SPAN, compare=False)
+from .tree_door import DoorBlock, DoorRules, Send  # noqa: F401 - the door's model, re-exported
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,28 +40,6 @@ class Door:
         """The door's lead block as a policy with no rules: what the condition compiler and the
         lead-space enumeration read (the door adds its own conditions)."""
         return m.Policy(None, self.fields, (), (), None, (), (), (), (), self.file, self.sources)
-
-
-class DoorRules(TreeBase):
-    """Transformer rules of the door block and of `expect team` (mixed into the policy builder)."""
-
-    @v_args(meta=True)
-    def door_block(self, meta, ch):
-        title = ch[1].value if len(ch) > 1 and not isinstance(ch[1], Send) else None
-        sends = tuple(c for c in ch if isinstance(c, Send))
-        return DoorBlock(ch[0].value, title, sends, self._span(meta))
-
-    @v_args(meta=True)
-    def send_when(self, meta, ch):
-        return Send(ch[0].value, ch[1], self._span(meta))
-
-    @v_args(meta=True)
-    def send_otherwise(self, meta, ch):
-        return Send(ch[0].value, None, self._span(meta))
-
-    @v_args(meta=True)
-    def expect_team(self, meta, ch):
-        return m.Expect("team", ch[0].value, self._span(meta))
 
 
 def is_door_text(text: str) -> bool:

@@ -14,11 +14,11 @@ from lark.exceptions import UnexpectedInput, VisitError
 
 from . import model as m
 from .diagnostics import ERROR, Diagnostic, PolicyError
-from .door import DoorBlock, DoorRules
 from .grammar import parser
 from .syntax_errors import syntax_diagnostic
 from .tree_base import Lit
 from .tree_blocks import BlockRules
+from .tree_door import DoorBlock, DoorRules
 from .tree_examples import ExampleRules
 
 
