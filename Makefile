@@ -23,6 +23,9 @@ demo: $(STAMP)
 	$(BIN)/policyd test policies/maven-crm.policy
 	$(BIN)/policyd replay policies/maven-crm.policy --leads $(DATA)/sales_pipeline.csv --map policies/maven-crm.map.toml --hold 90 --rejects out/rejects.csv
 	$(BIN)/policyd review policies/maven-crm.policy policies/maven-crm-v2.policy --leads $(DATA)/sales_pipeline.csv --map policies/maven-crm.map.toml --hold 90 --sample 1 --html out/review.html
+	$(BIN)/policyd check policies/maven/door.policy policies/maven/central.policy policies/maven/east.policy policies/maven/west.policy
+	$(BIN)/policyd test policies/maven/door.policy
+	$(BIN)/policyd replay --door policies/maven/door.policy policies/maven/central.policy policies/maven/east.policy policies/maven/west.policy --leads $(DATA)/sales_pipeline.csv --map policies/maven/maven.map.toml --hold 90 --html out/org.html
 
 ## test: install, lint, then the whole test suite
 test: $(STAMP)

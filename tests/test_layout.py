@@ -20,6 +20,7 @@ STAGES = (
     "lang",
     "render",
     "engine",
+    "door",
     "checks",
     "explain",
     "changes",

@@ -54,6 +54,14 @@ def site(tmp_path_factory):
     ]
     r = CliRunner().invoke(main, ["review", *args, "--hold", "2", "--html", str(review)])
     assert r.exit_code == 0, r.output
+    org = d / "org.html"  # the organisation review: a front door and two teams
+    door = ROOT / "tests" / "data" / "door"
+    r = CliRunner().invoke(
+        main,
+        ["replay", "--door", str(door / "door.policy"), str(door / "north.policy"), str(door / "south.policy")]
+        + ["--leads", str(door / "leads.csv"), "--html", str(org)],
+    )
+    assert r.exit_code == 0, r.output
     admin = make_token(db, "admin")
     rep = make_token(db, "rep", "dmitri")
     with ThreadServer(db, clock=clock, sla_interval=3600) as srv:
@@ -73,14 +81,16 @@ def site(tmp_path_factory):
             "rep": (f"/me?token={rep}", None),
             "rep-why-not": (f"/me/leads/{other}?token={rep}", None),
         }
-        yield srv, pages, review, record
+        yield srv, pages, review, record, org
 
 
-PAGES = ("dashboard", "log", "week", "audit", "decision", "lottery", "rep", "rep-why-not", "review")
+PAGES = ("dashboard", "log", "week", "audit", "decision", "lottery", "rep", "rep-why-not", "review", "org")
 
 
 def _target(site, name: str) -> str:
-    srv, pages, review, _ = site
+    srv, pages, review, _, org = site
+    if name == "org":
+        return str(org)
     return str(review) if name == "review" else srv.url + pages[name][0]
 
 
@@ -118,7 +128,7 @@ def test_charts_scale_with_the_page_and_have_a_table(site):
 
 
 def test_the_ladder_scrolls_in_its_frame_and_shows_the_winner(site):
-    srv, pages, _, record = site
+    srv, pages, _, record, _ = site
     with open_page(_target(site, "lottery"), width=390) as visit:
         page = visit.page
         frames = page.locator(".ladder-box .frame")

@@ -56,6 +56,15 @@ def check(policies: tuple[str, ...], fmt: str, strict: bool, dependents: bool, s
         for team, users in loaders([p for p in todo if p != "-"]).items():
             todo[todo.index(team) + 1 : todo.index(team) + 1] = [u for u in users if u not in todo]
     paint = fmt == "text" and colour.enabled(color, sys.stderr)
+    from .door_cmds import is_door
+
+    doors = [p for p in todo if p != "-" and is_door(p)]
+    door_failed = False
+    if doors:  # a door is checked with the team policies given beside it (names and lead fields)
+        from .door_cmds import echo_door_check
+
+        todo = [p for p in todo if p not in doors]
+        door_failed = echo_door_check(doors, todo)
     everything = []
     for policy in todo:
         diags, sources, kind = _diagnose(policy, stdin_filename)
@@ -82,7 +91,7 @@ def check(policies: tuple[str, ...], fmt: str, strict: bool, dependents: bool, s
         click.echo(github(everything), nl=False)
     elif fmt == "sarif":
         click.echo(json.dumps(sarif(everything, version("policyd")), indent=2, ensure_ascii=False))
-    sys.exit(1 if failing(everything, strict) else 0)
+    sys.exit(1 if door_failed or failing(everything, strict) else 0)
 
 
 def _name(policy: str, stdin_filename: str | None) -> str:

@@ -18,7 +18,8 @@ from .completion import policy_refs
 
 
 @click.command()
-@click.argument("policy")
+@click.argument("policy", nargs=-1, required=True, metavar="POLICY")
+@click.option("--door", "door_file", metavar="FILE", help="A front door: route the lead through it to one of the team POLICYs given.")
 @click.option("--lead", "lead_file", required=True, help="The lead as a JSON object, from a file or - for stdin.")
 @click.option("--state", "state_file", help="Runtime state as JSON (open counts, away reps, cursors).")
 @click.option("--seed", default="policyd", show_default=True, help="Lottery seed: the same seed gives the same draw.")
@@ -28,7 +29,15 @@ from .completion import policy_refs
 @click.option("--at", "at_text", metavar="TIME", help="Time of the decision, ISO 8601 with offset (caps and working hours); default: now.")
 @db_option  # last, as every command that takes a policy takes @N refs too
 def assign(
-    policy: str, lead_file: str, state_file: str | None, seed: str, fmt: str, why_not: str | None, no_lottery: bool, at_text: str | None
+    policy: tuple[str, ...],
+    door_file: str | None,
+    lead_file: str,
+    state_file: str | None,
+    seed: str,
+    fmt: str,
+    why_not: str | None,
+    no_lottery: bool,
+    at_text: str | None,
 ) -> None:
     """Decide who gets one lead, and explain it line by line.
 
@@ -40,8 +49,31 @@ def assign(
     """
     from ..explain.explain import render
 
-    loaded = load_policy(policy)
+    routed = None
     lead = read_json(lead_file, "lead")
+    if door_file is not None:  # the door's step first: which team's policy decides
+        from ..door.route import route
+        from .door_cmds import load_door_cli
+
+        door, teams = load_door_cli(door_file, policy)
+        try:
+            routed = route(door.compiled, lead)
+        except LeadError as err:
+            for e in err.errors:
+                click.echo(f"{lead_file}: {e.message}", err=True)
+            raise PolicydError(
+                f"the front door refused the lead ({len(err.errors)} problem{'s' if len(err.errors) != 1 else ''})"
+            ) from None
+        if routed.team is None or routed.team not in teams:
+            click.echo(routed.step())
+            raise PolicydError(
+                "the front door placed the lead with no team given" if routed.team else "no send rule of the door matched the lead"
+            )
+        loaded = teams[routed.team][1]
+    elif len(policy) != 1:
+        raise click.UsageError("give one POLICY (several only with --door)")
+    else:
+        loaded = load_policy(policy[0])
     state = load_state(state_file) if state_file else State()
     try:
         at = parse_time(at_text) if at_text is not None else time.time()
@@ -58,6 +90,11 @@ def assign(
 
         guess = did_you_mean(why_not, loaded.compiled.rep_names)
         raise PolicydError(f"--why-not {why_not}: no such rep" + (f"; did you mean {guess}?" if guess else ""))
+    if routed is not None:
+        from ..explain.door import explain_routed
+
+        click.echo(explain_routed(routed, loaded.compiled, decision, fmt, why_not), nl=False)
+        return
     if fmt == "json":  # the API's shape: {"decision": ..., "explanation": ...}
         from ..explain.decision_json import document
 
@@ -102,7 +139,18 @@ def test_cmd(policies: tuple[str, ...], patterns: tuple[str, ...], verbose: bool
     from ..report.examples import FileResults, junit, selected, to_json
 
     files = []
+    from .door_cmds import is_door
+
     for policy in policies:
+        if is_door(policy):  # a door's examples: each lead through the door, `expect team NAME`
+            from ..explain.door import run_door_examples
+            from .door_cmds import load_door_cli
+
+            loaded_door, _ = load_door_cli(policy, ())
+            files.append(
+                FileResults(policy, policy, tuple(r for r in run_door_examples(loaded_door.compiled) if selected(r.name, patterns)))
+            )
+            continue
         try:
             loaded = load_policy(policy)
         except PolicydError as err:

@@ -98,10 +98,11 @@ def _run_replay(refs, labels, o, sample: int = 0) -> None:
 
 
 @click.command()
-@click.argument("policy")
+@click.argument("policy", nargs=-1, required=True, metavar="POLICY")
+@click.option("--door", "door_file", metavar="FILE", help="A front door: split the leads among the team POLICYs, one state per team.")
 @_replay_options
 @db_option
-def replay(policy: str, **o) -> None:
+def replay(policy: tuple[str, ...], door_file: str | None, **o) -> None:
     """Replay past leads through POLICY: who would have got what, and how fair it was.
 
     Leads are taken in arrival order; each assignment opens a lead, which closes at
@@ -113,8 +114,17 @@ def replay(policy: str, **o) -> None:
       policyd replay policies/maven-crm.policy \\
           --leads ../shared/data/maven-crm/sales_pipeline.csv \\
           --map policies/maven-crm.map.toml --hold 90 --rejects out/rejects.csv
+      policyd replay --door policies/maven/door.policy policies/maven/{central,east,west}.policy \\
+          --leads ../shared/data/maven-crm/sales_pipeline.csv --map policies/maven/maven.map.toml --hold 90
     """
-    _run_replay([policy], ["replay"], o)
+    if door_file is not None:
+        from .door_cmds import replay_org
+
+        replay_org(door_file, policy, o)
+        return
+    if len(policy) != 1:
+        raise click.UsageError("give one POLICY (several only with --door)")
+    _run_replay([policy[0]], ["replay"], o)
 
 
 @click.command()

@@ -18,10 +18,11 @@ from .grammar import parser
 from .syntax_errors import syntax_diagnostic
 from .tree_base import Lit
 from .tree_blocks import BlockRules
+from .tree_door import DoorBlock, DoorRules
 from .tree_examples import ExampleRules
 
 
-class Build(BlockRules, ExampleRules):
+class Build(BlockRules, ExampleRules, DoorRules):
     """Turns lark's tree into model objects; `problems` holds what was wrong on the way."""
 
 
@@ -109,6 +110,8 @@ def parse_text(
             routes.append(it)
         elif isinstance(it, m.Example):
             examples.append(it)
+        elif isinstance(it, DoorBlock):
+            problems.append(door_in_policy(it.span))
         elif it[0] == "lead":
             if once("lead", it[2]):
                 fields = tuple(_resolve_default(f) for f in it[1])
@@ -132,10 +135,27 @@ def parse_text(
                 problems.extend(team_problems)
 
     examples = [_resolve_example(e) for e in examples]
+    for e in examples:
+        problems += [
+            Diagnostic("D001", ERROR, x.span, "`expect team` belongs in a door's examples", "expect a tier, rep, level, queue or route")
+            for x in e.expects
+            if x.kind == "team"
+        ]
     policy = m.Policy(
         info, fields, tuple(scores), tiers, team, tuple(exceptions), tuple(routes), sla, tuple(examples), file, tuple(sources)
     )
     return policy, problems
+
+
+def door_in_policy(span: m.Span) -> Diagnostic:
+    """A `door` block among a policy's blocks: the door is a file of its own."""
+    return Diagnostic(
+        "D001",
+        ERROR,
+        span,
+        "a `door` block belongs in a door file of its own",
+        "start a new file with `door NAME { ... }` and its `lead` block",
+    )
 
 
 def _plain(lit) -> object:
