@@ -70,7 +70,13 @@ def generate(
         body += [T + f"tr.append(START(KEY, tuple({gated.format('AVAIL(state.open, state.away)')})))"]
     else:
         # the state's team-ordered reading (availability.seated_of), kept on it for this team
-        body += ["t = state._seats", "if t is not None and t[0] is R:", "    O = t[1]; cands = t[2]", "else:", "    O, cands = SEATED(state)"]
+        body += [
+            "t = state._seats",
+            "if t is not None and t[0] is R:",
+            "    O = t[1]; cands = t[2]",
+            "else:",
+            "    O, cands = SEATED(state)",
+        ]
         if timed:
             body.append("cands = GATE(R, state, at, cands)")
         if "Q" in reads and "LIVEQ" in ns:  # quotas in the team: attainment from the won counters, at `at`
