@@ -14,7 +14,7 @@ from operator import lt
 
 from .hours import off_hours, period_key, zone
 from .roster import Roster
-from .state import State
+from .state import State, keep_seats
 
 
 def open_counts(r: Roster, state: State) -> list[int]:
@@ -64,6 +64,34 @@ def seat_of(r: Roster, opens: bool = True) -> Callable:
     lines += ["    if away:", "        A = [i for i in A if NM[i] not in away]", f"    return {ret}"]
     exec("\n".join(lines), ns)  # noqa: S102 - our own generated source
     return ns["seat"]
+
+
+def seated_of(r: Roster) -> Callable[[State], tuple[tuple[int, ...], tuple[int, ...]]]:
+    """`seat_of`'s reading as tuples, kept on the state (`State._seats`) for this team.
+
+    A state read again, or made by `apply`, `close` or `credit` from one that was read
+    (state.py moves the reading by one rep), then costs no lookup by name: generated
+    pipelines test `state._seats` inline and call this only when it holds nothing for
+    this team. The tuples are shared by every decision on that state and never change.
+    """
+    n = len(r.rep_names)
+    ns = {"R": r, "KEEP": keep_seats, "NM": r.rep_names, "EVERYONE": r.indices}
+    ns["Z"] = tuple(r.zeros)
+    ns["FREE"] = tuple(i for i, cap in enumerate(r.capacity) if 0 < cap)
+    lines = ["def seated(state):", "    so = state.open", "    if not so:", "        O = Z; A = FREE", "    else:"]
+    if n:
+        lines += ["        g = so.get"] + [f"        o{i} = g({name!r}, 0)" for i, name in enumerate(r.rep_names)]
+        lines.append("        O = (" + "".join(f"o{i}, " for i in range(n)) + ")")
+        lines += ["        if " + " and ".join(f"o{i} < {cap}" for i, cap in enumerate(r.capacity)) + ":", "            A = EVERYONE"]
+        lines += ["        else:", "            A = []", "            ap = A.append"]
+        lines += [f"            if o{i} < {cap}: ap({i})" for i, cap in enumerate(r.capacity)]
+        lines.append("            A = tuple(A)")
+    else:
+        lines.append("        O = A = ()")
+    lines += ["    away = state.away", "    if away:", "        A = tuple([i for i in A if NM[i] not in away])"]
+    lines += ["    KEEP(state, (R, O, A))", "    return O, A"]
+    exec("\n".join(lines), ns)  # noqa: S102 - our own generated source
+    return ns["seated"]
 
 
 AWAY = "away"

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..lang import model as m
-from .availability import blocker, counted, gate, seat_of
+from .availability import blocker, counted, gate, seat_of, seated_of
 from .picks import DEFAULT_PICK, strategy
 from .pipeline import ASSIGN, LOTTERY, PICK, PREFER, QUEUE, REQUIRE, PipelineFn, generate
 from .quota import attainment
@@ -75,6 +75,7 @@ class Compiled(Roster):
         self.policy = policy
         self.seat = seat_of(self)
         self.avail_only = seat_of(self, opens=False)
+        self.seated = seated_of(self)
         self.schema = LeadSchema(policy.fields, self.rep_names)
         self.fields = {f.name: f for f in policy.fields}
         self.has_id = "id" in self.fields
@@ -315,7 +316,7 @@ class Compiled(Roster):
         def quota(sq):
             return list(map(sq.get, names, zeros))
 
-        tables = {"R": self, "NM": names, "W": self.weights, "RI": self.rep_index, "SEAT": self.seat, "AVAIL": self.avail_only}
+        tables = {"R": self, "NM": names, "W": self.weights, "RI": self.rep_index, "SEATED": self.seated, "AVAIL": self.avail_only}
         tables["BLOCKER"] = blocker
         if self.timed:
             tables["GATE"] = gate

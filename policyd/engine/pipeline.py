@@ -43,7 +43,7 @@ def generate(
 
     `steps` are codegen's CSteps (`reads`: which of the state's team lists the step
     reads, "O" open counts, "Q" quota); `tables` holds the team tables and state
-    readers the code refers to (R, NM, W, RI, SEAT, AVAIL, BLOCKER, QUOTA, ZQ).
+    readers the code refers to (R, NM, W, RI, SEATED, AVAIL, BLOCKER, QUOTA, ZQ).
     """
     ns: dict[str, Any] = dict(tables)
     ns.update(
@@ -69,7 +69,14 @@ def generate(
         # a placing exception reads no candidate list: `assign` asks availability about its one rep
         body += [T + f"tr.append(START(KEY, tuple({gated.format('AVAIL(state.open, state.away)')})))"]
     else:
-        body.append("O, cands = SEAT(state.open, state.away)" if "O" in reads else "O = None; cands = AVAIL(state.open, state.away)")
+        # the state's team-ordered reading (availability.seated_of), kept on it for this team
+        body += [
+            "t = state._seats",
+            "if t is not None and t[0] is R:",
+            "    O = t[1]; cands = t[2]",
+            "else:",
+            "    O, cands = SEATED(state)",
+        ]
         if timed:
             body.append("cands = GATE(R, state, at, cands)")
         if "Q" in reads and "LIVEQ" in ns:  # quotas in the team: attainment from the won counters, at `at`

@@ -35,6 +35,11 @@ class State:
     cursors: Mapping[str, str] = field(default_factory=dict)
     wrr: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
     counts: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+    # `open` and `away` read in one team's order, (roster, open counts, available): filled by
+    # the first decision that reads this state (availability.py) and carried by each
+    # transition moved by one rep, so a replay reads no name-keyed count per decision.
+    # Not part of the value: never compared, printed or passed to `replace` (which drops it).
+    _seats: Any = field(default=None, init=False, repr=False, compare=False)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -118,15 +123,16 @@ def _mapping(value: Any, where: str, kind: type) -> dict:
 
 
 _new = object.__new__
-_SETTERS = tuple(State.__dict__[name].__set__ for name in ("open", "away", "last", "quota", "cursors", "wrr", "counts"))
+_SETTERS = tuple(State.__dict__[name].__set__ for name in ("open", "away", "last", "quota", "cursors", "wrr", "counts", "_seats"))
+keep_seats = _SETTERS[-1]  # availability.py stores a state's team-ordered reading here
 
 
-def _state(opens, away, last, quota, cursors, wrr, counts) -> State:
+def _state(opens, away, last, quota, cursors, wrr, counts, seats=None) -> State:
     """A State from parts already checked, written through its slots: the frozen
     `__init__` costs a call of `object.__setattr__` per field, and replay makes two
     transitions per lead. Still frozen: nothing can assign to it afterwards."""
     st = _new(State)
-    s_open, s_away, s_last, s_quota, s_cursors, s_wrr, s_counts = _SETTERS
+    s_open, s_away, s_last, s_quota, s_cursors, s_wrr, s_counts, s_seats = _SETTERS
     s_open(st, opens)
     s_away(st, away)
     s_last(st, last)
@@ -134,7 +140,24 @@ def _state(opens, away, last, quota, cursors, wrr, counts) -> State:
     s_cursors(st, cursors)
     s_wrr(st, wrr)
     s_counts(st, counts)
+    s_seats(st, seats)
     return st
+
+
+def _moved(seats: tuple | None, away: frozenset[str], rep: str, n: int) -> tuple | None:
+    """A team-ordered reading (see `State._seats`) with `rep`'s open count now `n`: one
+    element of the counts changes, and `rep` joins or leaves the available reps."""
+    if seats is None:
+        return None
+    r, O, A = seats
+    i = r.rep_index.get(rep)
+    if i is None:  # not in this team: the reading never looks at it
+        return seats
+    O = (*O[:i], n, *O[i + 1 :])
+    now = n < r.capacity[i] and rep not in away
+    if now != (i in A):
+        A = tuple(sorted((*A, i))) if now else tuple([j for j in A if j != i])
+    return r, O, A
 
 
 def apply(state: State, decision: Placement, at: float) -> State:
@@ -143,7 +166,7 @@ def apply(state: State, decision: Placement, at: float) -> State:
     if rep is None:
         return state
     opens = dict(state.open)
-    opens[rep] = opens.get(rep, 0) + 1
+    n = opens[rep] = opens.get(rep, 0) + 1
     last = dict(state.last)
     last[rep] = at
     cursors = state.cursors
@@ -158,7 +181,7 @@ def apply(state: State, decision: Placement, at: float) -> State:
             wrr[key] = value
         elif kind == "count":
             counts = _count(counts, key, rep if value is None else value)
-    return _state(opens, state.away, last, state.quota, cursors, wrr, counts)
+    return _state(opens, state.away, last, state.quota, cursors, wrr, counts, _moved(state._seats, state.away, rep, n))
 
 
 def credit(state: State, key: str, rep: str, amount: int) -> State:
@@ -167,7 +190,7 @@ def credit(state: State, key: str, rep: str, amount: int) -> State:
     if amount == 0:
         return state
     counts = _count(state.counts, key, rep, amount)
-    return _state(state.open, state.away, state.last, state.quota, state.cursors, state.wrr, counts)
+    return _state(state.open, state.away, state.last, state.quota, state.cursors, state.wrr, counts, state._seats)
 
 
 def _count(counts: Mapping[str, Mapping[str, int]], key: str, name: str, amount: int = 1) -> dict:
@@ -188,7 +211,8 @@ def close(state: State, rep: str) -> State:
         return state
     opens = dict(state.open)
     opens[rep] = n - 1
-    return _state(opens, state.away, state.last, state.quota, state.cursors, state.wrr, state.counts)
+    seats = _moved(state._seats, state.away, rep, n - 1)
+    return _state(opens, state.away, state.last, state.quota, state.cursors, state.wrr, state.counts, seats)
 
 
 def reassign(state: State, old: str | None, new: Placement, at: float) -> State:
