@@ -1,4 +1,4 @@
-"""The semantic diff of caps, quotas, working hours, holidays and level weights, rep by rep.
+"""The semantic diff of caps, quotas, working hours, holidays, level weights and groups, rep by rep.
 
 A cap or hours line changes what every rep it covers may take, so a change is named
 for the line (`cap new 40 per week -> 30 per week`) and, where the effective figure
@@ -60,6 +60,7 @@ def lever_changes(a: m.Team, b: m.Team) -> list[tuple[str, m.Span]]:
     for level in sorted(set(lw_a) | set(lw_b)):
         if lw_a.get(level, 1.0) != lw_b.get(level, 1.0):
             out.append((f"weight of level {level} {lw_a.get(level, 1.0):g} -> {lw_b.get(level, 1.0):g}", b.span))
+    out.extend(group_changes(a, b))
     olds = {r.name: r for r in a.reps}
     for r in b.reps:
         x = olds.get(r.name)
@@ -80,8 +81,42 @@ def lever_notes(a: m.Team | None, b: m.Team | None) -> list[str]:
     """What the impact (from the rules alone, at a fresh period with everyone in) cannot show."""
     if a is None or b is None:
         return []
-    if lever_changes(a, b):
-        return [
+    out = []
+    if group_changes(a, b):
+        out.append(
+            "groups changed: a group decides which share of a `pick shares` a rep's leads count toward, over a period, not where a kind of lead goes; replay the change to see the realized shares"
+        )
+    if len(lever_changes(a, b)) > len(group_changes(a, b)):
+        out.append(
             "caps or working hours changed: they decide who is available at a given time and count, not where a kind of lead goes; replay the change to see it"
-        ]
-    return []
+        )
+    return out
+
+
+def group_changes(a: m.Team, b: m.Team) -> list[tuple[str, m.Span]]:
+    """`group closers: added dee; removed bob`, and groups added or removed (a share named for them follows its members)."""
+    ga: dict[str, set[str]] = {}
+    gb: dict[str, set[str]] = {}
+    spans: dict[str, m.Span] = {}
+    for g in a.groups:
+        ga.setdefault(g.name, set()).update(g.reps)
+    for g in b.groups:
+        gb.setdefault(g.name, set()).update(g.reps)
+        spans.setdefault(g.name, g.span)
+    out: list[tuple[str, m.Span]] = []
+    for name in [g.name for g in b.groups if g.name not in ga]:
+        out.append((f"group {name} added: {', '.join(n for n in _order(b, gb[name]))}", spans[name]))
+    for name, reps in ga.items():
+        if name not in gb:
+            out.append((f"group {name} removed (was {', '.join(_order(a, reps))})", b.span))
+        elif reps != gb[name]:
+            parts = [f"added {', '.join(_order(b, gb[name] - reps))}"] if gb[name] - reps else []
+            parts += [f"removed {', '.join(_order(a, reps - gb[name]))}"] if reps - gb[name] else []
+            out.append((f"group {name}: {'; '.join(parts)}", spans[name]))
+    return list(dict.fromkeys(out))
+
+
+def _order(team: m.Team, names: set[str]) -> list[str]:
+    """Names in team order (a rep no longer in the team last, by name)."""
+    order = {r.name: i for i, r in enumerate(team.reps)}
+    return sorted(names, key=lambda n: (order.get(n, len(order)), n))

@@ -15,6 +15,7 @@ from zoneinfo import available_timezones
 from ..engine.hours import known_zone, parse_time
 from ..lang import model as m
 from ..lang.diagnostics import Diagnostic
+from ..lang.levers import OTHERS, share_kind, share_members
 from .context import Context
 from .emit import _err, _mean, _warn
 from .leadspace import _walk
@@ -80,7 +81,8 @@ def _quotas(ctx: Context, team: m.Team) -> Iterator[Diagnostic]:
 
 
 def check_shares(ctx: Context) -> Iterator[Diagnostic]:
-    """`pick shares`: levels that exist, shares that add up to 100%, and a plain pick inside."""
+    """`pick shares`: names that exist, shares that add up to 100% and split the candidates, and a plain pick inside."""
+    groups = {g.name for g in ctx.policy.team.groups} if ctx.policy.team else set()
     for pipe in list(ctx.policy.routes) + list(ctx.policy.exceptions):
         for s in pipe.steps:
             if not (isinstance(s, m.Pick) and s.kind == "shares"):
@@ -88,14 +90,21 @@ def check_shares(ctx: Context) -> Iterator[Diagnostic]:
             total = sum(p for _, p in s.shares)
             if abs(total - 100) > 1e-9 or any(p <= 0 for _, p in s.shares):
                 yield _err("T019", s.span, f"`pick shares`: the shares add up to {total:g}%, not 100% (each above 0%)")
-            for level, _ in s.shares:
-                if level not in ctx.levels:
-                    yield _warn("N011", s.span, f"`pick shares`: no rep has level `{level}`", _mean(level, ctx.levels))
+            for name, _ in s.shares:
+                if name not in ctx.levels and name not in groups and name != OTHERS:
+                    yield _warn(
+                        "N011",
+                        s.span,
+                        f"`pick shares`: no rep has level `{name}`, and no group is named `{name}`",
+                        _mean(name, ctx.levels | groups),
+                    )
+            if ctx.policy.team is not None:
+                yield from _partition(ctx.policy.team, s)
             if s.then == "shares":
                 yield _err(
                     "S007",
                     s.span,
-                    "`pick shares ... then shares`: the pick inside a level is least loaded, round robin, weighted or random",
+                    "`pick shares ... then shares`: the pick inside a share is least loaded, round robin, weighted or random",
                 )
             if s.then == "random" and "id" not in ctx.fields:
                 yield _err(
@@ -104,6 +113,68 @@ def check_shares(ctx: Context) -> Iterator[Diagnostic]:
                     "`pick shares ... then random` draws from the lead's `id`, but the lead has no `id` field",
                     "add `id text` to the lead block",
                 )
+
+
+def _partition(team: m.Team, s: m.Pick) -> Iterator[Diagnostic]:
+    """The shares of one pick must split the team: a rep in two shares would count twice (T021, an error);
+    a rep in none gets the route's leads only when no share has a candidate (N013, a warning)."""
+    names = tuple(n for n, _ in s.shares)
+    members = share_members(team, names)
+    first: dict[str, str] = {}
+    for name in names:
+        for rep in members.get(name, ()):
+            if rep in first and first[rep] != name:
+                yield _err(
+                    "T021",
+                    s.span,
+                    f"`pick shares`: rep `{rep}` is in both {_what(team, first[rep])} and {_what(team, name)}, so a lead for {rep} would count toward two shares",
+                    f"the shares must split the reps: take `{rep}` out of one of them",
+                )
+            first.setdefault(rep, name)
+    if OTHERS in members and not members[OTHERS]:
+        yield _warn("N013", s.span, "`pick shares`: `others` holds no rep (every rep is in another share), so its share is never given")
+    left = [r.name for r in team.reps if r.name not in first]
+    if left and any(members.values()):
+        shown = ", ".join(f"`{n}`" for n in left[:5]) + (f" and {len(left) - 5} more" if len(left) > 5 else "")
+        yield _warn(
+            "N013",
+            s.span,
+            f"`pick shares`: {shown} {'is' if len(left) == 1 else 'are'} in no share, so {'gets' if len(left) == 1 else 'get'} these leads only when no share has a candidate",
+            f"add `{left[0]}` to a group, or give the rest a share: `others N%`",
+        )
+
+
+def _what(team: m.Team, name: str) -> str:
+    kind = share_kind(team, name)
+    return "`others`" if kind == "others" else f"{kind} `{name}`"
+
+
+def check_groups(ctx: Context) -> Iterator[Diagnostic]:
+    """`group NAME REP, ...`: reps of the team, each once, under a name no level and no other group has."""
+    team = ctx.policy.team
+    if team is None:
+        return
+    seen: dict[str, m.Group] = {}
+    for g in team.groups:
+        if g.name in seen:
+            yield _err(
+                "N007",
+                g.span,
+                f"duplicate group `{g.name}` (first declared on line {seen[g.name].span.line})",
+                "list every rep of a group on one line",
+            )
+        seen.setdefault(g.name, g)
+        if g.name in ctx.levels:
+            yield _err(
+                "N007", g.span, f"group `{g.name}` has the name of a level, so `pick shares {g.name}` could mean either", "rename the group"
+            )
+        listed: set[str] = set()
+        for rep in g.reps:
+            if rep not in ctx.reps:
+                yield _err("N002", g.span, f"group `{g.name}` names unknown rep `{rep}`", _mean(rep, ctx.reps))
+            elif rep in listed:
+                yield _err("N007", g.span, f"group `{g.name}` lists rep `{rep}` twice")
+            listed.add(rep)
 
 
 def _hours(h: m.Hours) -> Iterator[Diagnostic]:

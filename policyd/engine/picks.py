@@ -22,6 +22,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 
+from ..lang.levers import share_kind, share_members
 from .availability import available, counted, gate, open_counts
 from .decision import Decision
 from .draw import draw, draw_index
@@ -228,14 +229,15 @@ DEFAULT_PICK = "least_loaded"  # a pipeline without `pick`, and moves of leads n
 
 # ---------------------------------------------------------------- target shares
 class Shares(Strategy):
-    """`pick shares veteran 50%, mid 30%, new 20% per month then least loaded`.
+    """`pick shares veteran 50%, mid 30%, new 20% per month then least loaded`; a share may
+    name a level, a team `group`, or `others` (every rep in none of the other shares).
 
-    The pipeline's assignments are counted by level per period (`state.counts`, key
-    `share:KEY:UNIT:PERIOD`, moved by `state.apply`). Each lead goes to the level with a
-    candidate that is furthest below its share if it got this lead (target x (placed
-    + 1) - placed by that level; ties: the order written), and the `then` strategy
-    chooses inside that level (a rotation keeps one cursor per level, `KEY:LEVEL`).
-    Levels without a share get leads only when no level with one has a candidate. A move under the SLA
+    The pipeline's assignments are counted by share per period (`state.counts`, key
+    `share:KEY:UNIT:PERIOD`, moved by `state.apply`). Each lead goes to the share with a
+    candidate that is furthest below its target if it got this lead (target x (placed
+    + 1) - placed by that share; ties: the order written), and the `then` strategy
+    chooses inside that share (a rotation keeps one cursor per share, `KEY:SHARE`).
+    Reps in no share get leads only when no share has a candidate. A move under the SLA
     is not counted toward the shares and goes least loaded over the remaining candidates.
     """
 
@@ -248,9 +250,22 @@ class Shares(Strategy):
 
     def __init__(self, targets: tuple[tuple[str, float], ...] = (), per: str = "month", inner: str = DEFAULT_PICK):
         self.targets, self.per, self.inner = targets, per, inner
+        self._of: tuple[Roster, tuple[str | None, ...]] | None = None
 
     def bind(self, node) -> Strategy:
         return Shares(tuple(node.shares), node.per, node.then or DEFAULT_PICK)
+
+    def share_of(self, r: Roster) -> tuple[str | None, ...]:
+        """Per rep (team order) the share it counts toward, or None (`lang.levers.share_members`, once per roster)."""
+        if self._of is None or self._of[0] is not r:
+            members = share_members(r.team, tuple(g for g, _ in self.targets))
+            of: list[str | None] = [None] * len(r.rep_names)
+            for g, names in members.items():
+                for n in names:
+                    if of[r.rep_index[n]] is None:
+                        of[r.rep_index[n]] = g
+            self._of = (r, tuple(of))
+        return self._of[1]
 
     def counter(self, r: Roster, key: str, at: float | None) -> str:
         label = period_key(self.per, at, zone(r.zone_name)).split(":", 1)[1] if at is not None else "any"
@@ -259,9 +274,10 @@ class Shares(Strategy):
     def _group(self, r: Roster, state: State, key: str, cands: Sequence[int], at: float | None):
         done = state.counts.get(self.counter(r, key, at), {})
         total = sum(done.get(g, 0) for g, _ in self.targets)
+        of = self.share_of(r)
         best = None
         for g, pct in self.targets:
-            members = [i for i in cands if r.levels[i] == g]
+            members = [i for i in cands if of[i] == g]
             if members:
                 gap = pct / 100.0 * (total + 1) - done.get(g, 0)
                 if best is None or gap > best[0]:
@@ -277,34 +293,49 @@ class Shares(Strategy):
     def reassign(self, r, O, state, seed, lead_id, key, cands, attempt):
         return PICKS[self.inner].reassign(r, O, state, seed, lead_id, key, cands, attempt)
 
+    def label(self, r: Roster, g: str) -> str:
+        """`level mid`, `group closers` or `others`, as the explanation names a share."""
+        kind = share_kind(r.team, g)
+        return "others" if kind == "others" else f"{kind} {g}"
+
+    def _by_level(self, r: Roster) -> bool:
+        return all(share_kind(r.team, g) == "level" for g, _ in self.targets)
+
     def _standing(self, seen: Seen, g: str) -> str:
         _, _, done, total = self._group(seen.roster, seen.state, seen.key, seen.candidates, seen.at)
         target = dict(self.targets).get(g)
         got = done.get(g, 0)
         share = f"{got / total:.0%}" if total else "0%"
-        return f"level {g} has {got} of {total} this {self.per} ({share}, share {target:g}%)"
+        return f"{self.label(seen.roster, g)} has {got} of {total} this {self.per} ({share}, share {target:g}%)"
+
+    def _inner_seen(self, seen: Seen, g: str) -> Seen:
+        of = self.share_of(seen.roster)
+        members = tuple(i for i in seen.candidates if of[i] == g)
+        return Seen(seen.roster, seen.opens, seen.state, f"{seen.key}:{g}", members, seen.chosen, seen.at)
 
     def summary(self, seen):
-        g = seen.roster.levels[seen.chosen]
+        g = self.share_of(seen.roster)[seen.chosen]
         name = seen.roster.rep_names[seen.chosen]
-        if g not in dict(self.targets):
-            return f"{name}: no level with a share has a candidate; then {PICKS[self.inner].words}"
-        members = tuple(i for i in seen.candidates if seen.roster.levels[i] == g)
-        inner = PICKS[self.inner].summary(Seen(seen.roster, seen.opens, seen.state, f"{seen.key}:{g}", members, seen.chosen, seen.at))
+        if g is None:
+            nobody = "no level with a share" if self._by_level(seen.roster) else "no share"
+            return f"{name}: {nobody} has a candidate; then {PICKS[self.inner].words}"
+        inner = PICKS[self.inner].summary(self._inner_seen(seen, g))
         return (
             f"{name}: {self._standing(seen, g)}, the furthest below its share counting this lead; then {PICKS[self.inner].words}: {inner}"
         )
 
     def passed_over(self, seen, i):
-        g, mine = seen.roster.levels[seen.chosen], seen.roster.levels[i]
+        of = self.share_of(seen.roster)
+        g, mine = of[seen.chosen], of[i]
         if mine != g:
-            return (
-                f"{self._standing(seen, mine)}; level {g} is further below its share"
-                if mine in dict(self.targets)
-                else f"level {mine} has no share"
-            )
-        members = tuple(j for j in seen.candidates if seen.roster.levels[j] == g)
-        return PICKS[self.inner].passed_over(Seen(seen.roster, seen.opens, seen.state, f"{seen.key}:{g}", members, seen.chosen, seen.at), i)
+            if mine is None:
+                return (
+                    f"level {seen.roster.levels[i]} has no share"
+                    if self._by_level(seen.roster)
+                    else f"{seen.roster.rep_names[i]} is in no share of this pick"
+                )
+            return f"{self._standing(seen, mine)}; {self.label(seen.roster, g)} is further below its share"
+        return PICKS[self.inner].passed_over(self._inner_seen(seen, g), i)
 
 
 PICKS: Mapping[str, Strategy] = MappingProxyType({s.name: s for s in (LeastLoaded(), RoundRobin(), Weighted(), Random(), Shares())})

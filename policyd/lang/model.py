@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Union
 
 # defined beside the model to keep modules short, and part of it (`model.Span`, `model.Cap`)
-from .levers import Cap, Hours, Quota  # noqa: F401
+from .levers import Cap, Group, Hours, Quota  # noqa: F401
 from .span import NO_SPAN, Span  # noqa: F401
 
 
@@ -181,6 +181,7 @@ class Team:
     holidays: tuple[str, ...] = ()  # ISO dates, in each rep's own zone
     level_weights: tuple[tuple[str, float], ...] = ()
     quotas: tuple[Quota, ...] = ()  # `quota default ...` and `quota LEVEL ...`
+    groups: tuple[Group, ...] = ()  # `group NAME REP, ...`, in the order written
 
     def capacity_of(self, rep: Rep) -> int:
         return rep.capacity if rep.capacity is not None else self.capacity_default

@@ -148,9 +148,12 @@ class BlockRules(TreeBase):
         holidays: list[str] = []
         level_weights: list[tuple[str, float]] = []
         quotas: list[m.Quota] = []
+        groups: list[m.Group] = []
         for c in ch:
             kind = c[0]
-            if kind == "team_cap":
+            if kind == "team_group":
+                groups.append(c[1])
+            elif kind == "team_cap":
                 caps.append(c[1])
             elif kind == "team_hours":
                 hours = c[1]
@@ -199,7 +202,12 @@ class BlockRules(TreeBase):
         span = self._span(meta)
         team = m.Team(low, high, default, capacity if capacity is not None else 25, built, span)
         levers = {"caps": tuple(caps), "hours": hours, "holidays": tuple(holidays), "level_weights": tuple(level_weights)}
-        return ("team", replace(team, quotas=tuple(quotas), **levers), span)
+        return ("team", replace(team, quotas=tuple(quotas), groups=tuple(groups), **levers), span)
+
+    @v_args(meta=True)
+    def team_group(self, meta, ch):
+        span = self._span(meta)
+        return ("team_group", m.Group(ch[0].value, tuple(c.value for c in ch[1:]), span), span)
 
     # caps, working hours, holidays and level weights
     @v_args(meta=True)

@@ -19,6 +19,7 @@ from ..engine.picks import Shares, strategy
 from ..engine.pipeline import PICK
 from ..engine.quota import quota_key
 from ..engine.state import State
+from ..lang.levers import share_kind
 
 
 def quota_of(c: Compiled, state: State, rep: str, at: float | None) -> dict[str, Any] | None:
@@ -56,18 +57,27 @@ def share_counts(updates: Iterable[tuple]) -> Iterable[tuple[str, str]]:
 
 
 def shares_figures(c: Compiled, counted: Mapping[str, Counter]) -> list[dict[str, Any]]:
-    """Per `pick shares` pipeline: per level its target and the share it got of the leads the pick counted."""
+    """Per `pick shares` pipeline: per share (level, group or others) its target and the share it got of the leads the pick counted."""
     out = []
     for key, s in share_pipelines(c):
         got = counted.get(key, Counter())
         total = sum(got.values())
-        levels = [
-            {"level": g, "target": pct / 100.0, "count": got.get(g, 0), "realized": got.get(g, 0) / total if total else None}
-            for g, pct in s.targets
-        ]
+        levels = [_entry(c, g, pct, got.get(g, 0), total) for g, pct in s.targets]
         kind, _, name = key.partition(":")
         out.append({"pipeline": key, "kind": kind, "name": name, "per": s.per, "counted": total, "levels": levels})
     return out
+
+
+def _entry(c: Compiled, g: str, pct: float, count: int, total: int) -> dict[str, Any]:
+    """One share's figures: its name (`level` too, as before groups), what it names (level, group or others), target, count, realized."""
+    return {
+        "level": g,
+        "share": g,
+        "by": share_kind(c.team, g),
+        "target": pct / 100.0,
+        "count": count,
+        "realized": count / total if total else None,
+    }
 
 
 def caps_of(c: Compiled, state: State, rep: str, at: float) -> dict[str, dict[str, int]] | None:
@@ -80,16 +90,13 @@ def caps_of(c: Compiled, state: State, rep: str, at: float) -> dict[str, dict[st
 
 
 def shares_now(c: Compiled, state: State, at: float) -> list[dict[str, Any]]:
-    """Per `pick shares` pipeline: per level its target and its share so far in the period holding `at` (the engine's counter)."""
+    """Per `pick shares` pipeline: per share (level, group or others) its target and its share so far in the period holding `at` (the engine's counter)."""
     out = []
     for key, s in share_pipelines(c):
         done = state.counts.get(s.counter(c, key, at), {})
         total = sum(done.get(g, 0) for g, _ in s.targets)
         kind, _, name = key.partition(":")
-        levels = [
-            {"level": g, "target": pct / 100.0, "count": done.get(g, 0), "realized": done.get(g, 0) / total if total else None}
-            for g, pct in s.targets
-        ]
+        levels = [_entry(c, g, pct, done.get(g, 0), total) for g, pct in s.targets]
         out.append(
             {
                 "pipeline": key,

@@ -119,8 +119,9 @@ def _quota(q: dict | None) -> str:
 
 
 def _share(lv: dict) -> str:
-    """`veteran 49.1% (target 50%)`: the share a level got of the leads the pick counted."""
-    return f"{lv['level']} {_pct(lv['realized'])} (target {100 * lv['target']:g}%)"
+    """`veteran 49.1% (target 50%)`, `group closers 58.0% (target 60%)`: the share a level or group got of the leads the pick counted."""
+    name = f"group {lv['level']}" if lv.get("by") == "group" else lv["level"]
+    return f"{name} {_pct(lv['realized'])} (target {100 * lv['target']:g}%)"
 
 
 def render_report(report: dict, fmt: str = "text") -> str:

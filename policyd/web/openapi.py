@@ -260,7 +260,7 @@ SCHEMAS: dict[str, Any] = {
             "rule_compliance": {"type": ["number", "null"], "minimum": 0, "maximum": 1},
             "shares": {
                 "type": "array",
-                "description": "per route or exception using `pick shares`: per level its target and realized share in the period holding `until`",
+                "description": "per route or exception using `pick shares`: per share (a level, a group or `others`) its target and realized share in the period holding `until`",
                 "items": {
                     "type": "object",
                     "properties": {
@@ -275,7 +275,9 @@ SCHEMAS: dict[str, Any] = {
                             "items": {
                                 "type": "object",
                                 "properties": {
-                                    "level": _STR,
+                                    "level": {"type": "string", "description": "the share's name (a level, a group or `others`)"},
+                                    "share": {"type": "string", "description": "the share's name, as `level`"},
+                                    "by": {"type": "string", "enum": ["level", "group", "others"]},
                                     "target": {"type": "number"},
                                     "count": {"type": "integer"},
                                     "realized": {"type": ["number", "null"]},

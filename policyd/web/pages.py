@@ -88,6 +88,7 @@ async def dashboard_page(request: Request) -> Response:
             "queues": queues_json(d, limit=20),
             "week": week,
             "chart": bar_chart(week["counts"]),
+            "shares": week["shares"],  # per `pick shares` route, this period: the figures of GET /v1/fairness
             "lottery": {**await asyncio.to_thread(lottery_panel, d, now), "reentries": reentries_panel(d, now)},
             "panels": panels,
         },
