@@ -8,8 +8,8 @@ from collections.abc import Callable, Sequence
 from ..daemon.intake import Sources
 from ..daemon.runtime import Runtime
 from ..storage import tokens
-from ..storage.errors import Conflict
 from ..storage.db import connect
+from ..storage.errors import Conflict
 
 
 class Daemon:
