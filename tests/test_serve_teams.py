@@ -147,3 +147,15 @@ def test_an_activation_of_two_teams_switches_both_between_two_decisions(two):
     cut = new.index(True)
     assert all(new[cut:]) and not any(new[:cut])  # every decision before the switch is old, every one after is new
     assert {t for t, _ in rows} == {"emea", "inbound_b2b"}
+
+
+def test_the_dashboard_switches_teams(two):
+    db, a, b = two
+    with ThreadServer(db, sla_interval=3600) as srv, srv.client(make_token(db, "admin")) as c:
+        c.post("/v1/teams/emea/assign", json=lead("D1", **HIGH))
+        first = c.get("/dashboard").text
+        assert 'aria-label="Teams"' in first and "Team dashboard: emea" in first and f"Version {b}" in first
+        other = c.get("/dashboard", params={"team": "inbound_b2b"}).text
+        assert "Team dashboard: inbound_b2b" in other and f"Version {a}" in other and "eu_" not in other.split("</nav>")[1]
+        assert 'href="?team=inbound_b2b" aria-current="page"' in other
+        assert c.get("/dashboard", params={"team": "nowhere"}).status_code == 404
