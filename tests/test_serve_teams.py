@@ -159,3 +159,23 @@ def test_the_dashboard_switches_teams(two):
         assert "Team dashboard: inbound_b2b" in other and f"Version {a}" in other and "eu_" not in other.split("</nav>")[1]
         assert 'href="?team=inbound_b2b" aria-current="page"' in other
         assert c.get("/dashboard", params={"team": "nowhere"}).status_code == 404
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("width", (390, 1280))
+def test_the_team_switcher_passes_axe_and_fits_the_width(two, width):
+    from .browser import axe_violations, open_page
+
+    db, a, b = two
+    admin = make_token(db, "admin")
+    with ThreadServer(db, sla_interval=3600) as srv:
+        with srv.client(admin) as c:
+            c.post("/v1/teams/emea/assign", json=lead("X1", **HIGH))
+        for scheme in ("light", "dark"):
+            with open_page(f"{srv.url}/dashboard?team=emea&token={admin}", None, width=width, bypass_csp=True, color_scheme=scheme) as v:
+                page = v.page
+                assert page.locator("nav[aria-label=Teams] a").count() == 2
+                assert page.locator("a[aria-current=page]").inner_text() == "emea"
+                assert page.evaluate("document.documentElement.scrollWidth") <= width
+                assert axe_violations(v.page) == [], scheme
+                assert v.errors == []
