@@ -175,8 +175,7 @@ def fairness_json(d: Daemon, since: float, until: float, team: str | None = None
 
 async def list_queues(request: Request) -> Response:
     d, team = _daemon(request), _team(request)
-    name = d.runtime.team(team)[0]
-    return JSONResponse({"team": name, "queues": queues_json(d, team=team)})
+    return JSONResponse({"queues": queues_json(d, team=team)})
 
 
 async def list_reps(request: Request) -> Response:
@@ -286,4 +285,4 @@ async def activate(request: Request) -> Response:
     if "versions" in body:
         return JSONResponse({"teams": served, "requested": numbers})
     team = next((t for t, v in served.items() if v == numbers[0]), None)
-    return JSONResponse({"version": served.get(team) if team else None, "requested": numbers[0], "teams": served})
+    return JSONResponse({"version": served.get(team) if team else None, "requested": numbers[0]})

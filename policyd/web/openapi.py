@@ -311,7 +311,6 @@ SCHEMAS: dict[str, Any] = {
     },
     "Activate": {
         "type": "object",
-        "anyOf": [{"required": ["version"]}, {"required": ["versions"]}],
         "properties": {
             "version": {"oneOf": _REF, "description": "a version number, @N, NAME@N, @active, @previous or @latest"},
             "versions": {
