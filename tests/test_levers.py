@@ -332,7 +332,7 @@ def test_the_daemon_moves_attainment_when_a_lead_closes_won(tmp_path):
         second = c.post("/v1/assign", json={"id": "Q-2", "size": 1}).json()["rep"]
         assert c.post("/v1/decisions/Q-2/close", json={"outcome": "lost"}).status_code == 200
         srv.settle()
-    state = json.loads(db_rows(db, "select state from rt_state")[0][0])
+    state = json.loads(db_rows(db, "select state from rt_team_state")[0][0])
     amount = 250 if first == "ann" else 1
     key = "won:quarter:2026-Q4" if first == "ann" else "won:month:2026-12"
     assert state["counts"][key] == {first: amount}

@@ -108,7 +108,7 @@ def test_state_is_rebuilt_from_the_database(tmp_path):
         assert after.away == before.away == frozenset({"quinn"})
         assert after.cursors == before.cursors and after.last == before.last and after.wrr == before.wrr
         assert b.away_until["quinn"] == (clock() + 3600, "training")
-        stored = State.from_json(json.loads(db_rows(db, "select state from rt_state")[0][0]))
+        stored = State.from_json(json.loads(db_rows(db, "select state from rt_team_state")[0][0]))
         assert stored.to_json() == after.to_json()
     finally:
         b.stop()

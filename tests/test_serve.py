@@ -200,7 +200,7 @@ def test_decision_in_every_format_with_why_not(env):
         text = c.get("/v1/decisions/L-E-1", params={"format": "text", "why_not": "quinn"})
         assert text.headers["content-type"].startswith("text/plain")
         assert text.text.startswith(
-            f"Now: {rep} holds the lead (assigned), as decided.\n\nThe decision:\nLead L-E-1 (Company E-1) -> {rep}\n"
+            f"Now: {rep} holds the lead (assigned), as decided.\n\nThe decision (team inbound_b2b, version 1):\nLead L-E-1 (Company E-1) -> {rep}\n"
         )
         assert "Why not quinn?" in text.text
         md = c.get("/v1/decisions/L-E-1", params={"format": "md"})

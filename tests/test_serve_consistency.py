@@ -106,7 +106,7 @@ def test_answered_assignment_survives_kill_9(tmp_path):
     stored = dict(db_rows(db, "select lead_id, holder from rt_decisions"))
     for lead_id, body in answered.items():
         assert stored.get(lead_id) == body["rep"], lead_id
-    state = json.loads(db_rows(db, "select state from rt_state")[0][0])
+    state = json.loads(db_rows(db, "select state from rt_team_state")[0][0])
     assert {k: v for k, v in state["open"].items() if v} == _open_by_decisions(db)
     with ProcessServer(db) as again, again.client(tok) as c:
         for lead_id, body in list(answered.items())[:20]:

@@ -69,7 +69,7 @@ def test_why_not_the_rep_it_was_overridden_to_says_they_hold_it(env):
     assert lines[0] == f"Now: {to} holds the lead (assigned), since {how}."
     assert lines[1] == "Moves after the decision:"
     assert lines[2].endswith(f"  {how}") and lines[2].startswith("  20")
-    assert lines[4:6] == ["The decision:", lines[5]] and lines[5].startswith("Lead L-M-1 (Company M-1) -> ")
+    assert lines[4:6] == ["The decision (team inbound_b2b, version 1):", lines[5]] and lines[5].startswith("Lead L-M-1 (Company M-1) -> ")
     assert lines[-1] == f"Why not {to}? {to} holds this lead now: {how}. As decided: {engine}"
     assert text.count("Why not") == 1  # the decision's own why-not is not repeated
 

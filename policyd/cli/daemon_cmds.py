@@ -21,10 +21,12 @@ __all__ = ["serve", "token", "audit_cmd"]
 
 
 def choose_policy(path: str, name: str | None) -> None:
-    """Before serving: `--policy` names a policy of the store, or the store has at most one active (PolicydError otherwise)."""
+    """Before serving: `--policy` names a policy of the store (PolicydError otherwise); without it every active policy is served."""
     from ..daemon.policy import SeveralActive, served_policy
     from ..storage.store import Store
 
+    if name is None:
+        return
     store = Store(path)
     try:
         served_policy(store, name)

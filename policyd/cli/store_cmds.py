@@ -198,32 +198,43 @@ def show(ref: str, raw: bool, fmt: str) -> None:
 
 
 @click.command()
-@click.argument("ref")
+@click.argument("refs", nargs=-1, required=True, metavar="REF...")
 @click.option("--by", help="Who activates it [default: your login name].")
 @db_option
-def activate(ref: str, by: str | None) -> None:
-    """Make a stored version the active one of its policy (recorded with who and when).
+def activate(refs: tuple[str, ...], by: str | None) -> None:
+    """Make stored versions the active ones of their policies, all in one transaction (recorded with who and when).
+
+    A running daemon switches every team named between the same two decisions.
+    A version whose reps are reps of another active policy is refused (exit 2):
+    a rep belongs to one team.
 
     \b
     Example:
       policyd activate @3 --by dana
       policyd activate emea@5
+      policyd activate inbound@3 emea@2
     """
     from ..storage.store import StoreError
+    from ..storage.teams import RepInTwoTeams, activate_set
 
     store = command_store()
     try:
-        before = store.active(store.get(ref).policy)
-        v = store.activate(ref, who(by))
+        before = {v.policy: store.active(v.policy) for v in (store.get(r) for r in refs)}
+        chosen = activate_set(store, list(refs), who(by))
+    except RepInTwoTeams as err:
+        click.echo(f"policyd: {err}", err=True)
+        raise SystemExit(2) from None
     except StoreError as err:
         raise PolicydError(str(err)) from None
-    at = _prefix(store, v.policy)
-    if before is not None and before.number == v.number:
-        click.echo(f"{at}{v.number} is already active; nothing recorded", err=True)
-    else:
-        was = f" (was {at}{before.number})" if before else ""
-        click.echo(f"{at}{v.number} is now active{was}", err=True)
-    click.echo(f"{at}{v.number}")
+    for v in chosen:
+        at = _prefix(store, v.policy)
+        was = before.get(v.policy)
+        if was is not None and was.number == v.number:
+            click.echo(f"{at}{v.number} is already active; nothing recorded", err=True)
+        else:
+            click.echo(f"{at}{v.number} is now active" + (f" (was {at}{was.number})" if was else ""), err=True)
+    for v in chosen:
+        click.echo(f"{_prefix(store, v.policy)}{v.number}")
 
 
 @click.command()

@@ -98,9 +98,17 @@ def compose(explanation: dict, row: dict, history: list[dict], why_not_rep: str 
     out = dict(explanation)
     out["now"] = now(row, mv)
     out["moves"] = mv
+    out["made_by"] = {"team": row.get("team"), "version": row.get("version")}  # the explanation's header names them
     if why_not_rep is not None and "why_not" in explanation:
         out["why_not"] = why_not(row, mv, why_not_rep, explanation["why_not"])
     return out
+
+
+def _made_by(composed: dict) -> str:
+    """` (team inbound, version 3)`: which team's version decided, for the explanation's header."""
+    m = composed.get("made_by") or {}
+    parts = ([f"team {m['team']}"] if m.get("team") else []) + ([f"version {m['version']}"] if m.get("version") is not None else [])
+    return f" ({', '.join(parts)})" if parts else ""
 
 
 def render_text(composed: dict, body: str) -> str:
@@ -112,7 +120,7 @@ def render_text(composed: dict, body: str) -> str:
     if composed["moves"]:
         lines.append("Moves after the decision:")
         lines += [f"  {m['at']}  {m['text']}" for m in composed["moves"]]
-    lines += ["", "The decision:", body.rstrip("\n")]
+    lines += ["", f"The decision{_made_by(composed)}:", body.rstrip("\n")]
     if "why_not" in composed:
         lines += ["", f"Why not {composed['why_not']['rep']}? {composed['why_not']['answer']}"]
     return "\n".join(lines) + "\n"
@@ -122,7 +130,7 @@ def render_md(composed: dict, body: str) -> str:
     lines = [f"**Now:** {composed['now']['text']}.", ""]
     if composed["moves"]:
         lines += ["**Moves after the decision:**", ""] + [f"- {m['at']}: {m['text']}" for m in composed["moves"]] + [""]
-    lines += ["## The decision", "", body.rstrip("\n")]
+    lines += [f"## The decision{_made_by(composed)}", "", body.rstrip("\n")]
     if "why_not" in composed:
         lines += ["", f"**Why not {composed['why_not']['rep']}?** {composed['why_not']['answer']}"]
     return "\n".join(lines) + "\n"

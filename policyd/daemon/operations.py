@@ -60,6 +60,13 @@ def assign(tx: Tx, raw: Any, actor: str, seed: Callable[[Tx], Seed], count: Coun
     existing = None
     if isinstance(raw, dict) and raw.get("id") is not None:
         existing = rows.find(tx.conn, str(raw["id"]))
+        if existing is not None and existing.get("team") not in (None, tx.team):
+            raise Conflict(
+                f"lead {existing['lead_id']} was decided in team {existing['team']}, not {tx.team}: lead ids are unique across "
+                f"the teams of a store, so send it to /v1/teams/{existing['team']}/assign, or give this lead a new id",
+                lead_id=existing["lead_id"],
+                team=existing["team"],
+            )
         if existing is not None:
             diff = lead_differences(json.loads(existing["lead"]), raw)
             if not diff:
@@ -90,6 +97,7 @@ def assign(tx: Tx, raw: Any, actor: str, seed: Callable[[Tx], Seed], count: Coun
     due = deadline(c, d.tier, tx.now, d.rep) if d.rep is not None else None
     row = {
         "lead_id": lead_id,
+        "team": tx.team,
         "version": tx.version,
         "at": tx.now,
         "seed": s.seed if s.kept else None,  # a period seed stays out of the row: explanations derive it by seed_id
@@ -114,7 +122,16 @@ def assign(tx: Tx, raw: Any, actor: str, seed: Callable[[Tx], Seed], count: Coun
         "prospect": prospect,
         "reentry_of": earlier,
     }
-    record = {"lead_id": lead_id, "version": tx.version, "rep": d.rep, "queue": d.queue, "tier": d.tier, "by": d.by, "deadline": due}
+    record = {
+        "lead_id": lead_id,
+        "team": tx.team,
+        "version": tx.version,
+        "rep": d.rep,
+        "queue": d.queue,
+        "tier": d.tier,
+        "by": d.by,
+        "deadline": due,
+    }
     if earlier:
         record["reentry_of"] = earlier
         count("reentries")
@@ -136,6 +153,23 @@ def assign(tx: Tx, raw: Any, actor: str, seed: Callable[[Tx], Seed], count: Coun
         count("lottery_off")
     count(f"by:{d.by}")
     return row, True
+
+
+def enter_lead(tx: Tx, lead_id: str, team: str | None) -> None:
+    """Work in the team a decided lead's row names; a lead of another team than the one asked is refused, naming its team."""
+    row = rows.find(tx.conn, lead_id)
+    own = row.get("team") if row is not None else None
+    if team is not None and own is not None and own != team:
+        raise Conflict(f"lead {lead_id} was decided in team {own}, not {team}: send this to /v1/teams/{own}/...", lead_id=lead_id, team=own)
+    tx.use(own if own is not None else team)
+
+
+def enter_rep(tx: Tx, rep: str, team: str | None) -> None:
+    """Work in `team`, else in the one team `rep` belongs to (a rep belongs to one team: storage/teams.py)."""
+    if team is None:
+        owners = [t for t, p in tx.policies.items() if rep in p.compiled.rep_index]
+        team = owners[0] if len(owners) == 1 else None
+    tx.use(team)
 
 
 def accept(tx: Tx, lead_id: str, actor: str, rep: str | None) -> dict:

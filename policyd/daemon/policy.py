@@ -1,9 +1,9 @@
 """Which policy version decides: compiled versions, activations picked up, activation asked for.
 
 The store's activation log says what is active. A store may hold several policies
-(storage/store.py), each with its own active version; a daemon serves one of them:
-the one named (`policyd serve --policy NAME`), else the only one active, and it
-refuses to start when several are active and none is named. The writer looks once per batch
+(storage/store.py), each with its own active version; a daemon serves every active
+policy, each as a team of its own (or only the one named by `policyd serve --policy
+NAME`). The writer looks once per batch
 (`Versions.check`): `PRAGMA data_version` changes only when another connection
 commits, so the common case (no activation) costs one pragma. A version that
 cannot be loaded is logged and the one in force stays; `activate` refuses such a
@@ -12,7 +12,8 @@ version before it is ever made active.
 A newly activated version is compiled on a thread of its own, never by the writer:
 compiling a large policy takes seconds, and the writer keeps deciding with the
 version in force until the new one is ready, then switches between two batches
-(each decision records the version that made it). Only the first version a daemon
+(each decision records the team and version that made it). Versions activated
+together switch together: no batch decides with a mix of old and new. Only the first version a daemon
 serves is compiled before it starts, since there is nothing to serve before it.
 """
 
@@ -25,8 +26,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..engine.codegen import Compiled
-from ..storage.errors import Unusable
+from ..storage.errors import Conflict, NotFound, Unusable
 from ..storage.store import Store
+from ..storage.teams import activate_set, latest_activations
 
 log = logging.getLogger(__name__)
 
@@ -37,51 +39,70 @@ class UnusableVersion(Unusable):
 
 @dataclass(frozen=True)
 class Policy:
-    """The active version and its compiled policy, swapped as one value."""
+    """The active version of one team (policy name) and its compiled policy, swapped as one value."""
 
     version: int
     activation: int
     compiled: Compiled
+    name: str = ""
 
 
 class SeveralActive(Unusable):
-    """Several policies are active in the store and the daemon was not told which to serve."""
+    """The daemon was told to serve a policy the store does not hold."""
 
 
-def served_policy(store: Store, name: str | None) -> str | None:
-    """The policy a daemon serves: `name` (which must be in the store), else the one active policy (None if none is)."""
+def served_policy(store: Store, name: str) -> str:
+    """The policy named by `policyd serve --policy NAME`, which must be in the store."""
+    if name not in store.policies():
+        raise SeveralActive(f"no policy {name!r} in {store.path} (it holds {', '.join(store.policies()) or 'no versions yet'})")
+    return name
+
+
+class Ambiguous(Conflict):
+    """A call that names no team, to a daemon serving several: it says which teams there are."""
+
+
+def pick_team(teams: list[str], name: str | None) -> str | None:
+    """The team a call is for: `name` (which must be served), else the one team served (None when none is)."""
     if name is not None:
-        if name not in store.policies():
-            raise SeveralActive(f"no policy {name!r} in {store.path} (it holds {', '.join(store.policies()) or 'no versions yet'})")
+        if name not in teams:
+            raise NotFound(f"no team {name!r} is served here (teams: {', '.join(teams) or 'none: no version is active'})", teams=teams)
         return name
-    active = sorted(store.active_versions())
-    if len(active) > 1:
-        raise SeveralActive(
-            f"policies {', '.join(active)} are all active in {store.path}: "
-            f"say which one this daemon serves with --policy NAME, e.g. `policyd serve --policy {active[0]}`"
+    if len(teams) > 1:
+        raise Ambiguous(
+            f"this daemon serves several teams ({', '.join(teams)}): name one in the path, e.g. /v1/teams/{teams[0]}/...",
+            teams=teams,
         )
-    return active[0] if active else None
+    return teams[0] if teams else None
 
 
 class Versions:
-    """Compiled versions by number (cached: versions never change) and the activation in force."""
+    """Compiled versions by number (cached: versions never change) and the activations in force, one per team."""
 
     def __init__(self, path: str, loader: Callable[[int], Compiled] | None = None, name: str | None = None):
         self.path = path
-        self.name = name  # the policy served; None: the store's one active policy, fixed once found
+        self.name = name  # the one policy served (`--policy NAME`); None: every active policy, each a team
         self._loader = loader
         self._cache: dict[int, Compiled] = {}
         self._lock = threading.Lock()
-        self.policy: Policy | None = None
-        self.pending: dict | None = None  # the activation to record in the audit log with the next batch
+        self.policies: dict[str, Policy] = {}  # by team; replaced as a whole, between two batches
+        self.pending: list[dict] = []  # activations to record in the audit log with the next batch
         self._data_version: int | None = None
         self._compiling: dict[int, threading.Thread] = {}  # versions being compiled away from the writer
         self._failed: dict[int, str] = {}  # versions that could not be compiled, and why
-        self._waiting: int | None = None  # the activated version being compiled away from the writer
+        self._waiting: set[int] = set()  # activated versions being compiled away from the writer
         self._reported: set[int] = set()  # versions whose failure was logged
         self._started = False  # the first check (at start) has run
-        self._several_logged = False
-        self._serving: str | None = None  # the policy of the version in force
+
+    @property
+    def policy(self) -> Policy | None:
+        """The one team's policy when exactly one is served (what single-team callers read), else None."""
+        pols = self.policies
+        return next(iter(pols.values())) if len(pols) == 1 else None
+
+    def teams(self) -> list[str]:
+        """The teams (policy names) served now, sorted."""
+        return sorted(self.policies)
 
     def compiled_for(self, version: int) -> Compiled:
         """The compiled policy of a stored version; UnusableVersion when it has errors."""
@@ -137,80 +158,77 @@ class Versions:
         with self._lock:
             return sorted(self._compiling)
 
-    def _served(self, store: Store) -> str | None:
-        """The policy to serve now: the one named, else the one active (kept once served when another becomes active)."""
-        started, self._started = self._started, True
-        if self.name is not None:
-            return served_policy(store, self.name) if not started else self.name
-        try:
-            return served_policy(store, None)
-        except SeveralActive as err:
-            if self._serving is not None:
-                return self._serving
-            if not started:  # refuse to start rather than guess
-                raise
-            if not self._several_logged:
-                self._several_logged = True
-                log.error("%s; serving nothing until restarted with --policy", err)
-            return None
-
     def check(self, store: Store, changed: bool) -> None:
-        """Switch to the newest activation if there is one this daemon does not serve yet, once it is compiled."""
-        waiting = self._waiting
-        if not changed and self.policy is not None and waiting is None:
+        """Switch to the newest activations this daemon does not serve yet, all teams at once, once all are compiled.
+
+        The activation log is read in one statement, so a set activated in one
+        transaction (`policyd activate inbound@3 emea@2`) is seen whole; the teams
+        switch together, between two batches, so no decision sees a mix.
+        """
+        if not changed and self.policies and not self._waiting:
             return
-        name = self._served(store)
-        if name is None:
+        started, self._started = self._started, True
+        if self.name is not None and not started:
+            served_policy(store, self.name)  # refuse to start on a name the store does not hold
+        latest = latest_activations(store)
+        if self.name is not None:
+            latest = {k: v for k, v in latest.items() if k == self.name}
+        current = self.policies
+        target = {k: a for k, a in latest.items() if k not in current or current[k].activation != a["id"]}
+        if not target:
+            self._waiting = set()
             return
-        acts = store.activations(name)
-        if not acts:
-            return
-        latest = acts[0]
-        current = self.policy
-        if current is not None and current.activation == latest["id"]:
-            self._waiting = None
-            return
-        number = latest["number"]
-        with self._lock:
-            compiled, failed = self._cache.get(number), self._failed.get(number)
-        if compiled is None and failed is None:
-            if current is not None:  # keep deciding with the version in force; switch once compiled
-                self._waiting = number
+        compiled: dict[str, Compiled] = {}
+        missing: list[int] = []
+        for name, a in target.items():
+            number = a["number"]
+            with self._lock:
+                c, failed = self._cache.get(number), self._failed.get(number)
+            if c is None and failed is None:
+                if current:  # keep deciding with the versions in force; switch once every one is compiled
+                    missing.append(number)
+                    continue
+                try:
+                    c = self.compiled_for(number)  # the first versions: nothing to serve before them
+                except Exception as err:
+                    failed = str(err)
+            if failed is not None:
+                if number not in self._reported:
+                    self._reported.add(number)
+                    was = current.get(name)
+                    log.error("cannot load version %s: %s; %s still serves %s", number, failed, name, was.version if was else "nothing")
+                continue
+            compiled[name] = c
+        if missing:
+            self._waiting = set(missing)
+            for number in missing:
                 self._compile_away(number)
-                return
-            try:
-                compiled = self.compiled_for(number)  # the first version: nothing to serve before it
-            except Exception as err:
-                failed = str(err)
-        if failed is not None:
-            if number not in self._reported:
-                self._reported.add(number)
-                log.error("cannot load version %s: %s; still serving %s", number, failed, current.version if current else "nothing")
-            self._waiting = None  # looked at again when the store changes (a later activation)
             return
-        self._waiting = None
-        self.policy = Policy(number, latest["id"], compiled)
-        self._serving = name
-        self.pending = {
-            "version": latest["number"],
-            "activation": latest["id"],
-            "activated_by": latest["by"],
-            "activated_at": latest["at"],
-        }
-        log.info("serving version %s", latest["number"])
+        self._waiting = set()
+        if not compiled:
+            return
+        new = dict(current)
+        for name, c in compiled.items():
+            a = target[name]
+            new[name] = Policy(a["number"], a["id"], c, name)
+            self.pending.append(
+                {"version": a["number"], "activation": a["id"], "activated_by": a["by"], "activated_at": a["at"], "team": name}
+            )
+            log.info("%s: serving version %s", name, a["number"])
+        self.policies = new
 
 
-def activate(versions: Versions, ref: str | int, by: str) -> int:
-    """Make a stored version active (UnknownVersion, UnusableVersion when it cannot be); its number.
+def activate(versions: Versions, refs: list[str | int], by: str) -> list[int]:
+    """Make stored versions active, all in one transaction (UnknownVersion, UnusableVersion, RepInTwoTeams); their numbers.
 
-    The version is compiled first, so one that does not load is never made active.
-    The writer picks the activation up with its next batch (`Runtime.refresh`).
+    Each version is compiled first, so one that does not load is never made active.
+    The writer picks the activations up with its next batch (`Runtime.refresh`).
     """
     store = Store(versions.path)
     try:
-        v = store.get(ref)
-        versions.compiled_for(v.number)
-        store.activate(v.number, by)
-        return v.number
+        chosen = [store.get(r) for r in refs]
+        for v in chosen:
+            versions.compiled_for(v.number)
+        return [v.number for v in activate_set(store, [v.number for v in chosen], by)]
     finally:
         store.close()

@@ -25,37 +25,44 @@ def history(conn: sqlite3.Connection, lead_id: str) -> list[dict]:
     return [{"seq": s, "at": at, "kind": k, "actor": a, "data": json.loads(data)} for s, at, k, a, data in rows]
 
 
-def queues(conn: sqlite3.Connection, limit: int = 100) -> dict[str, dict]:
-    """Leads waiting without a rep (queued by the rules, or escalated by the SLA), oldest first, by queue."""
+_OF_TEAM = " and (? is null or team = ?)"  # every team's rows when no team is named
+
+
+def queues(conn: sqlite3.Connection, limit: int = 100, team: str | None = None) -> dict[str, dict]:
+    """Leads waiting without a rep (queued by the rules, or escalated by the SLA) of one team (None: all), oldest first, by queue."""
     out: dict[str, dict] = {}
     for queue, n in conn.execute(
-        "select current_queue, count(*) from rt_decisions where status in ('queued', 'escalated') group by current_queue order by current_queue"
+        "select current_queue, count(*) from rt_decisions where status in ('queued', 'escalated')" + _OF_TEAM + " group by current_queue"
+        " order by current_queue",
+        (team, team),
     ).fetchall():
         leads = conn.execute(
-            "select lead_id, tier, at from rt_decisions where status in ('queued', 'escalated') and current_queue = ? order by at, id limit ?",
-            (queue, limit),
+            "select lead_id, tier, at from rt_decisions where status in ('queued', 'escalated') and current_queue = ?" + _OF_TEAM + ""
+            " order by at, id limit ?",
+            (queue, team, team, limit),
         ).fetchall()
         out[queue] = {"count": n, "leads": [{"lead_id": lid, "tier": tier, "at": at} for lid, tier, at in leads]}
     return out
 
 
-def holder_counts(conn: sqlite3.Connection, names: list[str], since: float, until: float) -> dict[str, int]:
-    """Leads decided in [since, until) per rep holding them now, every rep of the team included (0 for none)."""
+def holder_counts(conn: sqlite3.Connection, names: list[str], since: float, until: float, team: str | None = None) -> dict[str, int]:
+    """Leads decided in [since, until) (in `team`) per rep holding them now, every rep of the team included (0 for none)."""
     counts = dict.fromkeys(names, 0)
     for rep, n in conn.execute(
-        "select holder, count(*) from rt_decisions where at >= ? and at < ? and holder is not null group by holder", (since, until)
+        "select holder, count(*) from rt_decisions where at >= ? and at < ? and holder is not null" + _OF_TEAM + " group by holder",
+        (since, until, team, team),
     ):
         counts[rep] = n
     return counts
 
 
-def fairness(rt: Runtime, conn: sqlite3.Connection, since: float, until: float) -> dict[str, Any]:
-    """Assignments per rep (the rep holding each lead now) in [since, until), with the spread figures of replay/fairness."""
-    pol = rt.policy
+def fairness(rt: Runtime, conn: sqlite3.Connection, since: float, until: float, team: str | None = None) -> dict[str, Any]:
+    """One team's assignments per rep (the rep holding each lead now) in [since, until), with the spread figures of replay/fairness."""
+    team, pol, state = rt.team(team)
     names = list(pol.compiled.rep_names) if pol else []
-    counts = holder_counts(conn, names, since, until)
+    counts = holder_counts(conn, names, since, until, team)
     total, overridden = conn.execute(
-        "select count(*), coalesce(sum(overridden), 0) from rt_decisions where at >= ? and at < ?", (since, until)
+        "select count(*), coalesce(sum(overridden), 0) from rt_decisions where at >= ? and at < ?" + _OF_TEAM, (since, until, team, team)
     ).fetchone()
     fig = spread([float(counts[n]) for n in counts])
     return {
@@ -72,16 +79,16 @@ def fairness(rt: Runtime, conn: sqlite3.Connection, since: float, until: float) 
         "overrides": overridden,
         "rule_compliance": (total - overridden) / total if total else None,
         # per `pick shares` route: the engine's own counter for the period holding `until`, as it stands now
-        "shares": shares_now(pol.compiled, rt.state, until) if pol else [],
+        "shares": shares_now(pol.compiled, state, until) if pol else [],
     }
 
 
-def reps(rt: Runtime, at: float | None = None) -> list[dict]:
-    """Each rep of the version in force: level, capacity, open leads, load, away until, last assigned, quota and caps at `at` (now)."""
-    pol = rt.policy
+def reps(rt: Runtime, at: float | None = None, team: str | None = None) -> list[dict]:
+    """Each rep of a team's version in force: level, capacity, open leads, load, away until, last assigned, quota and caps at `at`."""
+    _, pol, st = rt.team(team)
     if pol is None:
         return []
-    c, st = pol.compiled, rt.state
+    c = pol.compiled
     at = rt.clock() if at is None else at
     away = dict(rt.away_until)
     out = []
@@ -129,6 +136,7 @@ class LogFilter:
     tier: str | None = None
     how: tuple[str, ...] = ()
     q: str | None = None  # part of the lead id or the company
+    team: str | None = None  # decided in this team (None: every team)
 
 
 def _like(text: str) -> str:
@@ -149,6 +157,9 @@ def _log_where(f: LogFilter) -> tuple[str, list]:
     if f.tier:
         where.append("tier = ?")
         args.append(f.tier)
+    if f.team:
+        where.append("team = ?")
+        args.append(f.team)
     if f.how:
         where.append("(" + " or ".join(_HOW_SQL[h] for h in f.how) + ")")
     if f.q:
@@ -168,7 +179,7 @@ def how_decided(row: dict) -> list[str]:
 
 
 _LOG_COLUMNS = (
-    "lead_id, at, version, tier, by, rep, queue, holder, current_queue, status, overridden, reassigned,"
+    "lead_id, at, team, version, tier, by, rep, queue, holder, current_queue, status, overridden, reassigned,"
     " json_extract(lead, '$.company') as company"
 )
 

@@ -79,21 +79,26 @@ def unreachable(conn: sqlite3.Connection) -> list[dict]:
     return [{"lead_id": r[0], "status": r[1], "holder": r[2]} for r in cur if not addressable_id(r[0])]
 
 
-def open_counts(conn: sqlite3.Connection) -> dict[str, int]:
-    """Open leads per holder, from the rows (the state is rebuilt from these on start)."""
+def open_counts(conn: sqlite3.Connection, team: str | None = None) -> dict[str, int]:
+    """Open leads per holder (of one team's decisions, with `team`), from the rows (the state is rebuilt from these on start)."""
     return dict(
         conn.execute(
-            "select holder, count(*) from rt_decisions where holder is not null and status in ('assigned', 'accepted') group by holder"
+            "select holder, count(*) from rt_decisions where holder is not null and status in ('assigned', 'accepted')"
+            " and (? is null or team = ?) group by holder",
+            (team, team),
         ).fetchall()
     )
 
 
-def due(conn: sqlite3.Connection, now: float, limit: int) -> list[str]:
-    """Leads whose SLA deadline has passed, oldest deadline first."""
+def due(conn: sqlite3.Connection, now: float, limit: int, teams: list[str] | None = None) -> list[tuple[str, str | None]]:
+    """(lead id, team) of leads whose SLA deadline has passed (of the teams given), oldest deadline first."""
+    among = "" if teams is None else " and team in (" + ", ".join("?" * len(teams)) + ")"
     return [
-        r[0]
+        (r[0], r[1])
         for r in conn.execute(
-            "select lead_id from rt_decisions where deadline is not null and deadline <= ? and status = 'assigned' order by deadline, id limit ?",
-            (now, limit),
+            "select lead_id, team from rt_decisions where deadline is not null and deadline <= ? and status = 'assigned'"
+            + among
+            + " order by deadline, id limit ?",
+            (now, *(teams or ()), limit),
         )
     ]

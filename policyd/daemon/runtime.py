@@ -11,9 +11,15 @@ can be verified with `policyd lottery verify` once the period is revealed. With 
 committed (or an already revealed) seed the lead is still decided, lottery off,
 and the decision keeps a note saying why.
 
-On start the state is rebuilt from the database: open counts from the decisions
-that hold a rep, away reps from `rt_away`, rotation cursors and last-assignment
-times from `rt_state` (written in the same transaction as each batch).
+Every active policy is a team of its own (daemon/policy.py): its own state, SLA
+timers, fairness figures and audit records, in one writer and one file. Each
+decision row names its team; an operation says which team it is for (`Tx.use`),
+or is answered with the team names when several are served and it names none.
+
+On start each team's state is rebuilt from the database: open counts from the
+decisions of that team that hold a rep, away reps from `rt_away`, rotation cursors
+and last-assignment times from `rt_team_state` (written in the same transaction as
+each batch).
 
 A runtime holds its database's lease (storage/lease.py) from `start` to `stop`: a
 second runtime on the same file, in this process or another, refuses to start
@@ -45,7 +51,7 @@ from ..storage.health import StorageHealth
 from ..storage.store import Store
 from . import operations, outbox, rows, sla
 from .operations import Seed
-from .policy import Policy, Versions
+from .policy import Policy, Versions, pick_team
 from .writer import Tx, Writer
 
 __all__ = ["Runtime", "connect", "seed_label"]
@@ -74,7 +80,8 @@ class Runtime(Writer):
         self.clock = clock
         self.seed_fn = seed_fn
         self.versions = Versions(path, loader)
-        self.state = State()
+        self.states: dict[str, State] = {}  # by team, rebuilt from the file as each team is first served
+        self._stored: dict[str, dict] = {}  # rt_team_state as read on start
         self.away_until: dict[str, tuple[float, str]] = {}
         self.seed = ""  # the database's own random seed: `pick random` when no period seed is committed
         self._seeds: dict[str, DrawSeed] = {}  # by period; cleared when another connection writes
@@ -89,7 +96,25 @@ class Runtime(Writer):
 
     @property
     def policy(self) -> Policy | None:
+        """The one team's policy while exactly one is served (else None: name a team, `team`)."""
         return self.versions.policy
+
+    @property
+    def state(self) -> State:
+        """The one team's state while exactly one is served."""
+        pol = self.policy
+        return self.states.get(pol.name, State()) if pol else State()
+
+    def teams(self) -> list[str]:
+        """The teams (policy names) served now, sorted."""
+        return self.versions.teams()
+
+    def team(self, name: str | None) -> tuple[str | None, Policy | None, State]:
+        """(team, policy, state) of the team named, or of the one team served (Ambiguous naming them when several)."""
+        t = pick_team(self.teams(), name)
+        if t is None:
+            return None, None, State()
+        return t, self.versions.policies.get(t), self.states.get(t, State())
 
     def compiled_for(self, version: int) -> Compiled:
         """The compiled policy of a stored version (cached; versions never change)."""
@@ -106,6 +131,7 @@ class Runtime(Writer):
             self._store = Store(self.path)
             self._load()
             self.versions.check(self._store, self.versions.changed(self.conn))
+            self._new_teams()
             self.draw_seed(self.clock())
         except BaseException as err:
             self.lease.release()
@@ -137,42 +163,45 @@ class Runtime(Writer):
                 len(stuck),
                 ", ".join(repr(r["lead_id"]) for r in stuck[:5]),
             )
-        row = conn.execute("select state from rt_state where id = 1").fetchone()
-        data = json.loads(row[0]) if row else {}
-        data["open"] = dict.fromkeys(data.get("open", {}), 0) | rows.open_counts(conn)
+        self._stored = {t: json.loads(st) for t, st in conn.execute("select team, state from rt_team_state")}
         self.away_until = {r: (u, why) for r, u, why in conn.execute("select rep, until, reason from rt_away")}
-        data["away"] = sorted(self.away_until)
-        self.state = State.from_json(data)
+
+    def _new_teams(self) -> None:
+        """A state for each team served for the first time: its stored cursors, its open counts from its rows."""
+        for team in self.versions.policies:
+            if team not in self.states:
+                data = dict(self._stored.get(team, {}))
+                data["open"] = dict.fromkeys(data.get("open", {}), 0) | rows.open_counts(self.conn, team)
+                data["away"] = sorted(self.away_until)
+                self.states[team] = State.from_json(data)
 
     def prepare(self, now: float) -> None:
         changed = self.versions.changed(self.conn)
         if changed:
             self._seeds.clear()  # a seed may have been committed or revealed (`policyd seed`)
         self.versions.check(self._store, changed)  # before BEGIN: loading a version must not hold the write lock
+        self._new_teams()
         self._draw = self.draw_seed(now)
 
     def begin(self, conn: sqlite3.Connection, log_: audit.Appender, now: float) -> Tx:
-        activation = self.versions.pending
-        if activation is not None:
+        for activation in self.versions.pending:
             log_.append(now, "activate", activation["activated_by"] or "", activation)
-        pol = self.policy
         self._since = log_.seq
-        return Tx(
-            conn, self.state, log_, now, pol.compiled if pol else None, pol.version if pol else None, self._draw, dict(self.away_until)
-        )
+        return Tx(conn, log_, now, dict(self.versions.policies), dict(self.states), self._draw, dict(self.away_until))
 
     def finish(self, tx: Tx) -> None:
         if self.outbox is not None and tx.log.seq > self._since:
             outbox.enqueue(tx.conn, self.outbox, self._since, tx.now)
-        if tx.state is not self.state:
-            tx.conn.execute(
-                "insert or replace into rt_state (id, state, at) values (1, ?, ?)",
-                (json.dumps(tx.state.to_json(), separators=(",", ":")), tx.now),
-            )
+        for team, st in tx.states.items():
+            if team and st is not self.states.get(team):
+                tx.conn.execute(
+                    "insert or replace into rt_team_state (team, state, at) values (?, ?, ?)",
+                    (team, json.dumps(st.to_json(), separators=(",", ":")), tx.now),
+                )
 
     def committed(self, tx: Tx) -> None:
-        self.versions.pending = None  # recorded (kept for the next batch if this one failed)
-        self.state = tx.state
+        self.versions.pending = []  # recorded (kept for the next batch if this one failed)
+        self.states = {k: v for k, v in tx.states.items() if k}
         self.away_until = tx.away
         if self.on_commit is not None and tx.log.seq > self._since:
             self.on_commit()
@@ -239,29 +268,49 @@ class Runtime(Writer):
         return c, d
 
     # ------------------------------------------------------------------ operations (answered once committed)
-    def assign(self, raw: Any, actor: str, reroute: bool = False) -> Future:
-        """Decide a lead. Result: (row, created) -- created False when the lead id was decided before.
+    def assign(self, raw: Any, actor: str, reroute: bool = False, team: str | None = None) -> Future:
+        """Decide a lead in `team` (None: the one team). Result: (row, created) -- created False when the lead id was decided before.
 
-        The same id with a different lead is a Conflict naming the differences, unless `reroute`."""
-        return self.submit(lambda tx: operations.assign(tx, raw, actor, self.seed_for, self.count, reroute))
+        The same id with a different lead is a Conflict naming the differences, unless `reroute`;
+        an id decided in another team is a Conflict naming that team (lead ids are unique across teams)."""
 
-    def accept(self, lead_id: str, actor: str, rep: str | None = None) -> Future:
-        return self.submit(lambda tx: operations.accept(tx, lead_id, actor, rep))
+        def op(tx: Tx) -> tuple[dict, bool]:
+            tx.use(team)
+            return operations.assign(tx, raw, actor, self.seed_for, self.count, reroute)
 
-    def close_lead(self, lead_id: str, outcome: str, actor: str) -> Future:
-        return self.submit(lambda tx: operations.close_lead(tx, lead_id, outcome, actor, self.count))
+        return self.submit(op)
 
-    def override(self, lead_id: str, rep: str, reason: str, actor: str) -> Future:
-        return self.submit(lambda tx: operations.override(tx, lead_id, rep, reason, actor, self.count))
+    def _on_lead(self, lead_id: str, team: str | None, fn: Callable[[Tx], Any]) -> Future:
+        """An operation on a decided lead, in the team its row names (a different `team` asked is refused, naming it)."""
 
-    def set_away(self, rep: str, until: float | None, reason: str, actor: str) -> Future:
-        """Mark a rep away until a time (None: back now)."""
-        return self.submit(lambda tx: operations.set_away_until(tx, rep, until, reason, actor))
+        def op(tx: Tx) -> Any:
+            operations.enter_lead(tx, lead_id, team)
+            return fn(tx)
+
+        return self.submit(op)
+
+    def accept(self, lead_id: str, actor: str, rep: str | None = None, team: str | None = None) -> Future:
+        return self._on_lead(lead_id, team, lambda tx: operations.accept(tx, lead_id, actor, rep))
+
+    def close_lead(self, lead_id: str, outcome: str, actor: str, team: str | None = None) -> Future:
+        return self._on_lead(lead_id, team, lambda tx: operations.close_lead(tx, lead_id, outcome, actor, self.count))
+
+    def override(self, lead_id: str, rep: str, reason: str, actor: str, team: str | None = None) -> Future:
+        return self._on_lead(lead_id, team, lambda tx: operations.override(tx, lead_id, rep, reason, actor, self.count))
+
+    def set_away(self, rep: str, until: float | None, reason: str, actor: str, team: str | None = None) -> Future:
+        """Mark a rep away until a time (None: back now), in the team the rep belongs to (or `team`)."""
+
+        def op(tx: Tx) -> dict:
+            operations.enter_rep(tx, rep, team)
+            return operations.set_away_until(tx, rep, until, reason, actor)
+
+        return self.submit(op)
 
     def tick(self, limit: int = 200) -> Future:
         """Bring reps back whose away time is over, and act on SLA deadlines that passed."""
         return self.submit(lambda tx: sla.tick(tx, limit, self.redecide, self.count))
 
     def refresh(self) -> Future:
-        """An empty operation: the batch it runs in picks up a new activation."""
-        return self.submit(lambda tx: tx.version)
+        """An empty operation: the batch it runs in picks up new activations. Result: the version of each team."""
+        return self.submit(lambda tx: {t: p.version for t, p in tx.policies.items()})

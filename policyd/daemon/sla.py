@@ -49,12 +49,15 @@ def tick(tx: Tx, limit: int, redecide: Redecide, count: Callable[[str], None]) -
     steps: list[dict] = []
     for rep, (until, _) in sorted(tx.away.items()):
         if until <= tx.now:
-            tx.state = set_away(tx.state, rep, False)
+            for team in [t for t, p in tx.policies.items() if rep in p.compiled.rep_index]:  # a rep belongs to one team
+                tx.use(team)
+                tx.state = set_away(tx.state, rep, False)
             tx.conn.execute("delete from rt_away where rep = ?", (rep,))
             del tx.away[rep]
             tx.log.append(tx.now, "back", "clock", {"rep": rep, "until": until})
             steps.append({"kind": "back", "rep": rep})
-    for lead_id in rows.due(tx.conn, tx.now, limit):
+    for lead_id, team in rows.due(tx.conn, tx.now, limit, sorted(tx.policies)):
+        tx.use(team)  # each team's SLA moves its own leads, within its own state
         steps.append(step(tx, lead_id, redecide, count))
     return steps
 

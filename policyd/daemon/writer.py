@@ -35,6 +35,7 @@ from ..lottery.seeds import DrawSeed
 from ..storage import audit
 from ..storage.errors import StorageFailure
 from ..storage.health import StorageHealth
+from .policy import Policy, pick_team
 
 log = logging.getLogger(__name__)
 
@@ -51,16 +52,45 @@ class Op:
 
 @dataclass
 class Tx:
-    """What an operation sees: the connection in a transaction, the working state, the audit log."""
+    """What an operation sees: the connection in a transaction, the teams' working states, the audit log.
+
+    An operation first says which team it decides for (`use`); `state`, `compiled`
+    and `version` are then that team's. The states are replaced, never changed in
+    place, so an operation that fails is rolled back by restoring the dict.
+    """
 
     conn: sqlite3.Connection
-    state: State
     log: audit.Appender
     now: float
-    compiled: Compiled | None
-    version: int | None
+    policies: dict[str, Policy]  # the teams served in this batch: one set for the whole batch
+    states: dict[str, State]
     draw: DrawSeed | None = None  # the period's seed for this batch's decisions (or why there is none)
     away: dict[str, tuple[float, str]] = field(default_factory=dict)  # rep -> (until, reason), changed with the state
+    team: str | None = None
+
+    def use(self, team: str | None) -> str | None:
+        """Decide for `team` (None: the one team served); NotFound or Ambiguous (naming the teams) otherwise."""
+        self.team = pick_team(sorted(self.policies), team)
+        return self.team
+
+    @property
+    def state(self) -> State:
+        s = self.states.get(self.team or "")
+        return s if s is not None else State()
+
+    @state.setter
+    def state(self, value: State) -> None:
+        self.states = {**self.states, self.team or "": value}
+
+    @property
+    def compiled(self) -> Compiled | None:
+        p = self.policies.get(self.team) if self.team is not None else None
+        return p.compiled if p else None
+
+    @property
+    def version(self) -> int | None:
+        p = self.policies.get(self.team) if self.team is not None else None
+        return p.version if p else None
 
 
 def settle(fut: Future, result: Any, err: BaseException | None) -> None:
@@ -187,7 +217,7 @@ class Writer:
             log_ = audit.Appender(conn)
             tx = self.begin(conn, log_, now)
             for op in ops:
-                saved = (tx.state, dict(tx.away), log_.seq, log_.hash, log_.dirty)
+                saved = (tx.states, tx.team, dict(tx.away), log_.seq, log_.hash, log_.dirty)
                 conn.execute("SAVEPOINT op")
                 try:
                     r = op.fn(tx)
@@ -196,7 +226,7 @@ class Writer:
                 except BaseException as err:
                     conn.execute("ROLLBACK TO op")
                     conn.execute("RELEASE op")
-                    tx.state, tx.away, log_.seq, log_.hash, log_.dirty = saved
+                    tx.states, tx.team, tx.away, log_.seq, log_.hash, log_.dirty = saved
                     results.append((op, None, self._failure(err)))
             self.finish(tx)
             log_.finish()

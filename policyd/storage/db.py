@@ -26,6 +26,7 @@ import sqlite_utils
 from sqlite_utils import Migrations
 
 from .errors import StoreError
+from .sqlite_words import explain
 
 MIGRATIONS = Migrations("policyd.store")
 
@@ -114,44 +115,6 @@ def refuse_empty(path: str | os.PathLike, wait: float = 1.0) -> None:
         "if it should hold your data it was truncated (a failed copy, a full disk), so restore it from a backup; "
         "to start a new database instead, delete the empty file (or point --db at a path that does not exist yet)"
     )
-
-
-def explain(path: str | os.PathLike, err: BaseException) -> str:
-    """What a SQLite error on the database file means, in words, with what to do about it."""
-    text = str(err)
-    low = text.lower()
-    name = os.path.basename(os.fspath(path))
-    if "not a database" in low:
-        return (
-            f"{path}: not a policyd store ({text}): the file holds something else, or its first page was overwritten; "
-            "point --db at the policyd database, or restore this one from a backup"
-        )
-    if "malformed" in low or "corrupt" in low:
-        return (
-            f"{path}: the database is damaged ({text}): it was truncated or overwritten in part; restore it from a backup "
-            f"(`sqlite3 {path} .recover` may save what is left)"
-        )
-    if "readonly" in low or "read-only" in low:
-        return (
-            f"{path}: the database cannot be written ({text}): give this user write access to the file and its directory "
-            f"(SQLite also writes {name}-wal and {name}-shm beside it), or mount the disk read-write"
-        )
-    if "disk is full" in low or "database or disk is full" in low:
-        return f"{path}: the disk holding the database is full ({text}): free space on it, then retry"
-    if "disk i/o error" in low or "i/o" in low:
-        return f"{path}: the disk failed reading or writing the database ({text}): check the disk and its free space, then retry"
-    if "unable to open" in low or "cannot open" in low:
-        folder = os.path.dirname(os.path.abspath(path))
-        if os.path.exists(path) and not (os.access(path, os.W_OK) and os.access(folder, os.W_OK)):
-            return (
-                f"{path}: cannot open the policy store ({text}): the file or its directory is read-only here, and SQLite "
-                f"writes {name}-wal and {name}-shm beside the database even to read it: give this user write access, "
-                "or mount the disk read-write"
-            )
-        return f"{path}: cannot open the policy store ({text}): check that its directory exists and that this user may write there"
-    if "locked" in low or "busy" in low:
-        return f"{path}: the database stayed locked by another process for 10 s ({text}): retry; if it persists, find what holds it"
-    return f"{path}: the database failed ({text})"
 
 
 def database(path: str | os.PathLike) -> sqlite_utils.Database:
@@ -406,6 +369,19 @@ def m014_versions_per_policy(db: sqlite_utils.Database) -> None:
         )
         m002_append_only(db)
     db["versions"].create_index(["policy", "number"], if_not_exists=True)
+
+
+@MIGRATIONS()
+def m015_decisions_name_their_team(db: sqlite_utils.Database) -> None:
+    """Each decision names its team (its policy) and each team keeps its own state, so one daemon serves several."""
+    if "team" not in _columns(db, "rt_decisions"):
+        db.execute("alter table rt_decisions add column team text")
+        db.execute("update rt_decisions set team = (select v.policy from versions v where v.number = rt_decisions.version)")
+    db.execute("create table if not exists rt_team_state (team text primary key, state text not null, at real not null)")
+    db.execute(  # the one state a daemon kept before: its team is the one that decided last
+        "insert or ignore into rt_team_state select t.team, s.state, s.at from rt_state s"
+        " join (select team from rt_decisions where team is not null order by id desc limit 1) t"
+    )
 
 
 def migration_names() -> list[str]:

@@ -30,6 +30,11 @@ def _daemon(request: Request) -> Daemon:
     return request.app.state.daemon
 
 
+def _team(request: Request) -> str | None:
+    """The team named in the path (`/v1/teams/{team}/...`), else None: the one team served."""
+    return request.path_params.get("team")
+
+
 async def health(request: Request) -> Response:
     """Up and serving; `storage` says whether writes reach the disk, `lottery` whether the period has a seed (public facts only).
 
@@ -91,7 +96,7 @@ async def assign(request: Request) -> Response:
     reroute = request.query_params.get("reroute") == "true"
     t0 = time.perf_counter()
     try:
-        row, created, _ = await intake.decide(d, intake.ASSIGN, None, lead, request.state.who.name, reroute)
+        row, created, _ = await intake.decide(d, intake.ASSIGN, None, lead, request.state.who.name, reroute, _team(request))
     except intake.Refusal as r:
         return await intake.refuse(d, intake.ASSIGN, r, json.dumps(lead, ensure_ascii=False), intake.kept_headers(request))
     d.assign_seconds += time.perf_counter() - t0
@@ -104,7 +109,7 @@ async def assign(request: Request) -> Response:
 
 async def get_decision(request: Request) -> Response:
     d = _daemon(request)
-    row = d.row(request.path_params["lead_id"])
+    row = d.row(request.path_params["lead_id"], _team(request))
     fmt = request.query_params.get("format", "json")
     if fmt not in decisions.FORMATS:
         raise ApiError(400, "bad_format", f"format={fmt}: expected one of {', '.join(decisions.FORMATS)}")
@@ -120,7 +125,7 @@ async def accept(request: Request) -> Response:
     rep = body.get("rep")
     if rep is not None and not isinstance(rep, str):
         raise invalid("rep", "expected the name of the rep who accepts")
-    row = await asyncio.wrap_future(d.runtime.accept(request.path_params["lead_id"], request.state.who.name, rep))
+    row = await asyncio.wrap_future(d.runtime.accept(request.path_params["lead_id"], request.state.who.name, rep, _team(request)))
     return JSONResponse(decisions.decision_json(row))
 
 
@@ -135,7 +140,7 @@ async def close_lead(request: Request) -> Response:
             f"outcome: expected won or lost, got {json.dumps(outcome)}",
             fields=[{"field": "outcome", "message": "expected won or lost"}],
         )
-    row = await asyncio.wrap_future(d.runtime.close_lead(request.path_params["lead_id"], outcome, request.state.who.name))
+    row = await asyncio.wrap_future(d.runtime.close_lead(request.path_params["lead_id"], outcome, request.state.who.name, _team(request)))
     return JSONResponse(decisions.decision_json(row))
 
 
@@ -150,32 +155,33 @@ async def override(request: Request) -> Response:
         problems.append({"field": "reason", "message": "expected a reason (it is recorded in the audit log)"})
     if problems:
         raise ApiError(422, "invalid", "; ".join(f"{p['field']}: {p['message']}" for p in problems), fields=problems)
-    row = await asyncio.wrap_future(d.runtime.override(request.path_params["lead_id"], rep, reason, request.state.who.name))
+    row = await asyncio.wrap_future(d.runtime.override(request.path_params["lead_id"], rep, reason, request.state.who.name, _team(request)))
     return JSONResponse(decisions.decision_json(row))
 
 
-def reps_json(d: Daemon) -> list[dict]:
-    return [{**r, "away_until": iso(r["away_until"]), "last_assigned": iso(r["last_assigned"])} for r in reads.reps(d.runtime)]
+def reps_json(d: Daemon, team: str | None = None) -> list[dict]:
+    return [{**r, "away_until": iso(r["away_until"]), "last_assigned": iso(r["last_assigned"])} for r in reads.reps(d.runtime, team=team)]
 
 
-def queues_json(d: Daemon, limit: int = 100) -> dict:
-    out = reads.queues(d.read, limit)
+def queues_json(d: Daemon, limit: int = 100, team: str | None = None) -> dict:
+    out = reads.queues(d.read, limit, d.runtime.team(team)[0])
     return {q: {**v, "leads": [{**x, "at": iso(x["at"])} for x in v["leads"]]} for q, v in out.items()}
 
 
-def fairness_json(d: Daemon, since: float, until: float) -> dict:
-    f = reads.fairness(d.runtime, d.read, since, until)
+def fairness_json(d: Daemon, since: float, until: float, team: str | None = None) -> dict:
+    f = reads.fairness(d.runtime, d.read, since, until, team)
     return {**f, "since": iso(f["since"]), "until": iso(f["until"])}
 
 
 async def list_queues(request: Request) -> Response:
-    return JSONResponse({"queues": queues_json(_daemon(request))})
+    d, team = _daemon(request), _team(request)
+    return JSONResponse({"queues": queues_json(d, team=team)})
 
 
 async def list_reps(request: Request) -> Response:
     d = _daemon(request)
-    pol = d.runtime.policy
-    return JSONResponse({"version": pol.version if pol else None, "reps": reps_json(d)})
+    name, pol, _ = d.runtime.team(_team(request))
+    return JSONResponse({"team": name, "version": pol.version if pol else None, "reps": reps_json(d, name)})
 
 
 async def set_away(request: Request) -> Response:
@@ -187,13 +193,13 @@ async def set_away(request: Request) -> Response:
     reason = body.get("reason", "")
     if not isinstance(reason, str):
         raise invalid("reason", "expected a text")
-    r = await asyncio.wrap_future(d.runtime.set_away(request.path_params["rep"], until, reason, request.state.who.name))
+    r = await asyncio.wrap_future(d.runtime.set_away(request.path_params["rep"], until, reason, request.state.who.name, _team(request)))
     return JSONResponse({**r, "until": iso(r["until"])})
 
 
 async def clear_away(request: Request) -> Response:
     d = _daemon(request)
-    r = await asyncio.wrap_future(d.runtime.set_away(request.path_params["rep"], None, "", request.state.who.name))
+    r = await asyncio.wrap_future(d.runtime.set_away(request.path_params["rep"], None, "", request.state.who.name, _team(request)))
     return JSONResponse(r)
 
 
@@ -204,7 +210,7 @@ async def get_fairness(request: Request) -> Response:
     since = parse_time(q["since"], "since") if "since" in q else until - 7 * 86400
     if since >= until:
         raise ApiError(400, "bad_time", "since must be before until")
-    return JSONResponse(fairness_json(d, since, until))
+    return JSONResponse({"team": d.runtime.team(_team(request))[0], **fairness_json(d, since, until, _team(request))})
 
 
 async def metrics(request: Request) -> Response:
@@ -253,20 +259,30 @@ async def metrics(request: Request) -> Response:
     return PlainTextResponse("\n".join(lines) + "\n", media_type="text/plain; version=0.0.4")
 
 
-async def activate(request: Request) -> Response:
-    d = _daemon(request)
-    body = await read_object(request)
-    ref = body.get("version")
-    ok = (isinstance(ref, int) and not isinstance(ref, bool) and 0 <= ref <= openapi.MAX_VERSION) or (
+def _version_ref(ref: object) -> bool:
+    return (isinstance(ref, int) and not isinstance(ref, bool) and 0 <= ref <= openapi.MAX_VERSION) or (
         isinstance(ref, str) and re.fullmatch(openapi.VERSION_REF, ref.strip()) is not None
     )
-    if not ok:
+
+
+async def activate(request: Request) -> Response:
+    """Activate one version (`version`) or a set (`versions`, one transaction: every team switches between the same two decisions)."""
+    d = _daemon(request)
+    body = await read_object(request)
+    many = body.get("versions")
+    refs = many if "versions" in body else [body.get("version")]
+    if not isinstance(refs, list) or not refs or len(refs) > openapi.MAX_ACTIVATE or not all(_version_ref(r) for r in refs):
+        field = "versions" if "versions" in body else "version"
         raise ApiError(
             422,
             "invalid",
-            "version: expected a version number, @N, @active, @previous or @latest",
-            fields=[{"field": "version", "message": "expected a version number"}],
+            f"{field}: expected {'a list of 1 to ' + str(openapi.MAX_ACTIVATE) + ' versions' if field == 'versions' else 'a version'}"
+            " (a number, @N, NAME@N, @active, @previous or @latest)",
+            fields=[{"field": field, "message": "expected a version number or ref"}],
         )
-    number = await asyncio.to_thread(policy.activate, d.runtime.versions, ref, request.state.who.name)
-    version = await asyncio.wrap_future(d.runtime.refresh())
-    return JSONResponse({"version": version, "requested": number})
+    numbers = await asyncio.to_thread(policy.activate, d.runtime.versions, refs, request.state.who.name)
+    served = await asyncio.wrap_future(d.runtime.refresh())
+    if "versions" in body:
+        return JSONResponse({"teams": served, "requested": numbers})
+    team = next((t for t, v in served.items() if v == numbers[0]), None)
+    return JSONResponse({"version": served.get(team) if team else None, "requested": numbers[0]})

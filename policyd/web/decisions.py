@@ -50,6 +50,7 @@ def decision_json(row: dict, replayed: bool | None = None) -> dict:
         reentry_of=row.get("reentry_of"),
         explanation=f"/v1/decisions/{quote(row['lead_id'], safe='')}",
     )
+    out["team"] = row.get("team")
     if replayed is not None:
         out["replayed"] = replayed
     return out

@@ -88,9 +88,11 @@ def parse(body: bytes) -> Any:
     return loads(body.decode("utf-8"))
 
 
-async def decide(d: Daemon, source: str, src: Source | None, payload: Any, actor: str, reroute: bool) -> tuple[dict, bool, list[str]]:
-    """Map (when `src`) and decide; raises the refusal as (kind, status, code, reasons) in a Refusal."""
-    pol = d.runtime.policy
+async def decide(
+    d: Daemon, source: str, src: Source | None, payload: Any, actor: str, reroute: bool, team: str | None = None
+) -> tuple[dict, bool, list[str]]:
+    """Map (when `src`) and decide in `team` (None: the one team); raises the refusal as (kind, status, code, reasons) in a Refusal."""
+    team, pol, _ = d.runtime.team(team)  # Ambiguous, naming the teams, when several are served and none is named
     if pol is None:
         raise NotReady("no policy version is active; publish one and run `policyd activate @N`")
     notes: list[str] = []
@@ -110,7 +112,7 @@ async def decide(d: Daemon, source: str, src: Source | None, payload: Any, actor
     except ApiError as err:
         raise Refusal("schema", 422, err.code, err.extra.get("fields", []), None, err.message) from None
     try:
-        row, created = await asyncio.wrap_future(d.runtime.assign(lead, actor, reroute))
+        row, created = await asyncio.wrap_future(d.runtime.assign(lead, actor, reroute, team))
     except LeadError as err:
         n = len(err.errors)
         message = f"the lead was refused ({n} problem{'s' if n != 1 else ''})"

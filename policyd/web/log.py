@@ -22,7 +22,7 @@ from .state import Daemon
 MAX_LIMIT = 500
 CSV_LIMIT = 100_000
 FILTERS = ("since", "until", "rep", "tier", "how", "q")
-CSV_COLUMNS = ("lead_id", "at", "company", "tier", "how", "rep", "queue", "holder", "current_queue", "status", "version")
+CSV_COLUMNS = ("lead_id", "at", "company", "tier", "how", "rep", "queue", "holder", "current_queue", "status", "version", "team")
 # the log's form is the one form of the pages: it may submit to this server, nowhere else
 FORM_CSP = PAGE_HEADERS["Content-Security-Policy"].replace("form-action 'none'", "form-action 'self'")
 
@@ -51,7 +51,11 @@ def parse_filter(d: Daemon, request: Request) -> reads.LogFilter:
     if tier is not None and pol is not None and tier not in [t.name for t in pol.compiled.tiers]:
         names = ", ".join(t.name for t in pol.compiled.tiers)
         raise ApiError(400, "bad_filter", f"tier={tier[:40]}: no such tier; the tiers are {names}")
-    return reads.LogFilter(since, until, q.get("rep") or None, tier, tuple(dict.fromkeys(how)), (q.get("q") or "").strip()[:128] or None)
+    team = request.path_params.get("team")
+    if team is not None:
+        d.runtime.team(team)  # NotFound, naming the teams served
+    q_ = (q.get("q") or "").strip()[:128] or None
+    return reads.LogFilter(since, until, q.get("rep") or None, tier, tuple(dict.fromkeys(how)), q_, team)
 
 
 def row_json(row: dict) -> dict:

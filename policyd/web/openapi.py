@@ -29,7 +29,8 @@ ERRORS = {
 }
 LEAD_ID_PATTERN = r"^(?!\.\.?$)[A-Za-z0-9._:@-]{1,128}$"  # engine.schema.LEAD_ID, as JSON Schema says it
 MAX_VERSION = 10**18 - 1  # version numbers are SQLite integers
-VERSION_REF = r"@?([0-9]{1,18}|active|previous|latest)"
+VERSION_REF = r"(?:[A-Za-z_][A-Za-z0-9_]{0,63}@|@)?([0-9]{1,18}|active|previous|latest)"
+MAX_ACTIVATE = 64  # versions in one activation (POST /v1/activate with `versions`)
 _TYPES = {"int": "integer", "number": "number", "text": "string", "bool": "boolean"}
 
 
@@ -88,6 +89,8 @@ _DECIDED = {
     "properties": {"rep": _STR_OR_NULL, "queue": _STR_OR_NULL, "tier": _STR_OR_NULL, "by": _STR},
     "description": "the decision as it was made (the lead may have moved since)",
 }
+_REF = [{"type": "integer", "minimum": 0, "maximum": MAX_VERSION}, {"type": "string", "pattern": f"^{VERSION_REF}$"}]
+_INT_OR_NULL = {"type": ["integer", "null"]}
 SCHEMAS: dict[str, Any] = {
     "Decision": {
         "type": "object",
@@ -101,6 +104,7 @@ SCHEMAS: dict[str, Any] = {
             "tier": _STR_OR_NULL,
             "by": _STR,
             "version": {"type": "integer"},
+            "team": {"type": ["string", "null"], "description": "the team (policy name) whose version decided"},
             "at": {"type": "string", "format": "date-time"},
             "deadline": _TIME,
             "reassigned": {"type": "integer", "minimum": 0},
@@ -294,7 +298,7 @@ SCHEMAS: dict[str, Any] = {
         "required": ["rep", "away", "until"],
         "properties": {"rep": _STR, "away": {"type": "boolean"}, "until": _TIME, "reason": _STR},
     },
-    "Activated": {"type": "object", "properties": {"version": {"type": ["integer", "null"]}, "requested": {"type": "integer"}}},
+    "Activated": {"type": "object", "properties": {"version": _INT_OR_NULL, "requested": {}, "teams": {"type": "object"}}},
     "Close": {"type": "object", "required": ["outcome"], "properties": {"outcome": {"enum": ["won", "lost"]}}},
     "Accept": {"type": "object", "properties": {"rep": {"type": "string", "description": "optional: the rep who accepts"}}},
     "Override": {
@@ -309,12 +313,15 @@ SCHEMAS: dict[str, Any] = {
     },
     "Activate": {
         "type": "object",
-        "required": ["version"],
         "properties": {
-            "version": {
-                "oneOf": [{"type": "integer", "minimum": 0, "maximum": MAX_VERSION}, {"type": "string", "pattern": f"^{VERSION_REF}$"}],
-                "description": "a version number, @N, @active, @previous or @latest",
-            }
+            "version": {"oneOf": _REF, "description": "a version number, @N, NAME@N, @active, @previous or @latest"},
+            "versions": {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": MAX_ACTIVATE,
+                "items": {"oneOf": _REF},
+                "description": "one transaction",
+            },
         },
     },
     "OpenAPI": {"type": "object", "description": "this document"},

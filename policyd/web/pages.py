@@ -71,8 +71,10 @@ async def dashboard_page(request: Request) -> Response:
 
     d: Daemon = request.app.state.daemon
     now = d.clock()
-    week = fairness_json(d, _week_start(now), now + 1)
-    pol = d.runtime.policy
+    teams = d.runtime.teams()  # several teams: ?team=NAME picks one, the first by default
+    team = request.query_params.get("team") or (teams[0] if teams else None)
+    team, pol, _ = d.runtime.team(team)
+    week = fairness_json(d, _week_start(now), now + 1, team)
     panels = []
     for panel in d.dashboard_panels:
         try:
@@ -83,9 +85,11 @@ async def dashboard_page(request: Request) -> Response:
         "page_dashboard.html.j2",
         {
             "version": pol.version if pol else None,
+            "team": team,
+            "teams": teams,
             "now": iso(now),
-            "reps": reps_json(d),
-            "queues": queues_json(d, limit=20),
+            "reps": reps_json(d, team),
+            "queues": queues_json(d, limit=20, team=team),
             "week": week,
             "chart": bar_chart(week["counts"]),
             "shares": week["shares"],  # per `pick shares` route, this period: the figures of GET /v1/fairness

@@ -6,12 +6,37 @@ One list serves three readers: Starlette's routing, the OpenAPI documents
 
 from __future__ import annotations
 
+import dataclasses
+
 from . import api, audit_page, intake, log, openapi, pages, rep, week
 from .decisions import FORMATS
 from .endpoint import Endpoint, path, query
 
 LEAD = path("lead_id", "the lead's id, percent-encoded", openapi.LEAD_ID_PATTERN)
 REROUTE = query("reroute", "true: a lead id decided before with other values is decided again (audited); else 409", ("true", "false"))
+TEAM = path("team", "the team: the name of an active policy (`policy NAME`)", r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+# calls answered for one team; un-prefixed, they need the daemon to serve one team (else 409 naming the teams)
+TEAMED = ("assignLead", "getDecision", "acceptLead", "closeLead", "overrideLead", "listReps", "listQueues", "setAway", "clearAway")
+TEAMED += ("getFairness", "listDecisions")
+AMBIGUOUS = ("listReps", "listQueues", "setAway", "clearAway", "getFairness")  # no lead or rep to tell the team by
+
+
+def for_team(ep: Endpoint) -> Endpoint:
+    """The same endpoint under `/v1/teams/{team}`: one team's decisions, reps, queues and fairness."""
+    return dataclasses.replace(
+        ep,
+        path="/v1/teams/{team}" + ep.path.removeprefix("/v1"),
+        operation_id=ep.operation_id + "ForTeam",
+        summary=ep.summary + " -- in one team",
+        errors=tuple(sorted({*ep.errors, 404, 409})),
+        params=(TEAM, *ep.params),
+    )
+
+
+def _ambiguous(ep: Endpoint) -> Endpoint:
+    return dataclasses.replace(ep, errors=tuple(sorted({*ep.errors, 409}))) if ep.operation_id in AMBIGUOUS else ep
+
+
 ENDPOINTS: list[Endpoint] = [
     Endpoint("GET", "/v1/health", api.health, "getHealth", "Health (no token needed)", None, {200: "Health", 503: "Health"}),
     Endpoint("GET", "/v1/openapi.json", api.openapi_doc, "getOpenapi", "This document", "read", {200: "OpenAPI"}),
@@ -333,4 +358,5 @@ ENDPOINTS: list[Endpoint] = [
     ),
     Endpoint("GET", "/", pages.root, "root", "To the dashboard", None, {307: "To /dashboard"}, documented=False),
 ]
+ENDPOINTS = [_ambiguous(ep) for ep in ENDPOINTS] + [for_team(ep) for ep in ENDPOINTS if ep.operation_id in TEAMED]
 ROUTES = [ep.route() for ep in ENDPOINTS]

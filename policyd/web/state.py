@@ -9,6 +9,7 @@ from ..daemon.intake import Sources
 from ..daemon.runtime import Runtime
 from ..storage import tokens
 from ..storage.db import connect
+from ..storage.errors import Conflict
 
 
 class Daemon:
@@ -41,5 +42,11 @@ class Daemon:
         self.tokens = tokens.TokenCache(self.read)
         self.runtime.start()
 
-    def row(self, lead_id: str) -> dict:
-        return self.runtime.row(self.read, lead_id)
+    def row(self, lead_id: str, team: str | None = None) -> dict:
+        """A decision's row; asked under a team (`/v1/teams/{team}/...`), a lead of another team is refused, naming it."""
+        row = self.runtime.row(self.read, lead_id)
+        if team is not None:
+            self.runtime.team(team)  # NotFound, naming the teams, for a team not served
+            if row.get("team") not in (None, team):
+                raise Conflict(f"lead {lead_id} was decided in team {row['team']}, not {team}", lead_id=lead_id, team=row["team"])
+        return row
