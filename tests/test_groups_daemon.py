@@ -73,3 +73,28 @@ def test_group_shares_stay_within_one_lead_of_target_over_a_long_run(aways):
         done = state.counts["share:route:all:month:2026-12"]
         total = sum(done.values())
         assert abs(done.get("closers", 0) - 0.6 * total) <= 1
+
+
+def test_a_reps_page_shows_the_share_it_counts_toward(tmp_path):
+    """`/v1/me` and `/me` name, per shares route, the rep's own share (group or others) with the
+    figures `/v1/fairness` gives for it, not the even split alone."""
+    db = tmp_path / "g.db"
+    publish(db, POLICY)
+    tok = make_token(db, "admin")
+    with ThreadServer(db, clock=Clock(NOW), sla_interval=3600) as srv, srv.client(tok) as cl:
+        placed = [cl.post("/v1/assign", json={"id": f"L{i}", "value": 100}).json()["rep"] for i in range(10)]
+        srv.settle()
+        (route,) = cl.get("/v1/fairness").json()["shares"]
+        members = load_text(POLICY, "g.policy").compiled.team
+        closers = {r for g in members.groups if g.name == "closers" for r in g.reps}
+        mine = {}
+        for rep in sorted(set(placed)):
+            me = cl.get("/v1/me", params={"rep": rep}).json()
+            (mine[rep],) = me["shares"]
+        html = cl.get("/me", params={"rep": placed[0]}).text
+    by_share = {x["share"]: x for x in route["levels"]}
+    for rep, s in mine.items():
+        expected = "closers" if rep in closers else "others"
+        assert s["share"] == expected
+        assert (s["count"], s["target"], s["counted"]) == (by_share[expected]["count"], by_share[expected]["target"], route["counted"])
+    assert 'id="shares"' in html and f"{mine[placed[0]]['share']}</td>" in html.replace(" </td>", "</td>")

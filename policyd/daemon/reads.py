@@ -12,6 +12,7 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
+from ..lang.levers import share_members
 from ..replay.fairness import spread
 from ..replay.levers import caps_of, quota_of, shares_now
 from .runtime import Runtime
@@ -240,9 +241,26 @@ def audit_log(conn: sqlite3.Connection, f: AuditFilter, limit: int = 100, offset
 
 
 # ------------------------------------------------------------------ one rep's view
+def rep_shares(rt: Runtime, rep: str, at: float) -> list[dict]:
+    """The shares a rep counts toward at `at`: per `pick shares` route (the figures `fairness`
+    gives for the period holding `at`), the share (level, group or others) the rep is in, with
+    its target, realized share and how many reps are in it."""
+    _, pol, state = rt.team(None)
+    if pol is None:
+        return []
+    out = []
+    for route in shares_now(pol.compiled, state, at):
+        members = share_members(pol.compiled.team, tuple(e["share"] for e in route["levels"]))
+        for e in route["levels"]:
+            if rep in members.get(e["share"], ()):
+                head = {k: route[k] for k in ("pipeline", "kind", "name", "per", "period", "counted")}
+                out.append(head | e | {"members": len(members[e["share"]])})
+    return out
+
+
 def target_shares(rt: Runtime) -> dict[str, float]:
-    """Each rep's target share of the leads. Hook: a policy with target shares (language levers) answers here;
-    until then every rep's target is an even split of the team."""
+    """Each rep's target share of all the team's leads: an even split. A route's `pick shares`
+    targets are per share, not per rep; `rep_shares` gives those."""
     pol = rt.policy
     names = list(pol.compiled.rep_names) if pol else []
     return {n: 1 / len(names) for n in names} if names else {}

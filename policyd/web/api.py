@@ -20,7 +20,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 from ..daemon import policy, reads, refused
 from ..lottery import seeds
-from . import decisions, intake, openapi, openapi30
+from . import decisions, intake, openapi, openapi30, schemas
 from .errors import ApiError
 from .requests import invalid, iso, parse_time, read_object, read_optional_object
 from .state import Daemon
@@ -260,8 +260,8 @@ async def metrics(request: Request) -> Response:
 
 
 def _version_ref(ref: object) -> bool:
-    return (isinstance(ref, int) and not isinstance(ref, bool) and 0 <= ref <= openapi.MAX_VERSION) or (
-        isinstance(ref, str) and re.fullmatch(openapi.VERSION_REF, ref.strip()) is not None
+    return (isinstance(ref, int) and not isinstance(ref, bool) and 0 <= ref <= schemas.MAX_VERSION) or (
+        isinstance(ref, str) and re.fullmatch(schemas.VERSION_REF, ref.strip()) is not None
     )
 
 
@@ -271,12 +271,12 @@ async def activate(request: Request) -> Response:
     body = await read_object(request)
     many = body.get("versions")
     refs = many if "versions" in body else [body.get("version")]
-    if not isinstance(refs, list) or not refs or len(refs) > openapi.MAX_ACTIVATE or not all(_version_ref(r) for r in refs):
+    if not isinstance(refs, list) or not refs or len(refs) > schemas.MAX_ACTIVATE or not all(_version_ref(r) for r in refs):
         field = "versions" if "versions" in body else "version"
         raise ApiError(
             422,
             "invalid",
-            f"{field}: expected {'a list of 1 to ' + str(openapi.MAX_ACTIVATE) + ' versions' if field == 'versions' else 'a version'}"
+            f"{field}: expected {'a list of 1 to ' + str(schemas.MAX_ACTIVATE) + ' versions' if field == 'versions' else 'a version'}"
             " (a number, @N, NAME@N, @active, @previous or @latest)",
             fields=[{"field": field, "message": "expected a version number or ref"}],
         )

@@ -98,6 +98,7 @@ def rep_data(d: Daemon, rep: str) -> dict:
             "gini": team["gini"],
             "counts": team["counts"],
         }
+    my_shares = reads.rep_shares(d.runtime, rep, now)
     mine = reads.rep_leads(d.read, rep, ms, me)
     leads = [
         {
@@ -111,7 +112,7 @@ def rep_data(d: Daemon, rep: str) -> dict:
     _, month = reads.decisions_log(d.read, reads.LogFilter(since=ms, until=me), 200, 0)
     others = [{"lead_id": r["lead_id"], "tier": r["tier"], "at": iso(r["at"])} for r in month if r["lead_id"] not in own]
     wins = [r["lead_id"] for r in mine if "lottery" in r["how"] and r["rep"] == rep]
-    return {"rep": rep, "now": iso(now), "periods": periods, "leads": leads, "others": others, "lottery_wins": wins}
+    return {"rep": rep, "now": iso(now), "periods": periods, "shares": my_shares, "leads": leads, "others": others, "lottery_wins": wins}
 
 
 def _lead_in_period(d: Daemon, rep: str, lead_id: str) -> tuple[dict, bool]:
