@@ -179,3 +179,25 @@ def test_the_team_switcher_passes_axe_and_fits_the_width(two, width):
                 assert page.evaluate("document.documentElement.scrollWidth") <= width
                 assert axe_violations(v.page) == [], scheme
                 assert v.errors == []
+
+
+def test_a_rollback_is_refused_like_an_activation_when_it_would_put_a_rep_on_two_teams(tmp_path):
+    db = tmp_path / "policyd.db"
+    clash = put(db, "emea", INBOUND.replace("policy inbound_b2b", "policy emea", 1))  # emea with inbound's reps
+    apart = put(db, "emea", emea())
+    inbound = put(db, "inbound", INBOUND)
+    s = Store(str(db))
+    activate_set(s, [clash], "tests")
+    activate_set(s, [apart], "tests")
+    activate_set(s, [inbound], "tests")  # fine: emea's reps are renamed now
+    s.close()
+    before = db_rows(db, "select count(*) from activations")
+    r = CliRunner().invoke(main, ["rollback", "emea", "--db", str(db), "--by", "dana"])
+    assert r.exit_code == 2, r.output
+    assert f"alice is a rep of emea@{clash} and of inbound_b2b@{inbound}" in r.output and "a rep belongs to one team" in r.output
+    assert db_rows(db, "select count(*) from activations") == before  # nothing recorded
+    s = Store(str(db))
+    try:
+        assert s.active("emea").number == apart
+    finally:
+        s.close()

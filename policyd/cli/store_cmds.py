@@ -253,10 +253,15 @@ def rollback(policy: str | None, by: str | None) -> None:
       policyd rollback emea
     """
     from ..storage.store import StoreError
+    from ..storage.teams import RepInTwoTeams
+    from ..storage.teams import rollback as rollback_checked
 
     store = command_store()
     try:
-        before, v = store.rollback(who(by), policy=policy)
+        before, v = rollback_checked(store, who(by), policy=policy)
+    except RepInTwoTeams as err:
+        click.echo(f"policyd: {err}", err=True)
+        raise SystemExit(2) from None
     except StoreError as err:
         raise PolicydError(str(err)) from None
     at = _prefix(store, v.policy)

@@ -26,6 +26,7 @@ import os
 import posixpath
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -392,8 +393,12 @@ class Store:
             raise
         return v
 
-    def rollback(self, by: str, now: float | None = None, policy: str | None = None) -> tuple[Version, Version]:
-        """Go back to the previously active version (of `policy`, which a store of several needs); returns (from, to)."""
+    def rollback(
+        self, by: str, now: float | None = None, policy: str | None = None, check: Callable[[Version], None] | None = None
+    ) -> tuple[Version, Version]:
+        """Go back to the previously active version (of `policy`, which a store of several needs); returns (from, to).
+
+        `check(target)` runs inside the transaction and may refuse the target (storage/teams.py: a rep belongs to one team)."""
         conn = self.db.conn
         conn.execute("BEGIN IMMEDIATE")
         try:
@@ -402,6 +407,8 @@ class Store:
             if current is None:
                 raise UnknownVersion(f"no version {'of ' + name + ' ' if policy else ''}is active yet in {self.path}; nothing to roll back")
             target = self.get(f"{name}@previous" if policy else "@previous")
+            if check is not None:
+                check(target)
             self._record(target, by, now, "rollback")
             conn.execute("COMMIT")
         except BaseException:

@@ -94,3 +94,12 @@ def latest_activations(store: Store) -> dict[str, dict]:
     """The newest activation row of each policy, read in ONE statement (one snapshot: a set activated together is seen whole)."""
     rows = store.db.query("select * from activations where id in (select max(id) from activations group by policy) order by policy")
     return {r["policy"]: r for r in rows}
+
+
+def rollback(store: Store, by: str, now: float | None = None, policy: str | None = None, reps: Reps = reps_of) -> tuple[Version, Version]:
+    """`Store.rollback`, refused like an activation when the version it goes back to would put a rep on two active teams."""
+
+    def check(target: Version) -> None:
+        check_reps({**store.active_versions(), target.policy: target}, [target.policy], reps)
+
+    return store.rollback(by, now, policy, check)
