@@ -174,3 +174,19 @@ def test_policyd_serve_takes_the_limits_as_options(tmp_path):
         finally:
             for s in idle:
                 s.close()
+
+
+def test_the_socket_listens_before_serving_is_announced():
+    """`policyd: serving ...` is printed during the app's start-up, before uvicorn accepts: a client
+    that connects on that line must wait in the queue, not be refused."""
+    from policyd.web.serve import bind
+
+    sock = bind("127.0.0.1", 0)
+    try:
+        with socket.create_connection(sock.getsockname(), timeout=5) as client:
+            accepted, _ = sock.accept()
+            client.sendall(b"ping")
+            assert accepted.recv(4) == b"ping"
+            accepted.close()
+    finally:
+        sock.close()

@@ -218,6 +218,9 @@ def bind(host: str, port: int) -> socket.socket:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     sock.bind((host, port))
+    # listen now, not when uvicorn starts serving after the lifespan: "serving" is printed during
+    # the lifespan, and a client that connects on that line must queue, not be refused
+    sock.listen(2048)
     sock.set_inheritable(True)
     return sock
 
