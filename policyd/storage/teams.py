@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+from .doors import check_door_set, is_door_version, split_active
 from .errors import Conflict
 from .store import BadReference, Store, Version
 
@@ -27,6 +28,8 @@ class RepInTwoTeams(Conflict):
 
 def reps_of(v: Version) -> frozenset[str]:
     """The rep names of a stored version (none for one that does not load: its activation is refused elsewhere)."""
+    if is_door_version(v):
+        return frozenset()  # a front door has no reps
     loaded = v.load()
     return frozenset() if loaded.errors else frozenset(loaded.compiled.rep_names)
 
@@ -76,8 +79,15 @@ def activate_set(store: Store, refs: Sequence[str | int], by: str, now: float | 
                     f"{v.policy}@{seen[v.policy].number} and {v.policy}@{v.number} are both named: one version of a policy is active at a time"
                 )
             seen[v.policy] = v
+        doors = [v for v in seen.values() if is_door_version(v)]
+        if len(doors) > 1:
+            raise BadReference(f"{', '.join(f'{v.policy}@{v.number}' for v in doors)} are all doors: one front door is active at a time")
         after = {**store.active_versions(), **seen}
-        check_reps(after, sorted(seen), cached)
+        order = {r["policy"]: r["id"] for r in latest_activations(store).values()}
+        order.update({name: 1 << 62 for name in seen})  # the set named now is the newest
+        door, teams = split_active(after, order)
+        check_reps(teams, sorted(n for n in seen if n in teams), cached)
+        check_door_set(door, teams)
         for v in seen.values():
             current = store.active(v.policy)
             if current is None or current.number != v.number:
