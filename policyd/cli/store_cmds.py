@@ -223,8 +223,8 @@ def activate(refs: tuple[str, ...], by: str | None) -> None:
       policyd activate emea@5
       policyd activate inbound@3 emea@2
     """
-    from ..storage.store import StoreError
     from ..storage.doors import DoorRefused
+    from ..storage.store import StoreError
     from ..storage.teams import RepInTwoTeams, activate_set
 
     store = command_store()
@@ -269,7 +269,7 @@ def rollback(policy: str | None, by: str | None) -> None:
     store = command_store()
     try:
         before, v = rollback_checked(store, who(by), policy=policy)
-    except (RepInTwoTeams, DoorRefused) as err:
+    except RepInTwoTeams as err:
         click.echo(f"policyd: {err}", err=True)
         raise SystemExit(2) from None
     except StoreError as err:
