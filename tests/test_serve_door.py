@@ -108,3 +108,23 @@ def test_activating_a_door_that_names_an_unknown_team_is_refused_with_the_findin
     # two doors in one set are refused: one front door at a time
     code, out = cli(maven, "activate", "maven@4", "maven@5")
     assert code != 0 and "one version of a policy is active at a time" in out
+
+
+def test_a_team_change_that_breaks_the_active_door_is_refused_and_so_is_its_rollback(maven, tmp_path):
+    for f in ("east.policy", "east-team.policy"):
+        (tmp_path / f).write_text((MAVEN / f).read_text())
+    east = tmp_path / "east.policy"
+    east.write_text(east.read_text().replace("office     {central, east, west, unknown}", "office     {central, east, west}"))
+    assert cli(maven, "publish", str(east), "-m", "no unknown office")[0] == 0  # east@5
+    code, out = cli(maven, "activate", "east@5")
+    assert code == 2 and "door maven@4 cannot be active with teams central, east, west: D005" in out
+    assert "allows unknown here but not in team east's lead block" in out
+    assert db_rows(maven, "select max(number) from activations where policy = 'east'") == [(2,)]
+    # a version filed around the checks: going back to it is refused the same way
+    s = Store(str(maven))
+    s._record(s.get("east@5"), "tests", None, "activate")
+    s.close()
+    code, out = cli(maven, "activate", "east@2")
+    assert code == 0, out
+    code, out = cli(maven, "rollback", "east")
+    assert code == 2 and "D005" in out

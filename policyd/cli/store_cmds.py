@@ -262,6 +262,7 @@ def rollback(policy: str | None, by: str | None) -> None:
       policyd rollback --by dana
       policyd rollback emea
     """
+    from ..storage.doors import DoorRefused
     from ..storage.store import StoreError
     from ..storage.teams import RepInTwoTeams
     from ..storage.teams import rollback as rollback_checked
@@ -269,7 +270,7 @@ def rollback(policy: str | None, by: str | None) -> None:
     store = command_store()
     try:
         before, v = rollback_checked(store, who(by), policy=policy)
-    except RepInTwoTeams as err:
+    except (RepInTwoTeams, DoorRefused) as err:
         click.echo(f"policyd: {err}", err=True)
         raise SystemExit(2) from None
     except StoreError as err:

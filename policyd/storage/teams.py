@@ -107,9 +107,14 @@ def latest_activations(store: Store) -> dict[str, dict]:
 
 
 def rollback(store: Store, by: str, now: float | None = None, policy: str | None = None, reps: Reps = reps_of) -> tuple[Version, Version]:
-    """`Store.rollback`, refused like an activation when the version it goes back to would put a rep on two active teams."""
+    """`Store.rollback`, refused like an activation when the version it goes back to would put a rep on two active
+    teams, or leave the active front door failing its checks with the teams (DoorRefused)."""
 
     def check(target: Version) -> None:
-        check_reps({**store.active_versions(), target.policy: target}, [target.policy], reps)
+        order = {r["policy"]: r["id"] for r in latest_activations(store).values()}
+        order[target.policy] = 1 << 62  # the version gone back to is the newest activation
+        door, teams = split_active({**store.active_versions(), target.policy: target}, order)
+        check_reps(teams, [target.policy] if target.policy in teams else [], reps)
+        check_door_set(door, teams)
 
     return store.rollback(by, now, policy, check)
