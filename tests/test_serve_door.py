@@ -105,6 +105,11 @@ def test_activating_a_door_that_names_an_unknown_team_is_refused_with_the_findin
     assert "door maven@5 cannot be active with teams central, east, west: D004 line 12: no team policy is named `eastern`" in out
     assert "did you mean `east`?" in out
     assert db_rows(maven, "select max(number) from activations where policy = 'maven'") == [(4,)]
+    # and the same through a running daemon's POST /v1/activate (409, the finding's words)
+    with ThreadServer(maven, clock=Clock(), sla_interval=3600) as srv, srv.client(make_token(maven, "admin")) as c:
+        r = c.post("/v1/activate", json={"versions": ["maven@5"]})
+        assert r.status_code == 409 and "no team policy is named `eastern`" in r.json()["message"]
+        assert srv.runtime.versions.door.version == 4
     # two doors in one set are refused: one front door at a time
     code, out = cli(maven, "activate", "maven@4", "maven@5")
     assert code != 0 and "one version of a policy is active at a time" in out

@@ -13,12 +13,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from ..checks.door import LoadedDoor, load_door_text
-from .errors import Refused, StoreError
+from .errors import Conflict
 from .names import is_door
 from .store import Store, Version
 
 
-class DoorRefused(Refused, StoreError):
+class DoorRefused(Conflict):
     """A door whose checks against the active teams find an error: it is not activated."""
 
 
@@ -58,7 +58,7 @@ def check_door_set(door: Version | None, teams: Mapping[str, Version]) -> None:
         raise DoorRefused(
             f"door {door.policy}@{door.number} cannot be active with teams {', '.join(sorted(teams)) or 'none'}: "
             f"{first.code} line {first.span.line}: {first.message}{hint}{more}",
-            code=first.code,
+            finding=first.code,
         )
 
 
