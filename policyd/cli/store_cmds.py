@@ -73,17 +73,24 @@ def publish(policy: str, message: str, author: str | None) -> None:
       policyd publish main:policies/inbound.policy -m "as merged"
     """
     from ..storage.refs import RefError, read_bundle
-    from ..storage.store import StoreError
+    from ..storage.store import StoreError, make_bundle
+    from .door_cmds import is_door, load_door_cli
 
-    loaded = load_policy(policy)
-    print_diagnostics(loaded.warnings, loaded.sources)  # published anyway, but seen
-    try:
-        bundle = read_bundle(policy, current_db())
-    except RefError as err:
-        raise PolicydError(str(err)) from None
+    if is_door(policy):  # a front door: checked alone here, and with the active teams when activated
+        loaded, _ = load_door_cli(policy, ())
+        print_diagnostics([d for d in loaded.diagnostics if not d.is_error], loaded.sources)
+        main_file, files = make_bundle(policy, loaded.sources[loaded.door.file])
+    else:
+        loaded = load_policy(policy)
+        print_diagnostics(loaded.warnings, loaded.sources)  # published anyway, but seen
+        try:
+            bundle = read_bundle(policy, current_db())
+        except RefError as err:
+            raise PolicydError(str(err)) from None
+        main_file, files = bundle.main_file, bundle.files
     store = command_store(create=True)
     try:
-        v, created = store.publish(bundle.main_file, bundle.files, message, who(author))
+        v, created = store.publish(main_file, files, message, who(author))
     except StoreError as err:
         raise PolicydError(str(err)) from None
     ref = store.ref_of(v)
@@ -206,7 +213,9 @@ def activate(refs: tuple[str, ...], by: str | None) -> None:
 
     A running daemon switches every team named between the same two decisions.
     A version whose reps are reps of another active policy is refused (exit 2):
-    a rep belongs to one team.
+    a rep belongs to one team. A door (`policyd activate maven@4`) becomes the
+    front door of `POST /v1/assign`; one whose checks with the active teams find
+    an error is refused (exit 2) with the finding's words.
 
     \b
     Example:
@@ -214,6 +223,7 @@ def activate(refs: tuple[str, ...], by: str | None) -> None:
       policyd activate emea@5
       policyd activate inbound@3 emea@2
     """
+    from ..storage.doors import DoorRefused
     from ..storage.store import StoreError
     from ..storage.teams import RepInTwoTeams, activate_set
 
@@ -221,7 +231,7 @@ def activate(refs: tuple[str, ...], by: str | None) -> None:
     try:
         before = {v.policy: store.active(v.policy) for v in (store.get(r) for r in refs)}
         chosen = activate_set(store, list(refs), who(by))
-    except RepInTwoTeams as err:
+    except (RepInTwoTeams, DoorRefused) as err:
         click.echo(f"policyd: {err}", err=True)
         raise SystemExit(2) from None
     except StoreError as err:
@@ -252,6 +262,7 @@ def rollback(policy: str | None, by: str | None) -> None:
       policyd rollback --by dana
       policyd rollback emea
     """
+    from ..storage.doors import DoorRefused
     from ..storage.store import StoreError
     from ..storage.teams import RepInTwoTeams
     from ..storage.teams import rollback as rollback_checked
@@ -259,7 +270,7 @@ def rollback(policy: str | None, by: str | None) -> None:
     store = command_store()
     try:
         before, v = rollback_checked(store, who(by), policy=policy)
-    except RepInTwoTeams as err:
+    except (RepInTwoTeams, DoorRefused) as err:
         click.echo(f"policyd: {err}", err=True)
         raise SystemExit(2) from None
     except StoreError as err:

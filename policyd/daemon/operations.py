@@ -49,8 +49,12 @@ def lead_differences(stored: dict, sent: dict) -> list[dict]:
     return [{"field": k, "stored": stored.get(k), "sent": sent.get(k)} for k in names if stored.get(k) != sent.get(k)]
 
 
-def assign(tx: Tx, raw: Any, actor: str, seed: Callable[[Tx], Seed], count: Count, reroute: bool = False) -> tuple[dict, bool]:
+def assign(
+    tx: Tx, raw: Any, actor: str, seed: Callable[[Tx], Seed], count: Count, reroute: bool = False, door: dict | None = None
+) -> tuple[dict, bool]:
     """Decide a lead: (row, created); created False when the lead id was decided before with the same lead (idempotent).
+
+    `door` is the front door's step that sent the lead here (`Routed.to_json()`), kept in the row for the explanation.
 
     The same id with a different lead is a Conflict naming the fields that differ, unless
     `reroute` asks for the lead to be decided again with the new fields (audited)."""
@@ -121,6 +125,7 @@ def assign(tx: Tx, raw: Any, actor: str, seed: Callable[[Tx], Seed], count: Coun
         "updated_at": tx.now,
         "prospect": prospect,
         "reentry_of": earlier,
+        "door": json.dumps(door, separators=(",", ":"), ensure_ascii=False) if door is not None else None,
     }
     record = {
         "lead_id": lead_id,
@@ -132,6 +137,8 @@ def assign(tx: Tx, raw: Any, actor: str, seed: Callable[[Tx], Seed], count: Coun
         "by": d.by,
         "deadline": due,
     }
+    if door is not None:
+        record["door"] = door.get("step")
     if earlier:
         record["reentry_of"] = earlier
         count("reentries")

@@ -25,7 +25,9 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ..door.route import CompiledDoor
 from ..engine.codegen import Compiled
+from ..storage.doors import is_door_version, load_stored_door
 from ..storage.errors import Conflict, NotFound, Unusable
 from ..storage.store import Store
 from ..storage.teams import activate_set, latest_activations
@@ -44,6 +46,16 @@ class Policy:
     version: int
     activation: int
     compiled: Compiled
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class ActiveDoor:
+    """The active front door: its version, activation and compiled door (routes `POST /v1/assign`)."""
+
+    version: int
+    activation: int
+    compiled: CompiledDoor
     name: str = ""
 
 
@@ -93,6 +105,9 @@ class Versions:
         self._waiting: set[int] = set()  # activated versions being compiled away from the writer
         self._reported: set[int] = set()  # versions whose failure was logged
         self._started = False  # the first check (at start) has run
+        self.door: ActiveDoor | None = None  # the front door (the door activated last), never a team
+        self._doors: dict[int, bool] = {}  # whether a stored version is a door (versions never change)
+        self._doors_failed: set[int] = set()  # door versions with errors: logged once, never served
 
     @property
     def policy(self) -> Policy | None:
@@ -171,12 +186,14 @@ class Versions:
         if self.name is not None and not started:
             served_policy(store, self.name)  # refuse to start on a name the store does not hold
         latest = latest_activations(store)
+        door = self._take_door(store, latest)  # doors out of `latest`: they are not teams
         if self.name is not None:
             latest = {k: v for k, v in latest.items() if k == self.name}
         current = self.policies
         target = {k: a for k, a in latest.items() if k not in current or current[k].activation != a["id"]}
         if not target:
             self._waiting = set()
+            self._switch_door(store, door)
             return
         compiled: dict[str, Compiled] = {}
         missing: list[int] = []
@@ -205,6 +222,7 @@ class Versions:
                 self._compile_away(number)
             return
         self._waiting = set()
+        self._switch_door(store, door)
         if not compiled:
             return
         new = dict(current)
@@ -217,6 +235,32 @@ class Versions:
             log.info("%s: serving version %s", name, a["number"])
         self.policies = new
 
+    def _take_door(self, store: Store, latest: dict[str, dict]) -> dict | None:
+        """Remove the doors' activations from `latest`; the newest of them (the active door), if any."""
+        doors = []
+        for name, a in list(latest.items()):
+            n = a["number"]
+            if n not in self._doors:
+                self._doors[n] = is_door_version(store.get(n))
+            if self._doors[n]:
+                doors.append(latest.pop(name))
+        return None if self.name is not None else max(doors, key=lambda a: a["id"], default=None)
+
+    def _switch_door(self, store: Store, a: dict | None) -> None:
+        """Serve the door activated last (checked with the teams when it was activated), or none."""
+        if a is None:
+            self.door = None
+            return
+        if (self.door is not None and self.door.activation == a["id"]) or a["number"] in self._doors_failed:
+            return
+        loaded = load_stored_door(store.get(a["number"]))
+        if loaded.errors:
+            self._doors_failed.add(a["number"])
+            log.error("cannot load door version %s: %s", a["number"], loaded.errors[0].message)
+            return
+        self.door = ActiveDoor(a["number"], a["id"], loaded.compiled, a["policy"])
+        log.info("front door: serving %s version %s", a["policy"], a["number"])
+
 
 def activate(versions: Versions, refs: list[str | int], by: str) -> list[int]:
     """Make stored versions active, all in one transaction (UnknownVersion, UnusableVersion, RepInTwoTeams); their numbers.
@@ -228,7 +272,8 @@ def activate(versions: Versions, refs: list[str | int], by: str) -> list[int]:
     try:
         chosen = [store.get(r) for r in refs]
         for v in chosen:
-            versions.compiled_for(v.number)
+            if not is_door_version(v):  # a door is checked with the teams by activate_set
+                versions.compiled_for(v.number)
         return [v.number for v in activate_set(store, [v.number for v in chosen], by)]
     finally:
         store.close()

@@ -268,15 +268,16 @@ class Runtime(Writer):
         return c, d
 
     # ------------------------------------------------------------------ operations (answered once committed)
-    def assign(self, raw: Any, actor: str, reroute: bool = False, team: str | None = None) -> Future:
+    def assign(self, raw: Any, actor: str, reroute: bool = False, team: str | None = None, door: dict | None = None) -> Future:
         """Decide a lead in `team` (None: the one team). Result: (row, created) -- created False when the lead id was decided before.
 
         The same id with a different lead is a Conflict naming the differences, unless `reroute`;
-        an id decided in another team is a Conflict naming that team (lead ids are unique across teams)."""
+        an id decided in another team is a Conflict naming that team (lead ids are unique across teams).
+        `door` is the front door's step that chose `team` (kept in the row)."""
 
         def op(tx: Tx) -> tuple[dict, bool]:
             tx.use(team)
-            return operations.assign(tx, raw, actor, self.seed_for, self.count, reroute)
+            return operations.assign(tx, raw, actor, self.seed_for, self.count, reroute, door)
 
         return self.submit(op)
 

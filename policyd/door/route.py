@@ -50,6 +50,20 @@ class Routed:
             return f"front door {self.door}: no send rule matched -> not placed"
         return f"front door {self.door}, line {self.line}: {self.text} -> team {self.team}"
 
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Routed:
+        """The step as `to_json` wrote it (a decision row keeps it for its explanation)."""
+        values = data.get("values") or {}
+        return cls(
+            data["door"],
+            data.get("team"),
+            data.get("rule"),
+            data.get("line", 0),
+            data.get("when", ""),
+            data.get("file", ""),
+            tuple(values.items()),
+        )
+
     def to_json(self) -> dict[str, Any]:
         return {
             "door": self.door,

@@ -23,10 +23,14 @@ def explain_routed(routed: Routed, c: Compiled, d: Decision, fmt: str = "text", 
     from .decision_json import document
     from .explain import render
 
-    step = routed.step()
     if fmt == "json":
         return json.dumps({"door": routed.to_json(), **document(c, d, why_not)}, indent=2, ensure_ascii=False) + "\n"
-    body = render(c, d, fmt, why_not)
+    return with_door_step(routed, render(c, d, fmt, why_not), fmt)
+
+
+def with_door_step(routed: Routed, body: str, fmt: str = "text") -> str:
+    """A rendered explanation (text, md or html) opened by the door's step: the CLI and the daemon read alike."""
+    step = routed.step()
     if fmt == "md":
         return f"**{step}**\n\n{body}"
     if fmt == "html":

@@ -384,6 +384,13 @@ def m015_decisions_name_their_team(db: sqlite_utils.Database) -> None:
     )
 
 
+@MIGRATIONS()
+def m016_decisions_keep_the_door_step(db: sqlite_utils.Database) -> None:
+    """A decision routed by the front door keeps the door's step (JSON), so its explanation starts with it."""
+    if "door" not in _columns(db, "rt_decisions"):
+        db.execute("alter table rt_decisions add column door text")
+
+
 def migration_names() -> list[str]:
     """Every migration of the chain, in order (what a fully migrated file has applied)."""
     return [m.name for m in MIGRATIONS._migrations]

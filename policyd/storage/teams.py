@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+from .doors import check_door_set, is_door_version, split_active
 from .errors import Conflict
 from .store import BadReference, Store, Version
 
@@ -27,6 +28,8 @@ class RepInTwoTeams(Conflict):
 
 def reps_of(v: Version) -> frozenset[str]:
     """The rep names of a stored version (none for one that does not load: its activation is refused elsewhere)."""
+    if is_door_version(v):
+        return frozenset()  # a front door has no reps
     loaded = v.load()
     return frozenset() if loaded.errors else frozenset(loaded.compiled.rep_names)
 
@@ -76,8 +79,15 @@ def activate_set(store: Store, refs: Sequence[str | int], by: str, now: float | 
                     f"{v.policy}@{seen[v.policy].number} and {v.policy}@{v.number} are both named: one version of a policy is active at a time"
                 )
             seen[v.policy] = v
+        doors = [v for v in seen.values() if is_door_version(v)]
+        if len(doors) > 1:
+            raise BadReference(f"{', '.join(f'{v.policy}@{v.number}' for v in doors)} are all doors: one front door is active at a time")
         after = {**store.active_versions(), **seen}
-        check_reps(after, sorted(seen), cached)
+        order = {r["policy"]: r["id"] for r in latest_activations(store).values()}
+        order.update({name: 1 << 62 for name in seen})  # the set named now is the newest
+        door, teams = split_active(after, order)
+        check_reps(teams, sorted(n for n in seen if n in teams), cached)
+        check_door_set(door, teams)
         for v in seen.values():
             current = store.active(v.policy)
             if current is None or current.number != v.number:
@@ -97,9 +107,14 @@ def latest_activations(store: Store) -> dict[str, dict]:
 
 
 def rollback(store: Store, by: str, now: float | None = None, policy: str | None = None, reps: Reps = reps_of) -> tuple[Version, Version]:
-    """`Store.rollback`, refused like an activation when the version it goes back to would put a rep on two active teams."""
+    """`Store.rollback`, refused like an activation when the version it goes back to would put a rep on two active
+    teams, or leave the active front door failing its checks with the teams (DoorRefused)."""
 
     def check(target: Version) -> None:
-        check_reps({**store.active_versions(), target.policy: target}, [target.policy], reps)
+        order = {r["policy"]: r["id"] for r in latest_activations(store).values()}
+        order[target.policy] = 1 << 62  # the version gone back to is the newest activation
+        door, teams = split_active({**store.active_versions(), target.policy: target}, order)
+        check_reps(teams, [target.policy] if target.policy in teams else [], reps)
+        check_door_set(door, teams)
 
     return store.rollback(by, now, policy, check)

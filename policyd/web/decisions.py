@@ -14,8 +14,10 @@ from urllib.parse import quote
 from markupsafe import Markup
 
 from ..daemon import moves, reads
+from ..door.route import Routed
 from ..engine.codegen import Compiled
 from ..engine.decision import Decision
+from ..explain.door import with_door_step
 from ..storage.errors import NotFound
 from .requests import iso
 from .state import Daemon
@@ -51,6 +53,8 @@ def decision_json(row: dict, replayed: bool | None = None) -> dict:
         explanation=f"/v1/decisions/{quote(row['lead_id'], safe='')}",
     )
     out["team"] = row.get("team")
+    if row.get("door"):
+        out["door"] = json.loads(row["door"])
     if replayed is not None:
         out["replayed"] = replayed
     return out
@@ -103,10 +107,19 @@ def answer(d: Daemon, row: dict, fmt: str, why_not: str | None) -> tuple[Any, st
 
     body = render(c, decision, fmt, None, _notes(row))  # the decision as made; why-not is answered below, about now
     if fmt == "text":
-        return moves.render_text(x, body), FORMATS[fmt]
-    if fmt == "md":
-        return moves.render_md(x, body), FORMATS[fmt]
-    return _html(x, body), FORMATS[fmt]
+        out = moves.render_text(x, body)
+    elif fmt == "md":
+        out = moves.render_md(x, body)
+    else:
+        out = _html(x, body)
+    routed = door_step(row)
+    return (out if routed is None else with_door_step(routed, out, fmt)), FORMATS[fmt]
+
+
+def door_step(row: dict) -> Routed | None:
+    """The front door's step a decision row keeps (None for a lead posted to its team)."""
+    text = row.get("door")
+    return Routed.from_json(json.loads(text)) if text else None
 
 
 def now_fragment(x: dict) -> Markup:

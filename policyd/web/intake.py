@@ -23,6 +23,7 @@ from starlette.responses import JSONResponse, Response
 
 from ..daemon import outbox, refused
 from ..daemon.intake import DEFAULT_SOURCE, Source
+from ..door.route import route
 from ..engine.schema import LeadError
 from ..replay.records import MappingError, RowError
 from ..storage.errors import Conflict, NotReady
@@ -91,7 +92,13 @@ def parse(body: bytes) -> Any:
 async def decide(
     d: Daemon, source: str, src: Source | None, payload: Any, actor: str, reroute: bool, team: str | None = None
 ) -> tuple[dict, bool, list[str]]:
-    """Map (when `src`) and decide in `team` (None: the one team); raises the refusal as (kind, status, code, reasons) in a Refusal."""
+    """Map (when `src`) and decide in `team` (None: the one team); raises the refusal as (kind, status, code, reasons) in a Refusal.
+
+    A lead that names no team, to a daemon serving several teams behind an active front door,
+    goes where the door sends it (`door.route`), and is decided there by the same operation."""
+    door = None
+    if team is None and src is None:
+        team, door = route_by_door(d, payload)
     team, pol, _ = d.runtime.team(team)  # Ambiguous, naming the teams, when several are served and none is named
     if pol is None:
         raise NotReady("no policy version is active; publish one and run `policyd activate @N`")
@@ -112,7 +119,7 @@ async def decide(
     except ApiError as err:
         raise Refusal("schema", 422, err.code, err.extra.get("fields", []), None, err.message) from None
     try:
-        row, created = await asyncio.wrap_future(d.runtime.assign(lead, actor, reroute, team))
+        row, created = await asyncio.wrap_future(d.runtime.assign(lead, actor, reroute, team, door))
     except LeadError as err:
         n = len(err.errors)
         message = f"the lead was refused ({n} problem{'s' if n != 1 else ''})"
@@ -122,6 +129,26 @@ async def decide(
             raise
         raise Refusal("conflict", 409, "conflict", err.extra["differences"], lead.get("id"), err.message) from None
     return row, created, notes
+
+
+def route_by_door(d: Daemon, lead: Any) -> tuple[str | None, dict | None]:
+    """(team, the door's step) for a lead to the un-prefixed assign; (None, None) when no door routes here.
+
+    The door routes only when several teams are served (one team needs no door). A lead
+    the door cannot read, or sends nowhere, is a Refusal (422) in the door's words."""
+    active = d.runtime.versions.door
+    if active is None or len(d.runtime.teams()) < 2 or not isinstance(lead, dict):
+        return None, None
+    lid = lead.get("id")
+    try:
+        routed = route(active.compiled, lead)
+    except LeadError as err:
+        message = f"front door {active.name} refused the lead: " + "; ".join(e.message for e in err.errors)
+        raise Refusal("schema", 422, "invalid_lead", [x.to_json() for x in err.errors], lid, message) from None
+    if routed.team is None:
+        message = f"{routed.step()}: the lead was not placed; add a `send TEAM otherwise` to door {active.name}, or post it to a team"
+        raise Refusal("door", 422, "not_placed", [{"field": "", "message": routed.step()}], lid, message)
+    return routed.team, routed.to_json()
 
 
 class Refusal(Exception):

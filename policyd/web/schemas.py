@@ -42,6 +42,18 @@ SCHEMAS: dict[str, Any] = {
             "by": _STR,
             "version": {"type": "integer"},
             "team": {"type": ["string", "null"], "description": "the team (policy name) whose version decided"},
+            "door": {
+                "type": "object",
+                "description": "the front door's step that sent the lead to its team (a lead posted to /v1/assign behind a door)",
+                "properties": {
+                    "door": _STR,
+                    "team": _STR,
+                    "rule": {"type": "integer"},
+                    "line": {"type": "integer"},
+                    "when": _STR,
+                    "step": _STR,
+                },
+            },
             "at": {"type": "string", "format": "date-time"},
             "deadline": _TIME,
             "reassigned": {"type": "integer", "minimum": 0},
