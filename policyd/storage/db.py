@@ -122,6 +122,20 @@ def database(path: str | os.PathLike) -> sqlite_utils.Database:
     return sqlite_utils.Database(connect(path))
 
 
+@contextlib.contextmanager
+def write_lock(conn: sqlite3.Connection):
+    """One transaction under SQLite's write lock (BEGIN IMMEDIATE): reads inside it see what
+    the writes will be checked against, and any exception rolls everything back."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+
+
 def migrate(conn: sqlite3.Connection) -> list[str]:
     """Apply pending migrations, holding the write lock so concurrent openers wait; returns the names applied."""
     db = sqlite_utils.Database(conn)

@@ -379,19 +379,16 @@ class Store:
 
     def activate(self, ref: str | int, by: str, now: float | None = None) -> Version:
         """Make a version the active one and log it. Activating the active version logs nothing."""
-        conn = self.db.conn
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with dbfile.write_lock(self.db.conn):
             v = self.get(ref)
-            current = self.active(v.policy)
-            if current is None or current.number != v.number:
-                self._record(v, by, now, "activate")
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
+            self.make_active(v, by, now)
         return v
+
+    def make_active(self, v: Version, by: str, now: float | None) -> None:
+        """Log `v`'s activation unless it is the active version already (inside a write_lock)."""
+        current = self.active(v.policy)
+        if current is None or current.number != v.number:
+            self._record(v, by, now, "activate")
 
     def rollback(
         self, by: str, now: float | None = None, policy: str | None = None, check: Callable[[Version], None] | None = None
@@ -399,9 +396,7 @@ class Store:
         """Go back to the previously active version (of `policy`, which a store of several needs); returns (from, to).
 
         `check(target)` runs inside the transaction and may refuse the target (storage/teams.py: a rep belongs to one team)."""
-        conn = self.db.conn
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with dbfile.write_lock(self.db.conn):
             name = self._named(policy) if policy is not None else self._one_policy("previous")
             current = self.active(name) if name is not None else None
             if current is None:
@@ -410,9 +405,4 @@ class Store:
             if check is not None:
                 check(target)
             self._record(target, by, now, "rollback")
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
         return current, target

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+from .db import write_lock
 from .doors import check_door_set, is_door_version, split_active
 from .errors import Conflict
 from .store import BadReference, Store, Version
@@ -68,9 +69,7 @@ def activate_set(store: Store, refs: Sequence[str | int], by: str, now: float | 
             cache[v.number] = reps(v)
         return cache[v.number]
 
-    conn = store.db.conn
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with write_lock(store.db.conn):
         chosen = [store.get(r) for r in refs]
         seen: dict[str, Version] = {}
         for v in chosen:
@@ -89,14 +88,7 @@ def activate_set(store: Store, refs: Sequence[str | int], by: str, now: float | 
         check_reps(teams, sorted(n for n in seen if n in teams), cached)
         check_door_set(door, teams)
         for v in seen.values():
-            current = store.active(v.policy)
-            if current is None or current.number != v.number:
-                store._record(v, by, now, "activate")
-        conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
+            store.make_active(v, by, now)
     return chosen
 
 
