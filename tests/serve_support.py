@@ -267,3 +267,20 @@ def run_readme_script(block: str, tmp_path: Path, timeout: float = 120) -> tuple
             os.killpg(proc.pid, signal.SIGKILL)
     assert proc.returncode == 0, err
     return out, err
+
+
+def hold_meeting(db: str | Path, clock, out: Path) -> str:
+    """Commit the daemon's week and the bundled meeting week (W48) before they begin, then hold the
+    W48 lottery meeting with `policyd distribute`; the meeting record's id."""
+    from click.testing import CliRunner
+
+    from policyd.cli.main import main
+    from policyd.lottery import seeds
+
+    for p in {seeds.period_of(clock()), "2026-W48"}:  # the daemon's week, and the meeting's (its leads arrived in W48)
+        seeds.commit(str(db), p, now=seeds.period_start(p) - 60)  # `seed commit` refuses a week begun
+    week = str(ROOT / "policies/leads/week-2026-W48.csv")
+    args = ["distribute", "policies/inbound.policy", "--leads", week, "--period", "2026-W48", "--out", str(out), "--db", str(db)]
+    r = CliRunner().invoke(main, args)
+    assert r.exit_code == 0, r.output
+    return r.stdout.splitlines()[-1].removeprefix("record ")

@@ -15,10 +15,9 @@ import pytest
 from click.testing import CliRunner
 
 from policyd.cli.main import main
-from policyd.lottery import seeds
 
 from .browser import axe_violations, open_page
-from .serve_support import HIGH, Clock, ThreadServer, lead, make_token, publish
+from .serve_support import HIGH, Clock, ThreadServer, hold_meeting, lead, make_token, publish
 
 pytestmark = pytest.mark.slow
 
@@ -33,15 +32,7 @@ def site(tmp_path_factory):
     db = d / "a.db"
     publish(db)
     clock = Clock()
-    for p in {seeds.period_of(clock()), "2026-W48"}:  # the daemon's week, and the meeting's (its leads arrived in W48)
-        seeds.commit(str(db), p, now=seeds.period_start(p) - 60)  # before the week begins
-    period = "2026-W48"
-    week = str(ROOT / "policies/leads/week-2026-W48.csv")
-    r = CliRunner().invoke(
-        main, ["distribute", "policies/inbound.policy", "--leads", week, "--period", period, "--out", str(d / "out"), "--db", str(db)]
-    )
-    assert r.exit_code == 0, r.output
-    record = r.stdout.splitlines()[-1].removeprefix("record ")
+    record = hold_meeting(db, clock, d / "out")
     review = d / "review.html"
     tiny = ROOT / "tests" / "data" / "replay"
     args = [

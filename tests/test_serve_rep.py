@@ -10,14 +10,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from policyd.cli.main import main
-from policyd.lottery import seeds
 from policyd.lottery.archive import load_record
 
 from .browser import open_page
-from .serve_support import HIGH, Clock, ThreadServer, lead, make_token, publish
+from .serve_support import HIGH, Clock, ThreadServer, hold_meeting, lead, make_token, publish
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).parent.parent
@@ -29,15 +26,7 @@ def team(tmp_path_factory):
     db = d / "r.db"
     publish(db)
     clock = Clock()
-    for p in {seeds.period_of(clock()), "2026-W48"}:  # the daemon's week, and the meeting's (its leads arrived in W48)
-        seeds.commit(str(db), p, now=seeds.period_start(p) - 60)  # before the week begins
-    period = "2026-W48"
-    week = str(ROOT / "policies/leads/week-2026-W48.csv")
-    r = CliRunner().invoke(
-        main, ["distribute", "policies/inbound.policy", "--leads", week, "--period", period, "--out", str(d / "o"), "--db", str(db)]
-    )
-    assert r.exit_code == 0, r.output
-    record_id = r.stdout.splitlines()[-1].removeprefix("record ")
+    record_id = hold_meeting(db, clock, d / "o")
     admin = make_token(db, "admin")
     tokens = {name: make_token(db, "rep", name) for name in ("dmitri", "quinn")}
     made = {}
