@@ -177,3 +177,13 @@ def iso(ts: float | None) -> str | None:
     import datetime as dt
 
     return None if ts is None else dt.datetime.fromtimestamp(ts, dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+def write_report(path: str, text: str) -> None:
+    """Write a report file (making its folder) and say so on stderr; a write that fails is an error in words."""
+    try:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_text(text, encoding="utf-8")
+    except OSError as err:
+        raise PolicydError(f"cannot write {path}: {err.strerror}") from None
+    click.echo(f"wrote {path}", err=True)

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from ..lang.diagnostics import PolicyError, format_all, summary
-from .common import PolicydError, load_policy, print_diagnostics
+from .common import PolicydError, load_policy, print_diagnostics, write_report
 
 
 def is_door(ref: str) -> bool:
@@ -88,11 +88,6 @@ def replay_org(door_file: str, team_refs: tuple[str, ...], o: dict) -> None:
         raise PolicydError(str(err)) from None
     click.echo(render_org(report, o["fmt"]), nl=False)
     if o["html_file"]:
-        try:
-            Path(o["html_file"]).parent.mkdir(parents=True, exist_ok=True)
-            Path(o["html_file"]).write_text(render_org(report, "html"), encoding="utf-8")
-        except OSError as err:
-            raise PolicydError(f"cannot write {o['html_file']}: {err.strerror}") from None
-        click.echo(f"wrote {o['html_file']}", err=True)
+        write_report(o["html_file"], render_org(report, "html"))
     org = report["org"]
     click.echo(f"{report['input']['read']} rows read, {org['placed']} placed by the door, {org['unplaced']} not placed", err=True)

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import click
 
-from .common import PolicydError, db_option, load_policy, load_state
+from .common import PolicydError, db_option, load_policy, load_state, write_report
 
 
 def _replay_options(f):
@@ -80,12 +79,7 @@ def _run_replay(refs, labels, o, sample: int = 0) -> None:
         raise PolicydError(str(err)) from None
     click.echo(render_report(report, o["fmt"]), nl=False)
     if o["html_file"]:
-        try:
-            Path(o["html_file"]).parent.mkdir(parents=True, exist_ok=True)
-            Path(o["html_file"]).write_text(render_report(report, "html"), encoding="utf-8")
-        except OSError as err:
-            raise PolicydError(f"cannot write {o['html_file']}: {err.strerror}") from None
-        click.echo(f"wrote {o['html_file']}", err=True)
+        write_report(o["html_file"], render_report(report, "html"))
     i = report["input"]
     msg = f"{i['read']} rows read, {i['replayed']} replayed, {i['rejected']} rejected"
     if o["rejects_file"]:
