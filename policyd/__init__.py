@@ -91,7 +91,7 @@ class Policy:
     """A checked policy, ready to decide. Get one from `load` or `load_text`."""
 
     def __init__(self, loaded: Loaded):
-        from .engine.decide import decide as _decide
+        from .engine.decide import decide_positional as _decide
 
         self._loaded = loaded
         self._compiled = loaded.compiled
@@ -144,7 +144,7 @@ class Policy:
         (epoch seconds: caps per period and working hours read it) give the same
         decision. `trace=True` records every step; `explain` does that itself.
         """
-        return self._decide(self._compiled, lead, state, seed, lottery=lottery, seed_id=seed_id, trace=trace, at=at)
+        return self._decide(self._compiled, lead, state, seed, lottery, seed_id, trace, at)
 
     def explain(self, decision: Decision, format: str = "text", why_not: str | None = None) -> str:
         """The decision explained line by line, in one of FORMATS; `why_not` names a rep to answer for.

@@ -43,4 +43,5 @@ def first_rule(c: Compiled, L: dict) -> tuple[int, tuple[int, ...], int | None, 
     """(total, each block's matching line, tier index or None, then `next_rule`'s kind, exception index, pipeline)."""
     total, lines = c.score_fn(L)
     tier = c.tier_by_total.get(total)
-    return (total, lines, tier, *next_rule(c, L, tier))
+    kind, ei, pipe = next_rule(c, L, tier)
+    return total, lines, tier, kind, ei, pipe

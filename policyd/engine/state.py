@@ -153,7 +153,9 @@ def _moved(seats: tuple | None, away: frozenset[str], rep: str, n: int) -> tuple
     i = r.rep_index.get(rep)
     if i is None:  # not in this team: the reading never looks at it
         return seats
-    O = (*O[:i], n, *O[i + 1 :])
+    O = list(O)  # one element changes: a copy and a store beat slicing around it
+    O[i] = n
+    O = tuple(O)
     now = n < r.capacity[i] and rep not in away
     if now != (i in A):
         A = tuple(sorted((*A, i))) if now else tuple([j for j in A if j != i])
