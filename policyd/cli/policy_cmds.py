@@ -207,16 +207,22 @@ def diff(old: str, new: str, fmt: str, exit_code: bool, no_impact: bool) -> None
     from the rules alone: totals that change tier, kinds of lead that go
     elsewhere, reps who gain or lose eligibility. Layout and comments are no
     change. Each side is any ref: a file, @N / @active / @previous, or REV:PATH.
+    Two front doors are compared by their send rules (added, removed, changed,
+    moved), lead fields and examples, with the kinds of lead that change team.
 
     \b
     Example:
       policyd diff @active policies/inbound.policy
       policyd diff main:policies/inbound.policy policies/inbound.policy --format md
       policyd diff @previous @active --exit-code || echo changed
+      policyd diff maven@4 policies/maven/door.policy   # two doors
     """
     from ..changes.diff import render, report
     from ..changes.impact import impact
+    from .door_cmds import diff_doors_cli
 
+    if diff_doors_cli(old, new, fmt, exit_code, no_impact):  # two front doors: their send rules, fields and examples
+        return
     a = load_policy(old)
     b = load_policy(new)
     imp = None if no_impact else impact(a.compiled, b.compiled)
