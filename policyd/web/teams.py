@@ -16,7 +16,6 @@ from typing import Literal
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
-from ..storage.errors import NotFound
 from .state import Daemon
 
 Default = Literal["first", "all", "choose"]
@@ -66,8 +65,9 @@ def page_team(d: Daemon, request: Request, default: Default, rep: str | None = N
             message = f"No team {asked[:64]!r} is served here. The teams are: {known}."
             return choose_page(d, path, teams, "No such team", message, 404)
         return PageTeam(asked, teams, path, default == "all")
-    if rep is not None and d.runtime.team_of_rep(rep) is not None:
-        return PageTeam(d.runtime.team_of_rep(rep), teams, path)
+    own = d.runtime.team_of_rep(rep) if rep is not None else None
+    if own is not None:
+        return PageTeam(own, teams, path)
     if len(teams) <= 1:
         return PageTeam(teams[0] if teams else None, teams, path)
     if default == "first":
@@ -75,7 +75,3 @@ def page_team(d: Daemon, request: Request, default: Default, rep: str | None = N
     if default == "all":
         return PageTeam(None, teams, path, True)
     return choose_page(d, path, teams, "Choose a team", f"This daemon serves {len(teams)} teams; this page shows one team.", 200)
-
-
-def not_in_team(rep: str, team: str) -> NotFound:
-    return NotFound(f"{rep!r} is not a rep of team {team}")
