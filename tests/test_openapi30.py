@@ -64,3 +64,15 @@ def test_each_source_is_an_operation_with_the_shape_its_mapping_reads(doc):
     assert ops["intake_hubspot"][1]["security"] == []  # signed by HubSpot instead
     decision = doc["components"]["schemas"]["Decision"]["properties"]
     assert decision["rep"] == {"type": "string", "nullable": True, "description": "who holds the lead now"}
+
+
+def test_every_reference_resolves_and_each_source_has_its_team_form(doc):
+    refs = {n["$ref"] for _, n in walk(doc) if isinstance(n.get("$ref"), str)}
+    missing = [r for r in refs if r.removeprefix("#/components/schemas/") not in doc["components"]["schemas"]]
+    assert missing == []
+    ops = {op["operationId"]: (p, op) for p, item in doc["paths"].items() for op in item.values()}
+    path, sf = ops["intake_salesforce_for_team"]
+    assert path == "/v1/teams/{team}/intake/salesforce"
+    assert [p["name"] for p in sf["parameters"] if p["in"] == "path"] == ["team"]
+    assert sf["requestBody"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Payload_salesforce"}
+    assert "/v1/teams/{team}/intake/{source}" not in doc["paths"] and "/v1/intake/{source}" not in doc["paths"]

@@ -148,3 +148,55 @@ def test_on_a_wide_screen_the_whole_ladder_scales_into_its_frame(site):
         view = frame.bounding_box()
         for box in [n.bounding_box() for n in frame.locator("text.name").all()]:
             assert view["x"] <= box["x"] and box["x"] + box["width"] <= view["x"] + view["width"]
+
+
+@pytest.fixture(scope="module")
+def teams_site(tmp_path_factory):
+    """Two teams served (inbound_b2b and emea): every page's team variants."""
+    from policyd.storage.store import Store
+    from policyd.storage.teams import activate_set
+
+    from .serve_support import INBOUND
+    from .test_serve_teams import emea, put
+
+    db = tmp_path_factory.mktemp("a11y-teams") / "t.db"
+    a, b = put(db, "inbound", INBOUND), put(db, "emea", emea())
+    s = Store(str(db))
+    activate_set(s, [a, b], "tests")
+    s.close()
+    admin, rep = make_token(db, "admin"), make_token(db, "rep", "eu_dmitri")
+    with ThreadServer(db, clock=Clock(), sla_interval=3600) as srv:
+        with srv.client(admin) as c:
+            for i in range(6):
+                for team in ("inbound_b2b", "emea"):
+                    c.post(f"/v1/teams/{team}/assign", json=lead(f"{team}-{i}", **(HIGH if i % 2 else {})))
+        yield srv, admin, rep
+
+
+TEAM_PAGES = {
+    "log-every-team": "/log?token={admin}",
+    "log-one-team": "/log?team=emea&token={admin}",
+    "week-choose-a-team": "/week?token={admin}",
+    "week-one-team": "/week?team=emea&token={admin}",
+    "audit-one-team": "/audit?team=emea&token={admin}",
+    "rep-in-a-team": "/me?token={rep}",
+    "no-such-team": "/week?team=nowhere&token={admin}",
+}
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize("name", TEAM_PAGES)
+def test_every_team_page_passes_axe_and_fits_the_width(teams_site, name, width):
+    srv, admin, rep = teams_site
+    url = srv.url + TEAM_PAGES[name].format(admin=admin, rep=rep)
+    for scheme in ("light", "dark"):
+        with open_page(url, None, width=width, bypass_csp=True, color_scheme=scheme) as visit:
+            page = visit.page
+            assert page.evaluate("document.documentElement.scrollWidth") <= width, f"{name} scrolls sideways at {width} px"
+            bad = axe_violations(page)
+            assert bad == [], f"{name} at {width} px ({scheme}): {bad}"
+            assert page.locator("table").count() >= 1 and page.locator("th").count() >= 2
+            if name != "rep-in-a-team":  # a rep belongs to one team: its page names the team, without a switcher
+                assert page.locator("nav[aria-label=Teams] a").count() >= 2, name
+            expected = ["Failed to load resource: the server responded with a status of 404 (Not Found)"] if name == "no-such-team" else []
+            assert visit.errors == expected

@@ -386,3 +386,11 @@ def _changed_window(a: list[str], b: list[str]) -> tuple[list[str], list[str]]:
 def diff_policies(old: m.Policy, new: m.Policy) -> list[Change]:
     """Every change in meaning from `old` to `new`, in the order of the policy's blocks."""
     return _Differ(old, new).run()
+
+
+def diff_fields_and_examples(old: m.Policy, new: m.Policy) -> list[Change]:
+    """Only the lead fields and the examples: what a front door shares with a policy (changes/door_diff.py)."""
+    d = _Differ(old, new)
+    d.fields()
+    d.examples()
+    return d.changes

@@ -91,3 +91,53 @@ def replay_org(door_file: str, team_refs: tuple[str, ...], o: dict) -> None:
         write_report(o["html_file"], render_org(report, "html"))
     org = report["org"]
     click.echo(f"{report['input']['read']} rows read, {org['placed']} placed by the door, {org['unplaced']} not placed", err=True)
+
+
+def door_ref(ref: str) -> tuple[str, str, str] | None:
+    """(label, file name, text) of a ref naming a door (a door file, a stored door version, a git revision's door);
+    None for a policy."""
+    from ..lang.door import is_door_text
+    from ..storage.refs import RefError, kind_of, read_bundle
+    from .common import current_db
+
+    if kind_of(ref) == "file":
+        return (ref, ref, Path(ref).read_text(encoding="utf-8")) if is_door(ref) else None
+    try:
+        b = read_bundle(ref, current_db())
+    except RefError as err:
+        raise PolicydError(str(err)) from None
+    text = b.files.get(b.main_file, "")
+    return (b.label or ref, b.main_file, text) if is_door_text(text) else None
+
+
+def diff_doors_cli(old: str, new: str, fmt: str, exit_code: bool, no_impact: bool) -> bool:
+    """`policyd diff` when both sides are doors: the door diff printed (exit 3 on changes with --exit-code).
+    False when both are policies; a door against a policy is refused."""
+    import sys
+
+    from ..changes.diff import render
+    from ..changes.door_diff import door_report
+    from ..checks.door import load_door_text
+
+    sides = door_ref(old), door_ref(new)
+    if sides == (None, None):
+        return False
+    if None in sides:
+        door, policy = (old, new) if sides[0] is not None else (new, old)
+        raise PolicydError(f"{door} is a front door and {policy} a policy: diff compares two policies or two doors")
+    doors = []
+    for ref, (label, file, text) in zip((old, new), sides):
+        try:
+            loaded = load_door_text(text, file)
+        except PolicyError as err:
+            print_diagnostics(err.diagnostics, err.sources)
+            raise PolicydError(f"{ref}: cannot be parsed") from None
+        if loaded.errors:
+            print_diagnostics(loaded.diagnostics, loaded.sources)
+            raise PolicydError(f"{ref}: {summary(loaded.diagnostics)}; fix the errors first")
+        doors.append((label, loaded.door))
+    data = door_report(doors[0][0], doors[1][0], doors[0][1], doors[1][1], impact=not no_impact)
+    click.echo(render(data, fmt), nl=False)
+    if exit_code and data["changes"]:
+        sys.exit(3)
+    return True

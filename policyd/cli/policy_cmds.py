@@ -21,7 +21,14 @@ from .completion import policy_refs
 @click.argument("policy", nargs=-1, required=True, metavar="POLICY")
 @click.option("--door", "door_file", metavar="FILE", help="A front door: route the lead through it to one of the team POLICYs given.")
 @click.option("--lead", "lead_file", required=True, help="The lead as a JSON object, from a file or - for stdin.")
-@click.option("--state", "state_file", help="Runtime state as JSON (open counts, away reps, cursors).")
+@click.option(
+    "--state",
+    "state_files",
+    multiple=True,
+    metavar="[TEAM=]FILE",
+    help="Runtime state as JSON (open counts, away reps, cursors). With --door, TEAM=FILE is one team's state (repeat per team);"
+    " a plain FILE is every team's.",
+)
 @click.option("--seed", default="policyd", show_default=True, help="Lottery seed: the same seed gives the same draw.")
 @click.option("--format", "fmt", type=click.Choice(["text", "md", "html", "json"]), default="text", show_default=True)
 @click.option("--why-not", "why_not", metavar="REP", help="Also say why REP did not get the lead.")
@@ -32,7 +39,7 @@ def assign(
     policy: tuple[str, ...],
     door_file: str | None,
     lead_file: str,
-    state_file: str | None,
+    state_files: tuple[str, ...],
     seed: str,
     fmt: str,
     why_not: str | None,
@@ -46,6 +53,8 @@ def assign(
       echo '{"id": "L-9", "company": "Acme", "employees": 1500, "budget": "stated",
              "authority": "decision_maker", "industry": "it", "segment": "enterprise",
              "country": "US"}' | policyd assign policies/inbound.policy --lead - --why-not erin
+      policyd assign --door door.policy east.policy west.policy --lead deal.json \
+          --state east=east-state.json --state west=west-state.json
     """
     from ..explain.explain import render
 
@@ -74,7 +83,7 @@ def assign(
         raise click.UsageError("give one POLICY (several only with --door)")
     else:
         loaded = load_policy(policy[0])
-    state = load_state(state_file) if state_file else State()
+    state = team_state(state_files, routed.team if routed is not None else None, list(teams) if routed is not None else None)
     try:
         at = parse_time(at_text) if at_text is not None else time.time()
     except ValueError as err:
@@ -101,6 +110,30 @@ def assign(
         echo_json(document(loaded.compiled, decision, why_not))
         return
     click.echo(render(loaded.compiled, decision, fmt, why_not), nl=False)
+
+
+def team_state(given: tuple[str, ...], team: str | None, teams: list[str] | None) -> State:
+    """The state a decision starts from: `team`'s own (`--state TEAM=FILE`), else the plain `--state FILE`, else empty.
+
+    Without a door (`teams` None) one plain FILE at most; with one, each TEAM must be a team given."""
+    plain: list[str] = []
+    per_team: dict[str, str] = {}
+    for item in given:
+        name, sep, path = item.partition("=")
+        if sep and name.isidentifier() and not Path(item).exists():
+            if teams is None:
+                raise click.UsageError(f"--state {item}: TEAM=FILE is for --door; without a door give --state FILE")
+            if name not in teams:
+                raise click.UsageError(f"--state {item}: no team {name!r} is given; the teams are {', '.join(sorted(teams))}")
+            if name in per_team:
+                raise click.UsageError(f"--state {item}: team {name} has a state already ({per_team[name]})")
+            per_team[name] = path
+        else:
+            plain.append(item)
+    if len(plain) > 1:
+        raise click.UsageError(f"--state: give one FILE (or, with --door, TEAM=FILE per team), not {len(plain)}")
+    chosen = per_team.get(team or "") or (plain[0] if plain else None)
+    return load_state(chosen) if chosen else State()
 
 
 @click.command("test")
@@ -207,16 +240,22 @@ def diff(old: str, new: str, fmt: str, exit_code: bool, no_impact: bool) -> None
     from the rules alone: totals that change tier, kinds of lead that go
     elsewhere, reps who gain or lose eligibility. Layout and comments are no
     change. Each side is any ref: a file, @N / @active / @previous, or REV:PATH.
+    Two front doors are compared by their send rules (added, removed, changed,
+    moved), lead fields and examples, with the kinds of lead that change team.
 
     \b
     Example:
       policyd diff @active policies/inbound.policy
       policyd diff main:policies/inbound.policy policies/inbound.policy --format md
       policyd diff @previous @active --exit-code || echo changed
+      policyd diff maven@4 policies/maven/door.policy   # two doors
     """
     from ..changes.diff import render, report
     from ..changes.impact import impact
+    from .door_cmds import diff_doors_cli
 
+    if diff_doors_cli(old, new, fmt, exit_code, no_impact):  # two front doors: their send rules, fields and examples
+        return
     a = load_policy(old)
     b = load_policy(new)
     imp = None if no_impact else impact(a.compiled, b.compiled)

@@ -62,15 +62,16 @@ class Source:
     options: IntakeOptions
     owners: dict[str, dict[str, str]]
     mtime: float
-    _mappers: dict[int, History] = field(default_factory=dict)
+    _mappers: dict[int, tuple[LeadSchema, History]] = field(default_factory=dict)
 
     def mapper(self, schema: LeadSchema) -> History:
         """The mapping checked against this schema (MappingError when the policy needs a field it does not map)."""
         hit = self._mappers.get(id(schema))
-        if hit is None:
-            self._mappers.clear()
-            hit = self._mappers[id(schema)] = History.for_payloads(self.spec, schema, Path(self.file).parent)
-        return hit
+        if hit is None or hit[0] is not schema:  # the schema itself is kept, so a reused id never finds a stale mapper
+            if len(self._mappers) >= 8:  # a front door's schema and its teams' schemas, not every schema ever seen
+                self._mappers.clear()
+            hit = self._mappers[id(schema)] = (schema, History.for_payloads(self.spec, schema, Path(self.file).parent))
+        return hit[1]
 
     def map(self, payload: Any, schema: LeadSchema) -> tuple[dict, list[str]]:
         """(lead, mapping notes); RowError naming the field when the payload cannot be mapped."""

@@ -213,6 +213,8 @@ class AuditFilter:
     rep: str | None = None
     actor: str | None = None
     kind: str | None = None
+    team: str | None = None  # records of this team: naming it, about its leads, or about its reps (None: every record)
+    team_reps: tuple[str, ...] = ()
 
 
 def audit_kinds(conn: sqlite3.Connection) -> list[str]:
@@ -232,6 +234,12 @@ def audit_log(conn: sqlite3.Connection, f: AuditFilter, limit: int = 100, offset
     if f.rep:
         where.append("? in (json_extract(data, '$.rep'), json_extract(data, '$.from'), json_extract(data, '$.to'))")
         args.append(f.rep)
+    if f.team:
+        where.append(
+            "(json_extract(data, '$.team') = ? or json_extract(data, '$.lead_id') in (select lead_id from rt_decisions where team = ?)"
+            " or json_extract(data, '$.rep') in (select value from json_each(?)))"
+        )
+        args += [f.team, f.team, json.dumps(list(f.team_reps))]
     sql = " and ".join(where)
     total = conn.execute(f"select count(*) from audit where {sql}", args).fetchone()[0]
     rows = conn.execute(
@@ -241,11 +249,11 @@ def audit_log(conn: sqlite3.Connection, f: AuditFilter, limit: int = 100, offset
 
 
 # ------------------------------------------------------------------ one rep's view
-def rep_shares(rt: Runtime, rep: str, at: float) -> list[dict]:
+def rep_shares(rt: Runtime, rep: str, at: float, team: str | None = None) -> list[dict]:
     """The shares a rep counts toward at `at`: per `pick shares` route (the figures `fairness`
     gives for the period holding `at`), the share (level, group or others) the rep is in, with
-    its target, realized share and how many reps are in it."""
-    _, pol, state = rt.team(None)
+    its target, realized share and how many reps are in it (in `team`; None: the one team served)."""
+    _, pol, state = rt.team(team)
     if pol is None:
         return []
     out = []
@@ -258,10 +266,10 @@ def rep_shares(rt: Runtime, rep: str, at: float) -> list[dict]:
     return out
 
 
-def target_shares(rt: Runtime) -> dict[str, float]:
+def target_shares(rt: Runtime, team: str | None = None) -> dict[str, float]:
     """Each rep's target share of all the team's leads: an even split. A route's `pick shares`
     targets are per share, not per rep; `rep_shares` gives those."""
-    pol = rt.policy
+    _, pol, _ = rt.team(team)
     names = list(pol.compiled.rep_names) if pol else []
     return {n: 1 / len(names) for n in names} if names else {}
 

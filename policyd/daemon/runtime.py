@@ -116,6 +116,11 @@ class Runtime(Writer):
             return None, None, State()
         return t, self.versions.policies.get(t), self.states.get(t, State())
 
+    def team_of_rep(self, rep: str) -> str | None:
+        """The one team served whose version in force has `rep` (a rep belongs to one team), else None."""
+        owners = [t for t, p in self.versions.policies.items() if rep in p.compiled.rep_index]
+        return owners[0] if len(owners) == 1 else None
+
     def compiled_for(self, version: int) -> Compiled:
         """The compiled policy of a stored version (cached; versions never change)."""
         return self.versions.compiled_for(version)

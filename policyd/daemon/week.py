@@ -47,19 +47,23 @@ def _median(xs: list[float]) -> float | None:
     return statistics.median(xs) if xs else None
 
 
-def _rows(conn: sqlite3.Connection, since: float, until: float) -> list[tuple]:
+_OF_TEAM = " and (? is null or team = ?)"  # every team's rows when no team is named
+
+
+def _rows(conn: sqlite3.Connection, since: float, until: float, team: str | None) -> list[tuple]:
     return conn.execute(
-        "select lead_id, at, rep, holder, status, overridden from rt_decisions where at >= ? and at < ?", (since, until)
+        "select lead_id, at, rep, holder, status, overridden from rt_decisions where at >= ? and at < ?" + _OF_TEAM,
+        (since, until, team, team),
     ).fetchall()
 
 
-def _accepts(conn: sqlite3.Connection, since: float, until: float) -> list[tuple[str, float]]:
+def _accepts(conn: sqlite3.Connection, since: float, until: float, team: str | None) -> list[tuple[str, float]]:
     """(rep who accepted, seconds from the decision to the first accept) for the window's leads."""
     return conn.execute(
         "select json_extract(a.data, '$.rep'), min(a.at) - d.at from rt_decisions d join audit a"
         " on a.kind = 'accept' and json_extract(a.data, '$.lead_id') = d.lead_id"
-        " where d.at >= ? and d.at < ? group by d.lead_id",
-        (since, until),
+        " where d.at >= ? and d.at < ? and (? is null or d.team = ?) group by d.lead_id",
+        (since, until, team, team),
     ).fetchall()
 
 
@@ -93,12 +97,13 @@ def _figures(g: dict) -> dict[str, Any]:
     }
 
 
-def figures(rt: Runtime, conn: sqlite3.Connection, since: float, until: float) -> dict[str, Any]:
-    """The week's figures: per rep, per level (in team order), and for the team with CV and Gini across reps."""
-    pol = rt.policy
+def figures(rt: Runtime, conn: sqlite3.Connection, since: float, until: float, team: str | None = None) -> dict[str, Any]:
+    """One team's figures of the week (None: the one team served): per rep, per level (in team order), and for the
+    team with CV and Gini across reps."""
+    team, pol, _ = rt.team(team)
     names = list(pol.compiled.rep_names) if pol else []
     levels = list(pol.compiled.levels) if pol else []
-    rows, accepts = _rows(conn, since, until), _accepts(conn, since, until)
+    rows, accepts = _rows(conn, since, until, team), _accepts(conn, since, until, team)
     g = _group(names, rows, accepts)
     per_level: dict[str, dict] = {}
     for name, level in zip(names, levels):
@@ -111,7 +116,7 @@ def figures(rt: Runtime, conn: sqlite3.Connection, since: float, until: float) -
     overridden = sum(int(bool(r[5])) for r in rows)
     won = sum(1 for r in rows if r[4] == "won")
     lost = sum(1 for r in rows if r[4] == "lost")
-    team = {
+    figs = {
         "decisions": len(rows),
         "leads": sum(g[n]["leads"] for n in names),
         "accepted": len(accepts),
@@ -128,33 +133,36 @@ def figures(rt: Runtime, conn: sqlite3.Connection, since: float, until: float) -
         "since": since,
         "until": until,
         "week": week_label(since),
-        "team": team,
+        "team_name": team,
+        "team": figs,
         "reps": [{"rep": n, "level": lv, **_figures(g[n])} for n, lv in zip(names, levels)],
         "levels": [{"level": k, "reps": v["reps"], **_figures(v)} for k, v in per_level.items()],
     }
 
 
-def trend(rt: Runtime, conn: sqlite3.Connection, start: float, weeks: int = 12) -> list[dict]:
+def trend(rt: Runtime, conn: sqlite3.Connection, start: float, weeks: int = 12, team: str | None = None) -> list[dict]:
     """The team figures of the `weeks` weeks ending with the one starting at `start`, oldest first."""
     out = []
     for k in range(weeks - 1, -1, -1):
         s = start - k * WEEK
-        out.append({"week": week_label(s), "since": s, **figures(rt, conn, s, s + WEEK)["team"]})
+        out.append({"week": week_label(s), "since": s, **figures(rt, conn, s, s + WEEK, team)["team"]})
     return out
 
 
-def activations(conn: sqlite3.Connection) -> list[dict]:
-    """The activation log, newest first: {number, at, by, action}."""
-    rows = conn.execute('select number, at, "by", action from activations order by id desc').fetchall()
+def activations(conn: sqlite3.Connection, team: str | None = None) -> list[dict]:
+    """The activation log (of one team's policy; None: every policy), newest first: {number, at, by, action}."""
+    rows = conn.execute(
+        'select number, at, "by", action from activations where (? is null or policy = ?) order by id desc', (team, team)
+    ).fetchall()
     return [{"number": n, "at": at, "by": by, "action": action} for n, at, by, action in rows]
 
 
-def around(rt: Runtime, conn: sqlite3.Connection, at: float, days: float = 7) -> dict[str, Any]:
+def around(rt: Runtime, conn: sqlite3.Connection, at: float, days: float = 7, team: str | None = None) -> dict[str, Any]:
     """Team figures in the `days` before a policy activation at `at`, and in the `days` from it."""
     span = days * 86400
     return {
         "at": at,
         "days": days,
-        "before": figures(rt, conn, at - span, at)["team"],
-        "after": figures(rt, conn, at, at + span)["team"],
+        "before": figures(rt, conn, at - span, at, team)["team"],
+        "after": figures(rt, conn, at, at + span, team)["team"],
     }

@@ -42,7 +42,13 @@ class Routed:
     line: int
     text: str  # the condition as written, or "otherwise"
     file: str
-    values: tuple[tuple[str, Any], ...]  # the door fields the rule read, with the lead's values
+    values: tuple[tuple[str, Any], ...]  # the door fields the rule read (for `otherwise`: the rules above it), with the lead's values
+
+    def why_otherwise(self) -> str | None:
+        """For a lead sent by `otherwise`: the values the rules above it read, none of which held."""
+        if self.team is None or self.rule is None or self.text != "otherwise" or not self.values:
+            return None
+        return "no rule above it held: " + ", ".join(f"{k} = {'missing' if v is None else v}" for k, v in self.values)
 
     def step(self) -> str:
         """`front door maven, line 3: office is east -> team east`."""
@@ -108,7 +114,9 @@ def route(door: CompiledDoor, lead: Any) -> Routed:
     for i, test in enumerate(door.tests):
         if test(values):
             s = d.sends[i]
-            read = tuple((n, values.get(n)) for n in door.reads[i])
+            # `otherwise` reads nothing itself: it keeps the fields the rules above it read, to say why none of them held
+            names = door.reads[i] if s.cond is not None else sorted({n for r in door.reads[:i] for n in r})
+            read = tuple((n, values.get(n)) for n in names)
             return Routed(d.name, s.team, i, s.span.line, s.text, d.file, read)
     return Routed(d.name, None, None, 0, "", d.file, ())
 

@@ -30,12 +30,13 @@ def explain_routed(routed: Routed, c: Compiled, d: Decision, fmt: str = "text", 
 
 def with_door_step(routed: Routed, body: str, fmt: str = "text") -> str:
     """A rendered explanation (text, md or html) opened by the door's step: the CLI and the daemon read alike."""
-    step = routed.step()
+    step, why = routed.step(), routed.why_otherwise()
     if fmt == "md":
-        return f"**{step}**\n\n{body}"
+        return f"**{step}**" + (f" ({why})" if why else "") + f"\n\n{body}"
     if fmt == "html":
-        return body.replace("<body>", f'<body>\n<p class="door">{html.escape(step)}</p>', 1)
-    return f"{step}\n{body}"
+        more = f' <span class="muted">({html.escape(why)})</span>' if why else ""
+        return body.replace("<body>", f'<body>\n<p class="door">{html.escape(step)}{more}</p>', 1)
+    return f"{step}\n" + (f"  {why}\n" if why else "") + body
 
 
 def run_door_examples(door: CompiledDoor) -> list[ExampleResult]:

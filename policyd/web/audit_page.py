@@ -17,17 +17,19 @@ from .log import _int, query_of_pairs
 from .pages import _script_hashes
 from .requests import iso, parse_time
 from .state import Daemon
+from .teams import page_team
 
 LIMIT = 100
 
 
-def parse_filter(request: Request) -> reads.AuditFilter:
+def parse_filter(request: Request, team: str | None = None, team_reps: tuple[str, ...] = ()) -> reads.AuditFilter:
     q = request.query_params
     since = parse_time(q["since"], "since") if q.get("since") else None
     until = parse_time(q["until"], "until") if q.get("until") else None
     if since is not None and until is not None and since >= until:
         raise ApiError(400, "bad_time", "since must be before until")
-    return reads.AuditFilter(since, until, *((q.get(k) or "").strip()[:128] or None for k in ("lead", "rep", "actor", "kind")))
+    lead, rep, actor, kind = ((q.get(k) or "").strip()[:128] or None for k in ("lead", "rep", "actor", "kind"))
+    return reads.AuditFilter(since, until, lead, rep, actor, kind, team, team_reps)
 
 
 def _details(data: dict) -> str:
@@ -46,15 +48,29 @@ async def audit_page(request: Request) -> Response:
 
     d: Daemon = request.app.state.daemon
     csp = PAGE_HEADERS["Content-Security-Policy"].replace("form-action 'none'", "form-action 'self'")
+    chosen = page_team(d, request, "all")  # the trail of one team (?team=), or of everything
+    if isinstance(chosen, Response):
+        return chosen
+    _, pol, _ = d.runtime.team(chosen.asked) if chosen.asked else (None, None, None)
     try:
-        f = parse_filter(request)
+        f = parse_filter(request, chosen.asked, tuple(pol.compiled.rep_names) if pol else ())
         offset = _int(request.query_params.get("offset"), "offset", 0, 10**9)
     except ApiError as err:
         return HTMLResponse(page_error("Bad filter", err.message), 400, headers={"Content-Security-Policy": csp})
     total, rows = reads.audit_log(d.read, f, LIMIT, offset)
-    pairs = [("since", iso(f.since)), ("until", iso(f.until)), ("lead", f.lead), ("rep", f.rep), ("actor", f.actor), ("kind", f.kind)]
+    pairs = [
+        ("since", iso(f.since)),
+        ("until", iso(f.until)),
+        ("lead", f.lead),
+        ("rep", f.rep),
+        ("actor", f.actor),
+        ("kind", f.kind),
+        ("team", chosen.asked),
+    ]
     data = {
         "f": f,
+        "nav": chosen.nav(),
+        "several": len(chosen.teams) > 1,
         "since": iso(f.since) or "",
         "until": iso(f.until) or "",
         "kinds": reads.audit_kinds(d.read),

@@ -24,7 +24,8 @@ from starlette.responses import JSONResponse, Response
 from ..daemon import outbox, refused
 from ..daemon.intake import DEFAULT_SOURCE, Source
 from ..door.route import route
-from ..engine.schema import LeadError
+from ..engine.schema import LeadError, LeadSchema
+from ..replay.org import union_schema
 from ..replay.records import MappingError, RowError
 from ..storage.errors import Conflict, NotReady
 from . import decisions, signatures
@@ -95,10 +96,11 @@ async def decide(
     """Map (when `src`) and decide in `team` (None: the one team); raises the refusal as (kind, status, code, reasons) in a Refusal.
 
     A lead that names no team, to a daemon serving several teams behind an active front door,
-    goes where the door sends it (`door.route`), and is decided there by the same operation."""
+    goes where the door sends it (`door.route`; a mapped payload is mapped for the door's
+    fields first, then for the team's policy), and is decided there by the same operation."""
     door = None
-    if team is None and src is None:
-        team, door = route_by_door(d, payload)
+    if team is None:  # mapped or not, a lead that names no team goes through the front door, as POST /v1/assign does
+        team, door = route_by_door(d, payload if src is None else door_view(d, src, payload))
     team, pol, _ = d.runtime.team(team)  # Ambiguous, naming the teams, when several are served and none is named
     if pol is None:
         raise NotReady("no policy version is active; publish one and run `policyd activate @N`")
@@ -129,6 +131,31 @@ async def decide(
             raise
         raise Refusal("conflict", 409, "conflict", err.extra["differences"], lead.get("id"), err.message) from None
     return row, created, notes
+
+
+def _door_schema(d: Daemon) -> LeadSchema:
+    """Every team's lead fields and the door's (replay --door reads its history with the same schema), cached per versions."""
+    active, pols = d.runtime.versions.door, d.runtime.versions.policies
+    assert active is not None
+    key = (active.version, tuple(sorted((t, p.version) for t, p in pols.items())))
+    if d.door_schema is None or d.door_schema[0] != key:
+        d.door_schema = (key, union_schema(active.compiled, [pols[t].compiled for t in sorted(pols)]))
+    return d.door_schema[1]
+
+
+def door_view(d: Daemon, src: Source, payload: Any) -> Any:
+    """A payload mapped for the door (every team's fields and the door's), for `route_by_door`; the payload itself
+    when no door routes. The team's own policy maps it again for its decision."""
+    active = d.runtime.versions.door
+    if active is None or len(d.runtime.teams()) < 2:
+        return payload
+    try:
+        lead, _ = src.map(payload, _door_schema(d))
+    except RowError as err:
+        raise Refusal("mapping", 422, "unmapped", [{"field": err.field, "message": err.reason}]) from None
+    except MappingError as err:
+        raise Refusal("mapping", 422, "mapping_unusable", [{"field": "", "message": str(err)}]) from None
+    return lead
 
 
 def route_by_door(d: Daemon, lead: Any) -> tuple[str | None, dict | None]:
@@ -224,7 +251,8 @@ async def _intake(request: Request) -> Response:
             d, name, Refusal("json", 400, "bad_json", [{"field": "", "message": getattr(err, "message", str(err))}]), body, headers
         )
     try:
-        row, created, notes = await decide(d, name, src, payload, actor, request.query_params.get("reroute") == "true")
+        reroute = request.query_params.get("reroute") == "true"
+        row, created, notes = await decide(d, name, src, payload, actor, reroute, request.path_params.get("team"))
     except Refusal as r:
         return await refuse(d, name, r, body, headers)
     return answer(d, row, created, src, notes, name)

@@ -18,6 +18,7 @@ from .auth import PAGE_HEADERS
 from .errors import ApiError
 from .requests import iso, parse_time
 from .state import Daemon
+from .teams import page_team
 
 MAX_LIMIT = 500
 CSV_LIMIT = 100_000
@@ -35,8 +36,14 @@ def _int(value: str | None, name: str, default: int, top: int) -> int:
     return min(int(value), top)
 
 
-def parse_filter(d: Daemon, request: Request) -> reads.LogFilter:
-    """The filters of a log request; a bad time, tier or `how` is a 400 naming the parameter."""
+def tier_names(d: Daemon, team: str | None) -> list[str]:
+    """The tiers of one team's version in force; of every team served (each named once) when `team` is None."""
+    pols = [d.runtime.team(team)[1]] if team is not None else list(d.runtime.versions.policies.values())
+    return list(dict.fromkeys(t.name for p in pols if p is not None for t in p.compiled.tiers))
+
+
+def parse_filter(d: Daemon, request: Request, team: str | None = None) -> reads.LogFilter:
+    """The filters of a log request (in `team`, or the path's); a bad time, tier or `how` is a 400 naming the parameter."""
     q = request.query_params
     since = parse_time(q["since"], "since") if q.get("since") else None
     until = parse_time(q["until"], "until") if q.get("until") else None
@@ -47,13 +54,12 @@ def parse_filter(d: Daemon, request: Request) -> reads.LogFilter:
     if bad:
         raise ApiError(400, "bad_filter", f"how={bad[0][:40]}: expected one of {', '.join(reads.HOW)}")
     tier = q.get("tier") or None
-    pol = d.runtime.policy
-    if tier is not None and pol is not None and tier not in [t.name for t in pol.compiled.tiers]:
-        names = ", ".join(t.name for t in pol.compiled.tiers)
-        raise ApiError(400, "bad_filter", f"tier={tier[:40]}: no such tier; the tiers are {names}")
-    team = request.path_params.get("team")
+    team = request.path_params.get("team", team)
     if team is not None:
         d.runtime.team(team)  # NotFound, naming the teams served
+    names = tier_names(d, team)
+    if tier is not None and names and tier not in names:
+        raise ApiError(400, "bad_filter", f"tier={tier[:40]}: no such tier; the tiers are {', '.join(names)}")
     q_ = (q.get("q") or "").strip()[:128] or None
     return reads.LogFilter(since, until, q.get("rep") or None, tier, tuple(dict.fromkeys(how)), q_, team)
 
@@ -98,8 +104,8 @@ def as_csv(rows: list[dict]) -> Response:
     )
 
 
-def _page(d: Daemon, request: Request) -> tuple[reads.LogFilter, int, int, int, list[dict], str]:
-    f = parse_filter(d, request)
+def _page(d: Daemon, request: Request, team: str | None = None) -> tuple[reads.LogFilter, int, int, int, list[dict], str]:
+    f = parse_filter(d, request, team)
     fmt = request.query_params.get("format", "json")
     if fmt not in ("json", "csv"):
         raise ApiError(400, "bad_format", f"format={fmt[:40]}: expected json or csv")
@@ -117,35 +123,42 @@ async def list_decisions(request: Request) -> Response:
     f, total, limit, offset, rows, fmt = _page(d, request)
     if fmt == "csv":
         return as_csv(rows)
-    nxt = f"/v1/decisions?{query_of(f, limit=limit, offset=offset + limit)}" if offset + limit < total else None
+    nxt = f"{request.url.path}?{query_of(f, limit=limit, offset=offset + limit)}" if offset + limit < total else None
     return JSONResponse({"total": total, "offset": offset, "limit": limit, "next": nxt, "decisions": [row_json(r) for r in rows]})
 
 
 async def log_page(request: Request) -> Response:
+    """The log of one team (`?team=`), or of every team when several are served and none is asked for."""
     from ..render.jinja import render_template
     from .auth import page_error
 
     d: Daemon = request.app.state.daemon
+    chosen = page_team(d, request, "all")
+    if isinstance(chosen, Response):
+        return chosen
     try:
-        f, total, limit, offset, rows, fmt = _page(d, request)
+        f, total, limit, offset, rows, fmt = _page(d, request, chosen.asked)
     except ApiError as err:
         return HTMLResponse(page_error("Bad filter", err.message), 400, headers={"Content-Security-Policy": FORM_CSP})
     if fmt == "csv":
         return as_csv(rows)
-    pol = d.runtime.policy
+    pols = [d.runtime.team(f.team)[1]] if f.team else list(d.runtime.versions.policies.values())
+    t = chosen.asked
     data = {
         "f": f,
+        "nav": chosen.nav(),
         "since": iso(f.since) or "",
         "until": iso(f.until) or "",
         "total": total,
         "offset": offset,
         "limit": limit,
         "rows": [row_json(r) for r in rows],
-        "tiers": [t.name for t in pol.compiled.tiers] if pol else [],
-        "reps": list(pol.compiled.rep_names) if pol else [],
+        "tiers": tier_names(d, f.team),
+        "reps": [r for p in pols if p is not None for r in p.compiled.rep_names],
         "hows": reads.HOW,
-        "prev": query_of(f, limit=limit, offset=max(0, offset - limit)) if offset > 0 else None,
-        "next": query_of(f, limit=limit, offset=offset + limit) if offset + limit < total else None,
-        "csv": query_of(f, format="csv"),
+        "several": len(chosen.teams) > 1,
+        "prev": query_of(f, team=t, limit=limit, offset=max(0, offset - limit)) if offset > 0 else None,
+        "next": query_of(f, team=t, limit=limit, offset=offset + limit) if offset + limit < total else None,
+        "csv": query_of(f, team=t, format="csv"),
     }
     return HTMLResponse(render_template("page_log.html.j2", data), headers={"Content-Security-Policy": FORM_CSP})

@@ -21,6 +21,7 @@ from .endpoint import Endpoint
 
 _KINDS = {"int": "integer", "number": "number", "bool": "boolean"}
 _SKIP = {"/v1/openapi.json", "/v1/openapi-3.0.json", "/v1/metrics", "/v1/intake", "/v1/intake/{source}"}
+_SKIP |= {"/v1/teams/{team}/intake", "/v1/teams/{team}/intake/{source}"}  # one operation per source and form, below
 
 
 def schema30(s: Any) -> Any:
@@ -89,18 +90,18 @@ def document(
     if names and "IntakeDecision" in schemas:  # a Flow reads named fields: the owner id names this daemon knows
         owner = {"type": "object", "properties": {k: {"type": "string"} for k in names}, "description": "the CRM's ids of the rep"}
         schemas["IntakeDecision"]["properties"]["owner_ids"] = owner
-    template = doc["paths"]["/v1/intake"]["post"]
     for name, src in sorted(sources.items()):
-        path = "/v1/intake" if name == DEFAULT_SOURCE else f"/v1/intake/{name}"
         key = "Payload_" + name.replace("-", "_")
         schemas[key] = payload_schema(src, c)
-        op = _json_only(template)
-        op["operationId"] = "intake_" + name.replace("-", "_")
-        op["summary"] = f"Decide a lead sent in the {name} shape (mapping {src.file})"
-        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{key}"}}}}
-        if src.options.signature is None:
-            op.pop("security", None)
-        paths[path] = {"post": op}
+        for team in ("", "/teams/{team}"):  # through the front door (or the one team), and into one team
+            path = f"/v1{team}/intake" + ("" if name == DEFAULT_SOURCE else f"/{name}")
+            op = _json_only(doc["paths"][f"/v1{team}/intake"]["post"])
+            op["operationId"] = "intake_" + name.replace("-", "_") + ("_for_team" if team else "")
+            op["summary"] = f"Decide a lead sent in the {name} shape (mapping {src.file})" + (" -- in one team" if team else "")
+            op["requestBody"] = {"required": True, "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{key}"}}}}
+            if src.options.signature is None:
+                op.pop("security", None)
+            paths[path] = {"post": op}
     return {**doc, "openapi": "3.0.3", "paths": paths, "components": {**doc["components"], "schemas": schemas}}
 
 

@@ -26,6 +26,7 @@ from .auth import PAGE_HEADERS, page_error
 from .errors import status_of
 from .requests import iso
 from .state import Daemon
+from .teams import page_team
 
 log = logging.getLogger(__name__)
 
@@ -71,9 +72,10 @@ async def dashboard_page(request: Request) -> Response:
 
     d: Daemon = request.app.state.daemon
     now = d.clock()
-    teams = d.runtime.teams()  # several teams: ?team=NAME picks one, the first by default
-    team = request.query_params.get("team") or (teams[0] if teams else None)
-    team, pol, _ = d.runtime.team(team)
+    chosen = page_team(d, request, "first")  # several teams: ?team=NAME picks one, the first by default
+    if isinstance(chosen, Response):
+        return chosen
+    team, pol, _ = d.runtime.team(chosen.team)
     week = fairness_json(d, _week_start(now), now + 1, team)
     panels = []
     for panel in d.dashboard_panels:
@@ -86,7 +88,8 @@ async def dashboard_page(request: Request) -> Response:
         {
             "version": pol.version if pol else None,
             "team": team,
-            "teams": teams,
+            "teams": chosen.teams,
+            "nav": chosen.nav(),
             "now": iso(now),
             "reps": reps_json(d, team),
             "queues": queues_json(d, limit=20, team=team),

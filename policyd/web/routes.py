@@ -17,7 +17,7 @@ REROUTE = query("reroute", "true: a lead id decided before with other values is 
 TEAM = path("team", "the team: the name of an active policy (`policy NAME`)", r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 # calls answered for one team; un-prefixed, they need the daemon to serve one team (else 409 naming the teams)
 TEAMED = ("assignLead", "getDecision", "acceptLead", "closeLead", "overrideLead", "listReps", "listQueues", "setAway", "clearAway")
-TEAMED += ("getFairness", "listDecisions")
+TEAMED += ("getFairness", "listDecisions", "intakeLead", "intakeLeadFromSource", "getMyLeads", "getMyLead")
 AMBIGUOUS = ("listReps", "listQueues", "setAway", "clearAway", "getFairness")  # no lead or rep to tell the team by
 
 

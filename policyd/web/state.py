@@ -36,6 +36,7 @@ class Daemon:
         self.sources = Sources()  # mapped intake (daemon/intake.py): set by create_app
         self.max_pending = 2000  # writer operations waiting beyond which intake and assign answer 429
         self.deliverer = None  # the outbox's delivery thread (daemon/outbox.py), when webhooks are configured
+        self.door_schema: tuple | None = None  # (versions in force, the door's and its teams' fields) for mapped intake
 
     def open(self) -> None:
         self.read = connect(self.db)

@@ -7,6 +7,7 @@ activation of the log the before/after compares around (default: the newest one)
 from __future__ import annotations
 
 import asyncio
+from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
@@ -15,6 +16,7 @@ from ..daemon import week
 from .auth import page_error
 from .requests import iso
 from .state import Daemon
+from .teams import page_team
 
 
 def trend_chart(rows: list[dict], key: str, width: int = 720, height: int = 160) -> dict:
@@ -29,11 +31,12 @@ def trend_chart(rows: list[dict], key: str, width: int = 720, height: int = 160)
     return {"width": width, "height": height, "base": height - 18, "bars": bars}
 
 
-def week_data(d: Daemon, start: float, activation: int | None) -> dict:
+def week_data(d: Daemon, start: float, activation: int | None, team: str | None = None) -> dict:
+    """One team's week (None: the one team served), its trend and the activations of its policy."""
     rt, conn = d.runtime, d.read
-    fig = week.figures(rt, conn, start, start + week.WEEK)
-    rows = week.trend(rt, conn, start)
-    acts = week.activations(conn)
+    fig = week.figures(rt, conn, start, start + week.WEEK, team)
+    rows = week.trend(rt, conn, start, team=team)
+    acts = week.activations(conn, team)
     chosen = next((a for a in acts if a["number"] == activation), None) if activation is not None else (acts[0] if acts else None)
     return {
         "fig": fig,
@@ -43,7 +46,7 @@ def week_data(d: Daemon, start: float, activation: int | None) -> dict:
         "next": week.week_label(start + week.WEEK),
         "trend": rows,
         "chart": trend_chart(rows, "leads"),
-        "activation": {**chosen, "iso": iso(chosen["at"]), **week.around(rt, conn, chosen["at"])} if chosen else None,
+        "activation": {**chosen, "iso": iso(chosen["at"]), **week.around(rt, conn, chosen["at"], team=team)} if chosen else None,
         "activations": [{**a, "iso": iso(a["at"])} for a in acts[:20]],
     }
 
@@ -52,6 +55,9 @@ async def week_page(request: Request) -> Response:
     from ..render.jinja import render_template
 
     d: Daemon = request.app.state.daemon
+    chosen = page_team(d, request, "choose")  # a week's figures are one team's
+    if isinstance(chosen, Response):
+        return chosen
     q = request.query_params
     text = q.get("week") or week.week_label(d.clock())
     start = week.parse_week(text)
@@ -60,5 +66,7 @@ async def week_page(request: Request) -> Response:
     act = q.get("activation")
     if act is not None and not (act.isdigit() and len(act) < 19):
         return HTMLResponse(page_error("Bad activation", f"activation={act[:40]!r}: expected a version number"), 400)
-    data = await asyncio.to_thread(week_data, d, start, int(act) if act else None)
+    data = await asyncio.to_thread(week_data, d, start, int(act) if act else None, chosen.asked)
+    data["nav"] = chosen.nav()
+    data["ta"] = f"&team={quote(chosen.team)}" if chosen.team and len(chosen.teams) > 1 else ""
     return HTMLResponse(render_template("page_week.html.j2", data))
