@@ -171,3 +171,62 @@ def schedule_activation(refs: tuple[str, ...], at: str, by: str | None) -> None:
     named = " ".join(x["ref"] for x in s["versions"])
     click.echo(f"{named} will become active at {when(due)} (schedule #{s['id']}; `policyd schedule cancel {s['id']}` to cancel)", err=True)
     click.echo(f"#{s['id']}")
+
+
+def review_warning(ref: str, now: float) -> list:
+    """A G001 warning when `ref` names a stored version whose review is due at `now` (nothing for files and git refs)."""
+    from ..lang.diagnostics import WARNING, Diagnostic
+    from ..storage.refs import kind_of
+    from ..storage.reviews import due_message, review_due
+
+    if kind_of(ref) != "version":
+        return []
+    store = command_store()
+    v = store.get(ref)
+    due = review_due(store, v, now)
+    if due is None:
+        return []
+    loaded = v.load()
+    span = loaded.policy.info.span if loaded.policy.info is not None else None
+    return [Diagnostic("G001", WARNING, span, due_message(due), "record the review: `policyd review OLD NEW --record --by NAME`")]
+
+
+def as_of_refs(refs: list[str], as_of: str) -> list[str]:
+    """`@active` and `NAME@active` read as the version active (or scheduled) at `as_of`; other refs as they are."""
+    from ..storage.schedule import version_as_of
+
+    when_t = parse_when(as_of, "--as-of")
+    out = []
+    for ref in refs:
+        name, at, word = ref.rpartition("@")
+        if at and word == "active" and ":" not in ref and "/" not in ref:
+            store = command_store()
+            policy = name or (store.policies()[0] if len(store.policies()) == 1 else "")
+            if not policy:
+                raise PolicydError(f"the store holds policies {', '.join(store.policies())}: name one, e.g. {store.policies()[-1]}@active")
+            v = _domain(lambda p=policy, s=store: version_as_of(s, p, when_t))
+            out.append(store.ref_of(v))
+            click.echo(f"{ref} as of {when(when_t)}: {store.ref_of(v)}", err=True)
+        else:
+            out.append(ref)
+    return out
+
+
+def check_recordable(ref: str) -> None:
+    """`review --record` records the review of a stored version: refuse anything else before replaying."""
+    from ..storage.refs import kind_of
+
+    if kind_of(ref) != "version":
+        raise click.UsageError(f"--record records the review of a stored version; OLD is {ref!r} (use @active, inbound@3, ...)")
+
+
+def record_review(ref: str, by: str | None, report: dict, as_of: str | None = None) -> None:
+    """Record the review of a stored version, dated --as-of when given, else now."""
+    from ..storage.reviews import record_review as record
+
+    store = command_store()
+    v = store.get(ref)
+    i = report["input"]
+    summary = {"replayed": i["replayed"], "rejected": i["rejected"]}
+    r = _domain(lambda: record(store, v, who(by), now_or(as_of), summary=summary))
+    click.echo(f"recorded as the review of {store.ref_of(v)} by {r['by']} ({when(r['at'])}); its review period starts again", err=True)
