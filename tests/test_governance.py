@@ -159,3 +159,54 @@ def test_the_review_comes_due_three_months_after_activation_and_recording_it_sta
     assert audit_kinds(db) == [("review", "lee")]
     not_stored = cli(db, "review", str(REPLAY / "tiny.policy"), str(REPLAY / "tiny-v2.policy"), *leads, "--record")
     assert not_stored.exit_code == 2 and "--record records the review of a stored version" in not_stored.stderr
+
+
+def test_a_database_of_the_previous_release_migrates_forward_and_takes_approvals(tmp_path):
+    """The dumps were made before m017: they open with the governance table, every earlier row kept."""
+    import sqlite3
+
+    from policyd.storage import db as dbfile
+
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(str(path))
+    conn.executescript((ROOT / "tests" / "data" / "daemon" / "layout-7a82320.sql").read_text(encoding="utf-8"))
+    conn.close()
+    before = sqlite3.connect(str(path)).execute("select count(*) from audit").fetchone()[0]
+    migrated = connect(str(path))
+    assert dbfile.applied(migrated)[-1] == "m017_governance"
+    assert [r[1] for r in migrated.execute("pragma table_info(governance)")] == [
+        "id",
+        "kind",
+        "subject",
+        "data",
+        "by",
+        "at",
+        "due",
+        "status",
+        "decided_by",
+        "decided_at",
+    ]
+    store = Store(path)
+    n = store.publish("inbound.policy", {"inbound.policy": with_clauses("approve versions by another")}, "m", "dana")[0].number
+    assert [x["version"] for x in approvals.pending_versions(store)] == [n]
+    approvals.approve_version(store, n, "lee")
+    assert approvals.pending_versions(store) == []
+    assert audit.verify(migrated) == (before + 1, [])
+
+
+def test_replay_reads_at_active_as_of_a_date_through_the_schedule(tmp_path):
+    db = tmp_path / "p.db"
+    text = (REPLAY / "tiny.policy").read_text(encoding="utf-8")
+    one = publish(db, text, "dana", "tiny.policy")
+    two = publish(db, text.replace('"Tiny team"', '"Tiny team, second"'), "dana", "tiny.policy")
+    store = Store(db)
+    store.activate(one, "dana", now=day("2026-01-05"))
+    schedule.schedule(store, [two], day("2026-03-02"), "dana", now=day("2026-02-01"))
+    leads = ["--leads", str(REPLAY / "tiny.csv"), "--map", str(REPLAY / "tiny.map.toml"), "--format", "json"]
+    before = cli(db, "replay", "@active", *leads, "--as-of", "2026-02-10")
+    assert before.exit_code == 0, before.stderr
+    assert "@active as of 2026-02-10 00:00:00 UTC: @1" in before.stderr
+    after = cli(db, "replay", "@active", *leads, "--as-of", "2026-03-02T09:00:00Z")
+    assert "@active as of 2026-03-02 09:00:00 UTC: @2" in after.stderr
+    never = cli(db, "replay", "@active", *leads, "--as-of", "2025-12-01")
+    assert never.exit_code == 2 and "no version of tiny was active, or is scheduled to be, at 2025-12-01 00:00:00 UTC" in never.stderr
