@@ -146,7 +146,7 @@ def test_the_review_comes_due_three_months_after_activation_and_recording_it_sta
     warned = cli(db, "check", "@active", "--as-of", "2026-04-20")
     assert warned.exit_code == 0  # a warning: --strict makes it fail
     assert (
-        "warning G001: review due: @1 says `review every 3 months` and is active since 2026-01-15, so it was due 2026-04-15, 4 days ago"
+        "warning G001: review due: @1 says `review every 3 months` and has been active since 2026-01-15, so it was due 2026-04-15, 4 days ago"
     ) in warned.stderr
     assert cli(db, "check", "@active", "--as-of", "2026-04-20", "--strict").exit_code == 1
     leads = ["--leads", str(REPLAY / "tiny.csv"), "--map", str(REPLAY / "tiny.map.toml")]
@@ -155,7 +155,7 @@ def test_the_review_comes_due_three_months_after_activation_and_recording_it_sta
     assert "recorded as the review of @1 by lee (2026-04-21 00:00:00 UTC); its review period starts again" in rec.stderr
     assert "G001" not in cli(db, "check", "@active", "--as-of", "2026-07-20").stderr
     later = cli(db, "check", "@active", "--as-of", "2026-07-22")
-    assert "and is last reviewed 2026-04-21, so it was due 2026-07-21, 1 day ago" in later.stderr
+    assert "and was last reviewed 2026-04-21, so it was due 2026-07-21, 1 day ago" in later.stderr
     assert audit_kinds(db) == [("review", "lee")]
     not_stored = cli(db, "review", str(REPLAY / "tiny.policy"), str(REPLAY / "tiny-v2.policy"), *leads, "--record")
     assert not_stored.exit_code == 2 and "--record records the review of a stored version" in not_stored.stderr

@@ -188,3 +188,23 @@ def test_who_overrides_whom_on_the_week_page_and_in_fairness(tmp_path):
     assert '<tr><td>crm</td><td class="num">0</td><td class="num">6</td><td class="num">100%</td></tr>' in page
     assert '<tr><td>tomas</td><td class="num">2</td><td class="num">1</td></tr>' in page
     assert '<tr><td>low</td><td class="num">4</td></tr>' in page
+
+
+def test_the_dashboard_lists_what_waits_and_says_when_the_review_is_due(tmp_path):
+    db = tmp_path / "p.db"
+    store = Store(db)
+    one = store.publish("inbound.policy", {"inbound.policy": INBOUND}, "m", "dana")[0].number
+    store.activate(one, "dana", now=MONDAY - 100 * 86400)  # 2026-08-22: `review every 3 months` fell due on 2026-11-22
+    gated = store.publish("inbound.policy", {"inbound.policy": header("approve versions by another")}, "four eyes", "dana")[0].number
+    viewer = make_token(db, "read", "viewer")
+    clock = Clock(MONDAY - 9 * 86400)  # 2026-11-21: not due yet
+    with ThreadServer(db, clock=clock, sla_interval=3600) as srv:
+        with srv.client(viewer) as c:
+            early = c.get("/dashboard").text
+            clock.advance(9 * 86400)
+            late = c.get("/dashboard").text
+            pending = c.get("/v1/approvals").json()
+    assert "Review due." not in early
+    assert "review due: @1 says `review every 3 months` and has been active since 2026-08-22, so it was due 2026-11-22, 8 days ago" in late
+    assert f"<td>version @{gated}</td><td>dana</td>" in late and "No activation is scheduled." in late
+    assert [(x["version"], x["rule"]) for x in pending["versions"]] == [(gated, "`approve versions by another`")]

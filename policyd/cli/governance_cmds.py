@@ -188,7 +188,15 @@ def review_warning(ref: str, now: float) -> list:
         return []
     loaded = v.load()
     span = loaded.policy.info.span if loaded.policy.info is not None else None
-    return [Diagnostic("G001", WARNING, span, due_message(due), "record the review: `policyd review OLD NEW --record --by NAME`")]
+    return [
+        Diagnostic(
+            "G001",
+            WARNING,
+            span,
+            due_message(due),
+            f"review it and record the review: `policyd review {due['ref']} NEW --leads FILE --record --by NAME`",
+        )
+    ]
 
 
 def as_of_refs(refs: list[str], as_of: str) -> list[str]:

@@ -133,7 +133,7 @@ def pending_versions(store: Store) -> list[dict]:
                     "policy": v.policy,
                     "publisher": v.author,
                     "at": v.created_at,
-                    "rule": clause.text(),
+                    "rule": f"`{clause.text()}`",
                     "message": v.message,
                 }
             )

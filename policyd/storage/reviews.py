@@ -91,9 +91,9 @@ def due_message(d: dict) -> str:
     def day(t: float) -> str:
         return dt.datetime.fromtimestamp(t, dt.UTC).strftime("%Y-%m-%d")
 
-    basis = f"last reviewed {day(d['since'])}" if d["last_review"] else f"active since {day(d['since'])}"
+    basis = f"was last reviewed {day(d['since'])}" if d["last_review"] else f"has been active since {day(d['since'])}"
     over = f", {d['days_over']} day{'s' if d['days_over'] != 1 else ''} ago" if d["days_over"] else ", today"
-    return f"review due: {d['ref']} says `review {d['period']}` and is {basis}, so it was due {day(d['due_at'])}{over}"
+    return f"review due: {d['ref']} says `review {d['period']}` and {basis}, so it was due {day(d['due_at'])}{over}"
 
 
 def record_review(store: Store, v: Version, by: str, now: float | None = None, summary: dict | None = None) -> dict:
