@@ -37,16 +37,20 @@ class SelfApproval(Refused):
     """An approval by the person whose change it is: four eyes means two people."""
 
 
+_RULES: dict[str, tuple[m.Approve, ...]] = {}  # by bundle hash: a stored version never changes, so neither do its clauses
+
+
 def rules(v: Version | None) -> tuple[m.Approve, ...]:
     """The `approve ...` clauses of a stored version's header (none for a door or a version that does not load)."""
     if v is None or is_door_version(v):
         return ()
-    try:
-        loaded = v.load()
-    except PolicyError:
-        return ()
-    info = loaded.policy.info if loaded.policy is not None else None
-    return info.approvals if info is not None else ()
+    if v.hash not in _RULES:
+        try:
+            info = v.load().policy.info
+        except PolicyError:
+            info = None
+        _RULES[v.hash] = info.approvals if info is not None else ()
+    return _RULES[v.hash]
 
 
 def requires_version_approval(store: Store, v: Version) -> m.Approve | None:

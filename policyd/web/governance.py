@@ -56,7 +56,10 @@ async def list_approvals(request: Request) -> Response:
 
 
 def _approval_id(request: Request) -> int:
-    return int(request.path_params["approval_id"])
+    raw = request.path_params["approval_id"]
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:
+        raise ApiError(404, "not_found", f"no override waiting for approval has id {raw[:40]!r}; `GET /v1/approvals` lists them")
+    return int(raw)
 
 
 async def approve_override(request: Request) -> Response:
