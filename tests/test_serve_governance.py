@@ -38,6 +38,11 @@ def test_an_override_the_policy_holds_waits_for_a_second_person(tmp_path):
             assert body["status"] == "pending_approval"
             assert body["approval"]["rule"] == "`approve overrides over 1 per week`: ops has made 1 override this week"
             assert c.get("/v1/decisions/L-2").json()["decision"]["rep"] == "omar"  # not moved yet
+            # a request the override itself would refuse is refused now, in its words, and nothing is held
+            same = c.post("/v1/decisions/L-1/override", json={"rep": "uma", "reason": "again"})
+            assert (same.status_code, same.json()["message"]) == (409, "lead L-1 is already with uma")
+            nobody = c.post("/v1/decisions/L-1/override", json={"rep": "nadja", "reason": "x"})
+            assert (nobody.status_code, nobody.json()["message"]) == (404, "no rep named 'nadja' in version 1; did you mean nadia?")
             # the lottery's decisions: find a high lead the draw decided (the seed is fixed, so this is deterministic)
             drawn = plain = None
             for i in range(1, 40):

@@ -59,10 +59,25 @@ def override(tx: Tx, lead_id: str, rep: str, reason: str, actor: str, count: Cou
     rule = rule_for(tx, row, actor)
     if rule is None:
         return operations.override(tx, lead_id, rep, reason, actor, count), None
-    operations.check_rep(tx, rep)  # a request for a rep who is not there is refused now, not at approval
+    _would_move(tx, lead_id, rep, reason, actor)
     request = {"lead_id": lead_id, "team": tx.team, "rep": rep, "reason": reason}
     count("overrides_requested")
     return row, store_approvals.request_override(tx.conn, tx.log, tx.now, actor, request, rule)
+
+
+def _would_move(tx: Tx, lead_id: str, rep: str, reason: str, actor: str) -> None:
+    """Refuse now, in the override's own words, a request the override itself would refuse (a closed lead, a full rep).
+
+    The one override operation is run and undone (a savepoint; the batch's state and audit head put back), so the
+    request is checked by the same rules that will move the lead once it is approved."""
+    saved = (tx.states, dict(tx.away), tx.log.seq, tx.log.hash, tx.log.dirty)
+    tx.conn.execute("SAVEPOINT held_override")
+    try:
+        operations.override(tx, lead_id, rep, reason, actor, lambda name: None)
+    finally:
+        tx.conn.execute("ROLLBACK TO held_override")
+        tx.conn.execute("RELEASE held_override")
+        tx.states, tx.away, tx.log.seq, tx.log.hash, tx.log.dirty = saved
 
 
 def decide(tx: Tx, approval_id: int, actor: str, approve: bool, count: Count) -> dict:

@@ -59,7 +59,7 @@ class BlockRules(TreeBase):
 
     @v_args(meta=True)
     def approve_overrides_of(self, meta, ch):
-        return m.Approve("overrides_of", what=ch[0].value, span=self._span(meta))
+        return m.Approve("overrides_of", what=str(ch[0]), span=self._span(meta))
 
     @v_args(meta=True)
     def approve_overrides_over(self, meta, ch):
