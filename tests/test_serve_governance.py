@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 
 from policyd.storage import audit
 from policyd.storage.db import connect
@@ -121,9 +122,12 @@ def test_a_scheduled_set_switches_exactly_at_its_time_while_leads_keep_coming(tm
 
         t = threading.Thread(target=flow)
         t.start()
-        for _ in range(40):  # the clock crosses the due time in 30 s steps while the leads flow
+        for _ in range(40):  # the clock crosses the due time in 30 s steps while the leads flow, a few leads each step
+            seen = len(sent)
             clock.advance(30)
-            threading.Event().wait(0.02)
+            give_up = time.monotonic() + 10
+            while len(sent) < seen + 2 and time.monotonic() < give_up and t.is_alive():
+                time.sleep(0.005)
         stop.set()
         t.join(timeout=30)
         with srv.client(admin) as c:
