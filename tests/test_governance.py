@@ -210,3 +210,14 @@ def test_replay_reads_at_active_as_of_a_date_through_the_schedule(tmp_path):
     assert "@active as of 2026-03-02 09:00:00 UTC: @2" in after.stderr
     never = cli(db, "replay", "@active", *leads, "--as-of", "2025-12-01")
     assert never.exit_code == 2 and "no version of tiny was active, or is scheduled to be, at 2025-12-01 00:00:00 UTC" in never.stderr
+
+
+def test_the_semantic_diff_names_each_clause_added_or_removed_at_its_line(tmp_path):
+    old, new = tmp_path / "old.policy", tmp_path / "new.policy"
+    old.write_text(INBOUND, encoding="utf-8")
+    new.write_text(with_clauses("approve versions by another", "approve overrides of lottery"), encoding="utf-8")
+    res = CliRunner().invoke(main, ["diff", str(old), str(new)])
+    assert "policy: `approve overrides of lottery` added (line 10)" in res.stdout
+    assert "policy: `approve versions by another` added (line 9)" in res.stdout
+    back = CliRunner().invoke(main, ["diff", str(new), str(old)])
+    assert "policy: `approve versions by another` removed (was line 9)" in back.stdout

@@ -37,13 +37,18 @@ def add_period(start: float, text: str) -> float | None:
     return t.replace(year=year, month=month, day=min(t.day, last)).timestamp()
 
 
+_PERIODS: dict[str, str | None] = {}  # by bundle hash: a stored version never changes
+
+
 def period_of(v: Version) -> str | None:
     """The version's `review every ...` period, as written, or None."""
-    try:
-        info = v.load().policy.info
-    except Exception:  # a door or a bundle that no longer parses: no period to keep
-        return None
-    return info.review if info is not None else None
+    if v.hash not in _PERIODS:
+        try:
+            info = v.load().policy.info
+        except Exception:  # a door or a bundle that no longer parses: no period to keep
+            info = None
+        _PERIODS[v.hash] = info.review if info is not None else None
+    return _PERIODS[v.hash]
 
 
 def activated_at(store: Store, v: Version) -> float | None:
