@@ -217,3 +217,44 @@ def test_the_dashboard_lists_what_waits_and_says_when_the_review_is_due(tmp_path
     assert "review due: @1 says `review every 3 months` and has been active since 2026-08-22, so it was due 2026-11-22, 8 days ago" in late
     assert f"<td>version @{gated}</td><td>dana</td>" in late and "No activation is scheduled." in late
     assert [(x["version"], x["rule"]) for x in pending["versions"]] == [(gated, "`approve versions by another`")]
+
+
+def test_a_scheduled_set_across_two_teams_switches_both_between_the_same_two_decisions(tmp_path):
+    import re
+
+    from policyd.storage import schedule
+    from policyd.storage.store import load_bundle
+    from policyd.storage.teams import activate_set
+
+    reps = tuple(load_bundle("inbound.policy", {"inbound.policy": INBOUND}).compiled.rep_names)
+
+    def emea(text: str) -> str:  # the same policy as team emea, every rep renamed (a rep belongs to one team)
+        return re.sub(r"\b(" + "|".join(reps) + r")\b", r"eu_\1", text.replace("policy inbound_b2b", "policy emea", 1))
+
+    db = tmp_path / "p.db"
+    store = Store(db)
+    put = lambda name, text: store.publish(f"{name}.policy", {f"{name}.policy": text}, "m", "dana")[0].number  # noqa: E731
+    a1, b1 = put("inbound", INBOUND), put("emea", emea(INBOUND))
+    a2, b2 = put("inbound", INBOUND.replace("lottery 30%", "lottery 25%")), put("emea", emea(INBOUND.replace("lottery 30%", "lottery 20%")))
+    activate_set(store, [a1, b1], "dana", now=MONDAY - 60)
+    schedule.schedule(store, [f"inbound_b2b@{a2}", f"emea@{b2}"], MONDAY + 300, "dana", now=MONDAY)
+    clock = Clock(MONDAY)
+    crm = make_token(db, "assign", "crm")
+    with ThreadServer(db, clock=clock, sla_interval=3600) as srv, srv.client(crm) as c:
+        for step, team in enumerate(["inbound_b2b", "emea"] * 4):  # 50 s apart: the set falls due exactly at the 7th decision (MONDAY + 300)
+            clock.t = MONDAY + 50 * step
+            assert c.post(f"/v1/teams/{team}/assign", json=lead(f"{team}-{step}")).status_code == 201
+    got = db_rows(db, "select team, at, version from rt_decisions order by id")
+    # before MONDAY + 300 each team decides with its first version, from it with the scheduled one: never a mix
+    assert [(t, v) for t, _, v in got] == [
+        ("inbound_b2b", a1),
+        ("emea", b1),
+        ("inbound_b2b", a1),
+        ("emea", b1),
+        ("inbound_b2b", a1),
+        ("emea", b1),
+        ("inbound_b2b", a2),
+        ("emea", b2),
+    ]
+    log = store.activation_log()
+    assert {(x.policy, x.number, x.at) for x in log[:2]} == {("inbound_b2b", a2, MONDAY + 300), ("emea", b2, MONDAY + 300)}
