@@ -16,9 +16,11 @@ import pytest
 from click.testing import CliRunner
 
 from policyd.cli.main import main
+from policyd.storage import schedule
+from policyd.storage.store import Store
 
 from .browser import axe_violations, open_page
-from .serve_support import HIGH, Clock, ThreadServer, hold_meeting, lead, make_token, publish
+from .serve_support import HIGH, INBOUND, Clock, ThreadServer, hold_meeting, lead, make_token, publish
 
 pytestmark = pytest.mark.slow
 
@@ -33,6 +35,10 @@ def site(tmp_path_factory):
     db = d / "a.db"
     publish(db)
     clock = Clock()
+    # the dashboard's governance section with something in it: a version waiting for approval, a scheduled one
+    publish(db, INBOUND.replace("  review every 3 months\n", "  review every 3 months\n  approve versions by another\n"), activate=False)
+    later = publish(db, INBOUND.replace("lottery 30%", "lottery 25%"), activate=False)
+    schedule.schedule(Store(db), [later], clock() + 7 * 86400, "dana", now=clock())
     record = hold_meeting(db, clock, d / "out")
     review = d / "review.html"
     # Reports quote the files they read: copy them under a long checkout-like path (as a CI

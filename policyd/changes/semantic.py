@@ -93,6 +93,12 @@ class _Differ:
             if va != vb:
                 show = (lambda v: v or "none") if attr in ("name", "review") else quoted
                 self.add("policy", "changed", "policy", f"{attr} {show(va)} -> {show(vb)}", span)
+        was = {x.text(): x for x in getattr(a, "approvals", ())}
+        now = {x.text(): x for x in getattr(b, "approvals", ())}
+        for text in sorted(set(now) - set(was)):
+            self.add("policy", "added", "policy", f"`{text}` added", now[text].span)
+        for text in sorted(set(was) - set(now)):
+            self.add("policy", "removed", "policy", f"`{text}` removed", was[text].span, old_side=True)
 
     # lead schema ------------------------------------------------
     def fields(self) -> None:

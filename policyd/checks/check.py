@@ -18,6 +18,7 @@ from .conditions import check_conditions
 from .context import Context
 from .emit import _err, _mean
 from .examples import check_examples
+from .governance import check_approvals
 from .levers import check_groups, check_levers, check_shares, check_skill_typos
 from .structure import check_duplicates, check_required_blocks, check_schema, check_steps_order, check_team
 
@@ -94,6 +95,7 @@ CHECKS: list[Check] = [
     check_skill_typos,
     check_shares,
     check_groups,
+    check_approvals,
 ]
 
 

@@ -27,9 +27,18 @@ from .completion import policy_refs
 @click.option("--strict", is_flag=True, help="Fail (exit 1) on warnings too.")
 @click.option("--dependents", is_flag=True, help="For a team file, also check every policy in the repository that loads it.")
 @click.option("--stdin-filename", metavar="PATH", help="With `-`: the file name to report (its folder is where `team from` looks).")
+@click.option(
+    "--as-of",
+    "as_of",
+    metavar="TIME",
+    help="For a stored version (@active, inbound@3): warn (G001) when its `review every` period has passed since it was"
+    " activated or last reviewed, as of TIME (ISO 8601 or a date) [default: now].",
+)
 @color_option
 @db_option  # last, as every command that takes a policy takes @N refs too
-def check(policies: tuple[str, ...], fmt: str, strict: bool, dependents: bool, stdin_filename: str | None, color: str) -> None:
+def check(
+    policies: tuple[str, ...], fmt: str, strict: bool, dependents: bool, stdin_filename: str | None, as_of: str | None, color: str
+) -> None:
     """Check policies for errors, warnings and notes (see docs/diagnostics.md).
 
     Exits 1 when there are errors (or warnings with --strict), 0 otherwise; notes
@@ -43,6 +52,7 @@ def check(policies: tuple[str, ...], fmt: str, strict: bool, dependents: bool, s
       policyd check policies/inbound.policy --format json | jq '.[].code'
       policyd check --strict --dependents policies/emea-team.policy   # and emea.policy, which loads it
       policyd check policies/*.policy --format github                 # annotations in a pull request
+      policyd check inbound@active --as-of 2027-03-01                  # is its quarterly review due?
     """
     from importlib.metadata import version
 
@@ -68,6 +78,10 @@ def check(policies: tuple[str, ...], fmt: str, strict: bool, dependents: bool, s
     everything = []
     for policy in todo:
         diags, sources, kind = _diagnose(policy, stdin_filename)
+        if kind == "" and policy != "-":
+            from .governance_cmds import now_or, review_warning
+
+            diags = diags + review_warning(policy, now_or(as_of))
         found = findings(diags, sources)
         everything.extend(found)
         if fmt == "text" and kind == "ref":  # names no policy at all: said as every command says it

@@ -11,7 +11,19 @@ from __future__ import annotations
 
 import click
 
-from . import check_cmd, daemon_cmds, lead_cmds, lottery_cmds, lsp_cmd, map_cmds, policy_cmds, replay_cmds, seed_cmds, store_cmds
+from . import (
+    check_cmd,
+    daemon_cmds,
+    governance_cmds,
+    lead_cmds,
+    lottery_cmds,
+    lsp_cmd,
+    map_cmds,
+    policy_cmds,
+    replay_cmds,
+    seed_cmds,
+    store_cmds,
+)
 
 COMMANDS = (
     check_cmd.check,
@@ -24,6 +36,9 @@ COMMANDS = (
     store_cmds.show,
     store_cmds.activate,
     store_cmds.rollback,
+    governance_cmds.approve,
+    governance_cmds.approvals,
+    governance_cmds.schedule,
     replay_cmds.replay,
     replay_cmds.review,
     map_cmds.map_group,

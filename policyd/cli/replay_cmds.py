@@ -31,6 +31,12 @@ def _replay_options(f):
         click.option("--html", "html_file", help="Also write a self-contained HTML report with charts to this file."),
         click.option("--no-lottery", is_flag=True, help="Skip lottery steps (isolates the rules from the draw)."),
         click.option("-q", "--quiet", is_flag=True, help="No progress bar."),
+        click.option(
+            "--as-of",
+            "as_of",
+            metavar="TIME",
+            help="Read `@active` (or `NAME@active`) as the version active at TIME, or scheduled to be (ISO 8601 or a date).",
+        ),
     ]
     for opt in reversed(opts):
         f = opt(f)
@@ -42,6 +48,10 @@ def _run_replay(refs, labels, o, sample: int = 0) -> None:
     from ..replay.replay import OrderError
     from ..replay.review import render_report, run_report
 
+    if o.get("as_of"):
+        from .governance_cmds import as_of_refs
+
+        refs = as_of_refs(refs, o["as_of"])
     policies = [(label, ref, load_policy(ref).compiled) for label, ref in zip(labels, refs)]
     state = load_state(o["state_file"]) if o["state_file"] else None
 
@@ -89,6 +99,7 @@ def _run_replay(refs, labels, o, sample: int = 0) -> None:
         click.echo(f"warning: {w['text']}", err=True)
     if not i["replayed"]:
         raise PolicydError("nothing was replayed")
+    return report, refs
 
 
 @click.command()
@@ -127,7 +138,9 @@ def replay(policy: tuple[str, ...], door_file: str | None, **o) -> None:
 @_replay_options
 @db_option
 @click.option("--sample", default=2, show_default=True, type=click.IntRange(min=0), help="Moved leads to explain side by side.")
-def review(old: str, new: str, sample: int, **o) -> None:
+@click.option("--record", is_flag=True, help="Record this as the review of OLD (a stored version): its `review every` period starts again.")
+@click.option("--by", help="Who reviewed, with --record [default: your login name].")
+def review(old: str, new: str, sample: int, record: bool, by: str | None, **o) -> None:
     """Replay OLD and NEW on the same leads with the same seed, and compare.
 
     Shows the leads that moved (a flip matrix and explained samples), per-rep
@@ -139,5 +152,15 @@ def review(old: str, new: str, sample: int, **o) -> None:
       policyd review policies/maven-crm.policy policies/maven-crm-v2.policy \\
           --leads ../shared/data/maven-crm/sales_pipeline.csv \\
           --map policies/maven-crm.map.toml --hold 90 --format md --html out/review.html
+      policyd review inbound@active policies/inbound.policy --leads leads.csv --map inbound.map.toml \\
+          --record --by lee     # the quarterly review of the version in force, recorded
     """
-    _run_replay([old, new], ["old", "new"], o, sample=sample)
+    if record:
+        from .governance_cmds import check_recordable
+
+        check_recordable(old)
+    report, refs = _run_replay([old, new], ["old", "new"], o, sample=sample)
+    if record:
+        from .governance_cmds import record_review
+
+        record_review(refs[0], by, report, o.get("as_of"))

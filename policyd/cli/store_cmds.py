@@ -207,8 +207,11 @@ def show(ref: str, raw: bool, fmt: str) -> None:
 @click.command()
 @click.argument("refs", nargs=-1, required=True, metavar="REF...")
 @click.option("--by", help="Who activates it [default: your login name].")
+@click.option(
+    "--at", "at", metavar="TIME", help="Activate at this time instead (ISO 8601, 2026-12-07T09:00:00Z): the daemon switches then."
+)
 @db_option
-def activate(refs: tuple[str, ...], by: str | None) -> None:
+def activate(refs: tuple[str, ...], by: str | None, at: str | None) -> None:
     """Make stored versions the active ones of their policies, all in one transaction (recorded with who and when).
 
     A running daemon switches every team named between the same two decisions.
@@ -222,16 +225,26 @@ def activate(refs: tuple[str, ...], by: str | None) -> None:
       policyd activate @3 --by dana
       policyd activate emea@5
       policyd activate inbound@3 emea@2
+      policyd activate inbound@4 emea@3 --at 2026-12-07T09:00:00Z
+
+    A version whose policy says `approve versions by another` is refused (exit 2)
+    until someone other than its publisher runs `policyd approve` on it.
     """
+    from ..storage.approvals import NeedsApproval
     from ..storage.doors import DoorRefused
     from ..storage.store import StoreError
     from ..storage.teams import RepInTwoTeams, activate_set
 
+    if at is not None:
+        from .governance_cmds import schedule_activation
+
+        schedule_activation(refs, at, by)
+        return
     store = command_store()
     try:
         before = {v.policy: store.active(v.policy) for v in (store.get(r) for r in refs)}
         chosen = activate_set(store, list(refs), who(by))
-    except (RepInTwoTeams, DoorRefused) as err:
+    except (RepInTwoTeams, DoorRefused, NeedsApproval) as err:
         click.echo(f"policyd: {err}", err=True)
         raise SystemExit(2) from None
     except StoreError as err:

@@ -221,8 +221,8 @@ def check_rep(tx: Tx, rep: str) -> Compiled:
     return c
 
 
-def override(tx: Tx, lead_id: str, rep: str, reason: str, actor: str, count: Count) -> dict:
-    """Move a lead to `rep` by hand, with a reason (kept in the row and the audit log)."""
+def override(tx: Tx, lead_id: str, rep: str, reason: str, actor: str, count: Count, approved_by: str | None = None) -> dict:
+    """Move a lead to `rep` by hand, with a reason (kept in the row and the audit log, with who approved it when one did)."""
     if not reason.strip():
         raise Refused("an override needs a reason")
     c = check_rep(tx, rep)
@@ -237,7 +237,8 @@ def override(tx: Tx, lead_id: str, rep: str, reason: str, actor: str, count: Cou
     holder = row["holder"] if row["status"] in OPEN_STATUSES else None
     tx.state = reassign(tx.state, holder, Move(rep, counted(c, tx.now)), tx.now)
     tried = json.loads(row["tried"]) + [rep]
-    tx.log.append(tx.now, "override", actor, {"lead_id": lead_id, "from": row["holder"], "to": rep, "reason": reason})
+    record = {"lead_id": lead_id, "from": row["holder"], "to": rep, "reason": reason}
+    tx.log.append(tx.now, "override", actor, record | ({"approved_by": approved_by} if approved_by else {}))
     count("overrides")
     return rows.update(
         tx.conn,

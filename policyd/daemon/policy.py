@@ -168,6 +168,10 @@ class Versions:
             t = self._compiling[version] = threading.Thread(target=run, name=f"policyd-compile-{version}", daemon=True)
         t.start()
 
+    def warm(self, version: int) -> None:
+        """Compile a version ahead of its scheduled activation, away from the writer (daemon/schedule.py)."""
+        self._compile_away(version)
+
     def compiling(self) -> list[int]:
         """Versions being compiled right now (health and tests ask)."""
         with self._lock:

@@ -49,9 +49,10 @@ from ..storage.db import connect, explain
 from ..storage.errors import StoreError
 from ..storage.health import StorageHealth
 from ..storage.store import Store
-from . import operations, outbox, rows, sla
+from . import approvals, operations, outbox, rows, sla
 from .operations import Seed
 from .policy import Policy, Versions, pick_team
+from .schedule import Scheduler
 from .writer import Tx, Writer
 
 __all__ = ["Runtime", "connect", "seed_label"]
@@ -135,6 +136,8 @@ class Runtime(Writer):
             self.conn = connect(self.path)
             self._store = Store(self.path)
             self._load()
+            self.scheduler = Scheduler(self._store, self.versions)
+            self.scheduler.step(self.clock())  # schedules that fell due while no daemon ran
             self.versions.check(self._store, self.versions.changed(self.conn))
             self._new_teams()
             self.draw_seed(self.clock())
@@ -181,6 +184,7 @@ class Runtime(Writer):
                 self.states[team] = State.from_json(data)
 
     def prepare(self, now: float) -> None:
+        self.scheduler.step(now)  # a schedule due by this batch's `now` is active before it decides (daemon/schedule.py)
         changed = self.versions.changed(self.conn)
         if changed:
             self._seeds.clear()  # a seed may have been committed or revealed (`policyd seed`)
@@ -302,7 +306,12 @@ class Runtime(Writer):
         return self._on_lead(lead_id, team, lambda tx: operations.close_lead(tx, lead_id, outcome, actor, self.count))
 
     def override(self, lead_id: str, rep: str, reason: str, actor: str, team: str | None = None) -> Future:
-        return self._on_lead(lead_id, team, lambda tx: operations.override(tx, lead_id, rep, reason, actor, self.count))
+        """Result: (row, None) once moved, or (row, request) when the policy says a second person approves it first."""
+        return self._on_lead(lead_id, team, lambda tx: approvals.override(tx, lead_id, rep, reason, actor, self.count))
+
+    def decide_override(self, approval_id: int, actor: str, approve: bool = True) -> Future:
+        """Approve (the lead moves, for its requester) or reject an override held for approval."""
+        return self.submit(lambda tx: approvals.decide(tx, approval_id, actor, approve, self.count))
 
     def set_away(self, rep: str, until: float | None, reason: str, actor: str, team: str | None = None) -> Future:
         """Mark a rep away until a time (None: back now), in the team the rep belongs to (or `team`)."""

@@ -322,12 +322,32 @@ class Example:
 
 
 @dataclass(frozen=True, slots=True)
+class Approve:
+    """A header clause naming what needs a second person: `approve versions by another`,
+    `approve overrides of lottery|TIER`, `approve overrides over N per week`."""
+
+    kind: str  # versions | overrides_of | overrides_over
+    what: str = ""  # overrides_of: `lottery` or a tier name
+    limit: int = 0  # overrides_over: overrides per actor allowed in a period before the next needs approval
+    per: str = ""  # overrides_over: day | week | month | quarter
+    span: Span = field(default=NO_SPAN, compare=False)
+
+    def text(self) -> str:
+        if self.kind == "versions":
+            return "approve versions by another"
+        if self.kind == "overrides_of":
+            return f"approve overrides of {self.what}"
+        return f"approve overrides over {self.limit} per {self.per}"
+
+
+@dataclass(frozen=True, slots=True)
 class PolicyInfo:
     name: str
     title: str
     owner: str | None
     review: str | None
     span: Span = field(default=NO_SPAN, compare=False)
+    approvals: tuple[Approve, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -43,7 +43,8 @@ class BlockRules(TreeBase):
                 owner = c[1]
             elif isinstance(c, tuple) and c[0] == "review":
                 review = c[1]
-        return m.PolicyInfo(name.value, title, owner, review, self._span(meta))
+        approvals = tuple(c for c in ch[1:] if isinstance(c, m.Approve))
+        return m.PolicyInfo(name.value, title, owner, review, self._span(meta), approvals)
 
     def owner_stmt(self, ch):
         return ("owner", ch[0].value)
@@ -51,6 +52,19 @@ class BlockRules(TreeBase):
     def review_stmt(self, ch):
         n = self._int(ch[0], "the review period")
         return ("review", f"every {n} {ch[1]}")
+
+    @v_args(meta=True)
+    def approve_versions(self, meta, ch):
+        return m.Approve("versions", span=self._span(meta))
+
+    @v_args(meta=True)
+    def approve_overrides_of(self, meta, ch):
+        return m.Approve("overrides_of", what=str(ch[0]), span=self._span(meta))
+
+    @v_args(meta=True)
+    def approve_overrides_over(self, meta, ch):
+        unit = str(ch[1]).removesuffix("s")
+        return m.Approve("overrides_over", limit=self._int(ch[0], "the number of overrides"), per=unit, span=self._span(meta))
 
     # lead schema
     @v_args(meta=True)

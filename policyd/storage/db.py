@@ -405,6 +405,15 @@ def m016_decisions_keep_the_door_step(db: sqlite_utils.Database) -> None:
         db.execute("alter table rt_decisions add column door text")
 
 
+@MIGRATIONS()
+def m017_governance(db: sqlite_utils.Database) -> None:
+    """Approvals (of versions, of overrides waiting for one), recorded reviews and scheduled activations: docs/governance.md."""
+    db.execute(
+        "create table if not exists governance (id integer primary key, kind text not null, subject text not null, data text not null,"
+        " by text not null, at real not null, due real, status text not null, decided_by text, decided_at real)"
+    )
+
+
 def migration_names() -> list[str]:
     """Every migration of the chain, in order (what a fully migrated file has applied)."""
     return [m.name for m in MIGRATIONS._migrations]

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+from .approvals import check_activation
 from .db import write_lock
 from .doors import check_door_set, is_door_version, split_active
 from .errors import Conflict
@@ -54,12 +55,32 @@ def check_reps(after: dict[str, Version], changed: Sequence[str], reps: Reps = r
                 )
 
 
-def activate_set(store: Store, refs: Sequence[str | int], by: str, now: float | None = None, reps: Reps = reps_of) -> list[Version]:
+def activate_set(
+    store: Store,
+    refs: Sequence[str | int],
+    by: str,
+    now: float | None = None,
+    reps: Reps = reps_of,
+    then: Callable[[list[Version]], None] | None = None,
+) -> list[Version]:
     """Make every version named active in one transaction (all or none); the versions, in the order named.
 
     Two versions of one policy in the set are refused, and so is a set that would put
-    a rep on two active teams. Activating a version that is active already logs nothing.
+    a rep on two active teams, or a version that needs an approval it lacks
+    (storage/approvals.py). Activating a version that is active already logs nothing.
+    `then(chosen)` runs inside the same transaction (a scheduled activation marks itself done).
     """
+    with write_lock(store.db.conn):
+        chosen = check_set(store, refs, reps)
+        for v in {v.policy: v for v in chosen}.values():
+            store.make_active(v, by, now)
+        if then is not None:
+            then(chosen)
+    return chosen
+
+
+def check_set(store: Store, refs: Sequence[str | int], reps: Reps = reps_of) -> list[Version]:
+    """Every refusal `activate_set` would give, as the store stands (inside a write_lock); the versions named."""
     if not refs:
         raise BadReference("name at least one version to activate, e.g. inbound@3")
     cache: dict[int, frozenset[str]] = {}
@@ -69,26 +90,25 @@ def activate_set(store: Store, refs: Sequence[str | int], by: str, now: float | 
             cache[v.number] = reps(v)
         return cache[v.number]
 
-    with write_lock(store.db.conn):
-        chosen = [store.get(r) for r in refs]
-        seen: dict[str, Version] = {}
-        for v in chosen:
-            if v.policy in seen and seen[v.policy].number != v.number:
-                raise BadReference(
-                    f"{v.policy}@{seen[v.policy].number} and {v.policy}@{v.number} are both named: one version of a policy is active at a time"
-                )
-            seen[v.policy] = v
-        doors = [v for v in seen.values() if is_door_version(v)]
-        if len(doors) > 1:
-            raise BadReference(f"{', '.join(f'{v.policy}@{v.number}' for v in doors)} are all doors: one front door is active at a time")
-        after = {**store.active_versions(), **seen}
-        order = {r["policy"]: r["id"] for r in latest_activations(store).values()}
-        order.update({name: 1 << 62 for name in seen})  # the set named now is the newest
-        door, teams = split_active(after, order)
-        check_reps(teams, sorted(n for n in seen if n in teams), cached)
-        check_door_set(door, teams)
-        for v in seen.values():
-            store.make_active(v, by, now)
+    chosen = [store.get(r) for r in refs]
+    seen: dict[str, Version] = {}
+    for v in chosen:
+        if v.policy in seen and seen[v.policy].number != v.number:
+            raise BadReference(
+                f"{v.policy}@{seen[v.policy].number} and {v.policy}@{v.number} are both named: one version of a policy is active at a time"
+            )
+        seen[v.policy] = v
+    doors = [v for v in seen.values() if is_door_version(v)]
+    if len(doors) > 1:
+        raise BadReference(f"{', '.join(f'{v.policy}@{v.number}' for v in doors)} are all doors: one front door is active at a time")
+    after = {**store.active_versions(), **seen}
+    order = {r["policy"]: r["id"] for r in latest_activations(store).values()}
+    order.update({name: 1 << 62 for name in seen})  # the set named now is the newest
+    door, teams = split_active(after, order)
+    check_reps(teams, sorted(n for n in seen if n in teams), cached)
+    check_door_set(door, teams)
+    active = store.active_versions()
+    check_activation(store, [v for v in seen.values() if getattr(active.get(v.policy), "number", None) != v.number])
     return chosen
 
 

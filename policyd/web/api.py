@@ -18,7 +18,7 @@ import time
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
-from ..daemon import policy, reads, refused
+from ..daemon import oversight, policy, reads, refused
 from ..lottery import seeds
 from . import decisions, intake, openapi, openapi30, schemas
 from .errors import ApiError
@@ -155,7 +155,11 @@ async def override(request: Request) -> Response:
         problems.append({"field": "reason", "message": "expected a reason (it is recorded in the audit log)"})
     if problems:
         raise ApiError(422, "invalid", "; ".join(f"{p['field']}: {p['message']}" for p in problems), fields=problems)
-    row = await asyncio.wrap_future(d.runtime.override(request.path_params["lead_id"], rep, reason, request.state.who.name, _team(request)))
+    row, held = await asyncio.wrap_future(
+        d.runtime.override(request.path_params["lead_id"], rep, reason, request.state.who.name, _team(request))
+    )
+    if held is not None:  # the policy says a second person approves it (daemon/approvals.py)
+        return JSONResponse({"status": "pending_approval", "approval": {**held, "at": iso(held["at"])}}, status_code=202)
     return JSONResponse(decisions.decision_json(row))
 
 
@@ -170,7 +174,8 @@ def queues_json(d: Daemon, limit: int = 100, team: str | None = None) -> dict:
 
 def fairness_json(d: Daemon, since: float, until: float, team: str | None = None) -> dict:
     f = reads.fairness(d.runtime, d.read, since, until, team)
-    return {**f, "since": iso(f["since"]), "until": iso(f["until"])}
+    who = oversight.overrides(d.read, since, until, d.runtime.team(team)[0])  # who overrides whom (daemon/oversight.py)
+    return {**f, "since": iso(f["since"]), "until": iso(f["until"]), "override_figures": who}
 
 
 async def list_queues(request: Request) -> Response:
@@ -271,6 +276,7 @@ async def activate(request: Request) -> Response:
     body = await read_object(request)
     many = body.get("versions")
     refs = many if "versions" in body else [body.get("version")]
+    at = body.get("at")
     if not isinstance(refs, list) or not refs or len(refs) > schemas.MAX_ACTIVATE or not all(_version_ref(r) for r in refs):
         field = "versions" if "versions" in body else "version"
         raise ApiError(
@@ -280,6 +286,10 @@ async def activate(request: Request) -> Response:
             " (a number, @N, NAME@N, @active, @previous or @latest)",
             fields=[{"field": field, "message": "expected a version number or ref"}],
         )
+    if at is not None:
+        from .governance import schedule_activation
+
+        return await schedule_activation(d, refs, at, request.state.who.name)
     numbers = await asyncio.to_thread(policy.activate, d.runtime.versions, refs, request.state.who.name)
     served = await asyncio.wrap_future(d.runtime.refresh())
     if "versions" in body:

@@ -23,7 +23,7 @@ from starlette.routing import BaseRoute
 from ..daemon import outbox as events
 from ..daemon import sla
 from ..daemon.intake import Sources
-from . import intake
+from . import governance, intake
 from .auth import PAGE_HEADERS
 from .errors import HANDLERS
 from .routes import ENDPOINTS, ROUTES
@@ -100,6 +100,7 @@ def create_app(
     daemon.sources = sources or Sources()
     daemon.max_pending = max_pending
     daemon.dashboard_panels.append(lambda runtime: intake.panel(daemon))
+    daemon.dashboard_panels.append(lambda runtime: governance.panel(daemon))
     deliverer = None
     if outbox is not None:
         daemon.runtime.outbox = dataclasses.replace(outbox, owner_ids=daemon.sources.owner_ids)

@@ -23,6 +23,7 @@ from ..daemon.policy import UnusableVersion
 from ..engine.schema import LeadError
 from ..lottery.seeds import SeedError
 from ..storage import errors as e
+from ..storage.approvals import NeedsApproval, SelfApproval
 from .safejson import safe
 
 log = logging.getLogger(__name__)
@@ -30,6 +31,8 @@ log = logging.getLogger(__name__)
 # most specific first does not matter: the first class of the error's MRO found here wins
 STATUS: dict[type[BaseException], tuple[int, str]] = {
     e.Invalid: (422, "invalid"),
+    NeedsApproval: (409, "needs_approval"),
+    SelfApproval: (403, "self_approval"),
     e.Refused: (400, "bad_request"),
     e.NotFound: (404, "not_found"),
     e.Conflict: (409, "conflict"),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from . import api, audit_page, intake, log, openapi, pages, rep, week
+from . import api, audit_page, governance, intake, log, openapi, pages, rep, week
 from .decisions import FORMATS
 from .endpoint import Endpoint, path, query
 
@@ -107,9 +107,9 @@ ENDPOINTS: list[Endpoint] = [
         "/v1/decisions/{lead_id}/override",
         api.override,
         "overrideLead",
-        "Move a lead to another rep, with a reason",
+        "Move a lead to another rep, with a reason (held for approval, 202, when the policy says so)",
         "admin",
-        {200: "Decision"},
+        {200: "Decision", 202: "PendingOverride"},
         (404, 409, 422, 503),
         body="Override",
         params=(LEAD,),
@@ -166,8 +166,8 @@ ENDPOINTS: list[Endpoint] = [
         "activateVersion",
         "Activate a stored version (takes effect for the next decision)",
         "admin",
-        {200: "Activated"},
-        (404, 422),
+        {200: "Activated", 202: "Scheduled"},
+        (400, 404, 409, 422),
         body="Activate",
     ),
     Endpoint(
@@ -356,6 +356,7 @@ ENDPOINTS: list[Endpoint] = [
         params=tuple(query(k, f"filter by {k}") for k in ("lead", "rep", "actor", "kind", "since", "until", "offset")),
         page=True,
     ),
+    *governance.ENDPOINTS,
     Endpoint("GET", "/", pages.root, "root", "To the dashboard", None, {307: "To /dashboard"}, documented=False),
 ]
 ENDPOINTS = [_ambiguous(ep) for ep in ENDPOINTS] + [for_team(ep) for ep in ENDPOINTS if ep.operation_id in TEAMED]

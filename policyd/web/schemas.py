@@ -209,6 +209,11 @@ SCHEMAS: dict[str, Any] = {
             "max": {"type": "integer"},
             "min": {"type": "integer"},
             "max_min_ratio": {"type": ["number", "null"]},
+            "override_figures": {
+                "type": "object",
+                "description": "who overrides whom: per actor (with rule compliance), per rep gained and lost, per tier",
+                "properties": {k: {"type": "array"} for k in ("by_actor", "per_rep", "gained", "lost", "by_tier")},
+            },
             "overrides": {"type": "integer"},
             "rule_compliance": {"type": ["number", "null"], "minimum": 0, "maximum": 1},
             "shares": {
@@ -271,9 +276,30 @@ SCHEMAS: dict[str, Any] = {
                 "items": {"oneOf": _REF},
                 "description": "one transaction",
             },
+            "at": {"type": ["string", "number"], "description": "activate at this time instead (ISO-8601 or epoch): answered 202"},
         },
     },
     "OpenAPI": {"type": "object", "description": "this document"},
+    "PendingOverride": {
+        "type": "object",
+        "required": ["status", "approval"],
+        "properties": {"status": {"enum": ["pending_approval"]}, "approval": {"type": "object"}},
+        "description": "the policy says a second person approves this override: it is held, `POST /v1/approvals/{id}/approve`",
+    },
+    "Approvals": {
+        "type": "object",
+        "required": ["versions", "overrides"],
+        "properties": {"versions": {"type": "array"}, "overrides": {"type": "array"}},
+    },
+    "OverrideApproval": {"type": "object", "required": ["id", "status"], "properties": {"id": {"type": "integer"}, "status": _STR}},
+    "ApproveVersion": {"type": "object", "properties": {"note": _STR}},
+    "VersionApproval": {
+        "type": "object",
+        "required": ["version", "approved_by"],
+        "properties": {"version": {"type": "integer"}, "approved_by": _STR},
+    },
+    "Schedule": {"type": "array", "items": {"type": "object", "required": ["id", "due", "status", "versions"]}},
+    "Scheduled": {"type": "object", "required": ["scheduled"], "properties": {"scheduled": {"type": "object"}}},
     "DecisionLog": {
         "type": "object",
         "required": ["total", "offset", "limit", "decisions"],

@@ -12,7 +12,7 @@ from urllib.parse import quote
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
-from ..daemon import week
+from ..daemon import oversight, week
 from .auth import page_error
 from .requests import iso
 from .state import Daemon
@@ -48,6 +48,7 @@ def week_data(d: Daemon, start: float, activation: int | None, team: str | None 
         "chart": trend_chart(rows, "leads"),
         "activation": {**chosen, "iso": iso(chosen["at"]), **week.around(rt, conn, chosen["at"], team=team)} if chosen else None,
         "activations": [{**a, "iso": iso(a["at"])} for a in acts[:20]],
+        "overrides": oversight.overrides(conn, start, start + week.WEEK, team),
     }
 
 
