@@ -128,8 +128,8 @@ def mark(conn: sqlite3.Connection, rid: int, now: float, error: str | None, retr
 def stats(conn: sqlite3.Connection) -> dict:
     """Pending, failing (pending after a failed attempt) and delivered counts, and the failing rows (metrics, dashboard)."""
     pending, failing, delivered = conn.execute(
-        "select coalesce(sum(delivered_at is null), 0), coalesce(sum(delivered_at is null and attempts > 0), 0),"
-        " coalesce(sum(delivered_at is not null), 0) from outbox"
+        "select count(*) filter (where delivered_at is null), count(*) filter (where delivered_at is null and attempts > 0),"
+        " count(*) filter (where delivered_at is not null) from outbox"
     ).fetchone()
     cur = conn.execute(
         "select id, url, lead_id, event, attempts, next_at, last_error from outbox"

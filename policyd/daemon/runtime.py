@@ -195,7 +195,8 @@ class Runtime(Writer):
         for team, st in tx.states.items():
             if team and st is not self.states.get(team):
                 tx.conn.execute(
-                    "insert or replace into rt_team_state (team, state, at) values (?, ?, ?)",
+                    "insert into rt_team_state (team, state, at) values (?, ?, ?)"
+                    " on conflict (team) do update set state = excluded.state, at = excluded.at",
                     (team, json.dumps(st.to_json(), separators=(",", ":")), tx.now),
                 )
 

