@@ -94,7 +94,18 @@ def start() -> Server:
     if who:
         os.chown(folder, pwd.getpwnam("nobody").pw_uid, who["group"])
     subprocess.run(
-        [str(POSTGRES_BIN_PATH / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "utf8", "--no-sync", "--no-instructions"],
+        [
+            str(POSTGRES_BIN_PATH / "initdb"),
+            "-D",
+            str(data),
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "-E",
+            "utf8",
+            "--no-sync",
+            "--no-instructions",
+        ],
         check=True,
         capture_output=True,
         **who,
@@ -121,5 +132,7 @@ def start() -> Server:
         except Exception:
             if proc.poll() is not None or time.monotonic() > deadline:
                 server.stop()
-                raise RuntimeError(f"PostgreSQL did not start: {(Path(folder) / 'server.log').read_text(errors='replace')[-2000:]}") from None
+                raise RuntimeError(
+                    f"PostgreSQL did not start: {(Path(folder) / 'server.log').read_text(errors='replace')[-2000:]}"
+                ) from None
             time.sleep(0.1)

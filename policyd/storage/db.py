@@ -191,7 +191,9 @@ def m002_append_only(db: sqlite_utils.Database) -> None:
                     f"EXECUTE FUNCTION policyd_refuse('{table} are append-only')"
                 )
                 continue
-            db.execute(f"CREATE TRIGGER IF NOT EXISTS {name} BEFORE {event} ON {table} BEGIN SELECT RAISE(ABORT, '{table} are append-only'); END")
+            db.execute(
+                f"CREATE TRIGGER IF NOT EXISTS {name} BEFORE {event} ON {table} BEGIN SELECT RAISE(ABORT, '{table} are append-only'); END"
+            )
 
 
 @MIGRATIONS()
