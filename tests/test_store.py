@@ -202,8 +202,8 @@ def run(args, db, **kw):
     return CliRunner().invoke(main, [*args, "--db", str(db)], catch_exceptions=False, **kw)
 
 
-def test_publish_activate_rollback_commands(tmp_path):
-    db = tmp_path / "cli.db"
+def test_publish_activate_rollback_commands(db_target, tmp_path):
+    db = db_target
     r = run(["publish", str(POLICY), "-m", "first", "--author", "dana"], db)
     assert (r.exit_code, r.stdout) == (0, "@1\n")  # the reference's A009 note (high falls back to medium) is shown
     assert r.stderr.endswith(f"{POLICY}: published as @1; 0 errors, 0 warnings, 1 note\n")
