@@ -1,4 +1,7 @@
-"""One daemon per database: an OS lock on a file beside it, and a row that names the holder.
+"""One daemon per SQLite file: an OS lock on a file beside it, and a row that names the holder.
+
+(On PostgreSQL the lease excludes nobody: several daemons serve one database, each
+write transaction under the database's write lock; see `_acquire_on_server`.)
 
 Two daemons on one file would each keep their own open counts and together overbook
 every rep, so a daemon holds an exclusive lease on its database for as long as it
@@ -39,10 +42,9 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from .db import connect
-from .engines import is_url, redact
+from .engines import is_url
 from .errors import StoreError
 
 log = logging.getLogger(__name__)
@@ -131,7 +133,7 @@ class Lease:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._conn: sqlite3.Connection | None = None
-        self.lock_conn: Any = None  # PostgreSQL: the session holding the advisory lock (the lock file's part)
+        self.shared = False  # PostgreSQL: many daemons serve one database, so the lease excludes nobody (see `acquire`)
         self._on_error: Callable[[BaseException], None] = lambda err: None
         self._on_ok: Callable[[], None] = lambda: None
 
@@ -174,7 +176,7 @@ class Lease:
 
     def _write_lock_file(self) -> None:
         """The holder, also in the lock file: named even when the database cannot be read."""
-        if self.fd is None or self.lock_conn is not None:
+        if self.fd is None or self.shared:
             return
         data = json.dumps(self.holder.to_json()).encode("utf-8")
         try:
@@ -203,6 +205,10 @@ class Lease:
         try:
             if self._conn is None:
                 self._conn = connect(self.path)
+            if self.shared:  # no row to keep: the beat says whether the server answers
+                self._conn.execute("select 1").fetchone()
+                self._on_ok()
+                return True
             cur = self._conn.execute(
                 "update daemon_lease set heartbeat_at = ?, address = ? where id = 1 and nonce = ?", (now, self.holder.address, self.nonce)
             )
@@ -224,6 +230,13 @@ class Lease:
         self._stop.set()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout=10)
+        if self.shared:
+            self.fd = None
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+            self._unreserve()
+            return
         try:
             conn = self._conn or connect(self.path)
             try:
@@ -234,13 +247,13 @@ class Lease:
         except (sqlite3.Error, StoreError) as err:  # the lock still goes; a stale row is taken over by the next daemon
             log.warning("%s: could not remove the lease row (%s)", self.path, getattr(err, "message", err))
         fd, self.fd = self.fd, None
-        if self.lock_conn is not None:
-            self.lock_conn.close()  # the server drops the session's advisory lock with it
-        else:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_UN)
-            finally:
-                os.close(fd)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            os.close(fd)
+        self._unreserve()
+
+    def _unreserve(self) -> None:
         with _guard:
             if _reserved.get(_key(self.path)) is self:
                 del _reserved[_key(self.path)]
@@ -330,17 +343,12 @@ def acquire(path: str | os.PathLike, address: str | None = None, clock: Callable
 
 
 def _acquire_on_server(url: str, address: str | None, clock: Callable[[], float]) -> Lease:
-    """On PostgreSQL the lock is a session advisory lock: the server drops it when the daemon's connection ends."""
-    conn = connect(url)
-    try:
-        if not conn.execute("select pg_try_advisory_lock(?)", (LEASE_KEY,)).fetchone()[0]:
-            raise LeaseHeld(_held_message(redact(url), _read_row(conn)), _read_row(conn))
-        lease = Lease(url, -1, address, clock)
-        lease.lock_conn = conn
-        lease._claim_row()
-    except BaseException:
-        conn.close()
-        raise
+    """On PostgreSQL any number of daemons serve one database: each write transaction takes the database's
+    write lock and reloads what another daemon changed (daemon/runtime.py), so none can overbook a rep.
+    The lease excludes nobody; taking it checks that the server answers, and its beat keeps asking."""
+    connect(url).close()
+    lease = Lease(url, -1, address, clock)
+    lease.shared = True
     return lease
 
 
