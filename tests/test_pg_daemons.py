@@ -7,11 +7,13 @@ import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 from click.testing import CliRunner
 
 from policyd.cli.main import main
 from policyd.storage import audit
 from policyd.storage.db import connect
+from policyd.storage.errors import StorageFailure
 from policyd.storage.store import Store
 
 from .serve_support import HIGH, INBOUND, Clock, ProcessServer, ThreadServer, db_rows, lead, make_token, publish
@@ -90,3 +92,33 @@ def test_two_daemons_run_each_sla_step_once_and_both_pick_up_an_activation(pg_ur
     assert moved == dict.fromkeys(ids, 1)
     assert [json.loads(data)["version"] for kind, data in trail if kind == "activate"] == [1, v.number]
     assert audit.verify(connect(pg_url)) == (len(trail), [])
+
+
+def test_a_daemon_that_loses_its_database_answers_503_then_recovers_by_itself(pg_url):
+    from .pg_server import Proxy
+
+    proxy = Proxy(pg_url)
+    try:
+        publish(proxy.url)
+        tok = make_token(proxy.url, "assign")
+        with ThreadServer(proxy.url, clock=Clock(), sla_interval=3600) as srv, srv.client(tok) as c:
+            assert c.post("/v1/assign", json=lead("P-1", **HIGH)).status_code == 201
+            proxy.cut()
+            r = c.post("/v1/assign", json=lead("P-2", **HIGH))
+            assert r.status_code == 503, r.text
+            assert "PostgreSQL database" in r.json()["message"] and "cannot reach the server" in r.json()["message"]
+            with pytest.raises(StorageFailure, match="cannot reach the server"):
+                srv.settle()  # the writer's batch (an SLA tick) fails too, and the health says so
+            health = c.get("/v1/health")
+            assert health.status_code == 503 and health.json()["storage"]["status"] == "failing"
+            proxy.restore()
+            deadline = time.monotonic() + 30
+            while (r := c.post("/v1/assign", json=lead("P-2", **HIGH))).status_code != 201 and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert r.status_code == 201  # nothing was recorded for the refused try, so the retry decides it
+            assert c.post("/v1/assign", json=lead("P-3", **HIGH)).status_code == 201
+            assert c.get("/v1/health").status_code == 200
+    finally:
+        proxy.close()
+    assert sorted(r[0] for r in db_rows(pg_url, "select lead_id from rt_decisions")) == ["L-P-1", "L-P-2", "L-P-3"]
+    assert audit.verify(connect(pg_url))[1] == []

@@ -144,9 +144,9 @@ def exists(target: str | os.PathLike) -> bool:
 
 
 def target_of(conn: Any) -> str:
-    """The file (or the URL, without its password) a connection is open on."""
+    """The file (or the URL) a connection is open on: what opens another connection to the same database."""
     if is_postgres(conn):
-        return conn.target
+        return conn.url
     return next(r[2] for r in conn.execute("pragma database_list").fetchall() if r[1] == "main")
 
 

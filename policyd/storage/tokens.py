@@ -29,7 +29,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from . import audit
-from .db import connect, target_of
+from .db import connect, explain, target_of
+from .errors import StorageFailure
 
 log = logging.getLogger(__name__)
 
@@ -222,7 +223,12 @@ class TokenCache:
         self._path: str = _db_file(conn)
 
     def _row(self, token: str) -> tuple | None:
-        return self.conn.execute("select id, name, role, expires_at, revoked_at from tokens where hash = ?", (digest(token),)).fetchone()
+        try:
+            return self.conn.execute(
+                "select id, name, role, expires_at, revoked_at from tokens where hash = ?", (digest(token),)
+            ).fetchone()
+        except sqlite3.Error as err:  # the database is out of reach: the request may be retried (503), never a 500
+            raise StorageFailure(f"{explain(self._path, err)}; the token could not be checked, so nothing was done") from None
 
     def identify(self, token: str | None) -> Identity | None:
         if not token:
