@@ -30,13 +30,13 @@ from typing import Any
 import sqlite_utils
 from sqlite_utils import Migrations
 
-from .engines import is_url, pg_schema, redact
+from .engines import data_version, exists, explain, is_postgres, is_url, pg_schema, table_names, target_of
 from .engines import sqlite as sqlite_engine
 from .engines.sqlite import EmptyDatabase, refuse_empty
 from .errors import StoreError
-from .sqlite_words import explain as explain_file
 
-__all__ = ["EmptyDatabase", "refuse_empty", "connect", "database", "write_lock", "migrate", "applied", "explain"]
+__all__ = ["EmptyDatabase", "refuse_empty", "connect", "database", "write_lock", "migrate", "applied", "explain", "is_postgres"]
+__all__ += ["data_version", "exists", "table_names", "target_of"]
 
 MIGRATIONS = Migrations("policyd.store")
 
@@ -87,11 +87,6 @@ def write_lock(conn: Any):
         raise
 
 
-def is_postgres(conn: Any) -> bool:
-    """Whether a connection (or a migration's `db`) is PostgreSQL's."""
-    return getattr(conn, "engine", None) == "postgres" or isinstance(conn, pg_schema.Database)
-
-
 def migrate(conn: Any) -> list[str]:
     """Apply pending migrations, holding the write lock so concurrent openers wait; returns the names applied."""
     if is_postgres(conn):
@@ -116,38 +111,6 @@ def applied(conn: Any) -> list[str]:
     if is_postgres(conn):
         return pg_schema.applied(conn, MIGRATIONS.name)
     return [m.name for m in MIGRATIONS.applied(sqlite_utils.Database(conn))]
-
-
-def explain(target: str | os.PathLike, err: BaseException) -> str:
-    """A database error in words, naming the file (or the server and database, without the password) and what to do."""
-    if is_url(target):
-        return str(err) if redact(target) in str(err) or "PostgreSQL" in str(err) else f"{redact(target)}: the database failed ({err})"
-    return explain_file(target, err)
-
-
-def table_names(conn: Any) -> set[str]:
-    """The tables the database holds."""
-    return set(pg_schema.table_names(conn) if is_postgres(conn) else sqlite_engine.table_names(conn))
-
-
-def data_version(conn: Any) -> Any:
-    """A value that changes when another connection commits (SQLite's data_version; on PostgreSQL, the activation log's
-    and the seeds' sizes, the only rows other writers make that a daemon must notice)."""
-    if is_postgres(conn):
-        return conn.execute("select (select coalesce(max(id), 0) from activations), (select count(*) from lottery_seeds)").fetchone()
-    return conn.execute("PRAGMA data_version").fetchone()[0]
-
-
-def exists(target: str | os.PathLike) -> bool:
-    """Whether the database is there to read: a file that exists (a URL: the server says so on connecting)."""
-    return is_url(target) or os.path.exists(target)
-
-
-def target_of(conn: Any) -> str:
-    """The file (or the URL) a connection is open on: what opens another connection to the same database."""
-    if is_postgres(conn):
-        return conn.url
-    return next(r[2] for r in conn.execute("pragma database_list").fetchall() if r[1] == "main")
 
 
 def _columns(db: sqlite_utils.Database, table: str) -> set[str]:
@@ -401,6 +364,15 @@ def m016_decisions_keep_the_door_step(db: sqlite_utils.Database) -> None:
     """A decision routed by the front door keeps the door's step (JSON), so its explanation starts with it."""
     if "door" not in _columns(db, "rt_decisions"):
         db.execute("alter table rt_decisions add column door text")
+
+
+@MIGRATIONS()
+def m020_open_leads_index(db: sqlite_utils.Database) -> None:
+    """Open leads by team and holder, indexed: the open counts a daemon reads again whenever another daemon wrote."""
+    db.execute(
+        "create index if not exists rt_decisions_open on rt_decisions(team, holder)"
+        " where holder is not null and status in ('assigned', 'accepted')"
+    )
 
 
 def migration_names() -> list[str]:

@@ -11,6 +11,11 @@ from __future__ import annotations
 
 import os
 import re
+from typing import Any
+
+from ..sqlite_words import explain as explain_file
+from . import pg_schema
+from . import sqlite as sqlite_engine
 
 SCHEMES = ("postgresql://", "postgres://")
 
@@ -27,3 +32,40 @@ def redact(target: str | os.PathLike) -> str:
         return text
     text = re.sub(r"(://[^:/@?#]*):[^@/?#]*@", r"\1:***@", text)
     return re.sub(r"(?i)(password=)[^&]*", r"\1***", text)
+
+
+def is_postgres(conn: Any) -> bool:
+    """Whether a connection (or a migration's `db`) is PostgreSQL's."""
+    return getattr(conn, "engine", None) == "postgres" or isinstance(conn, pg_schema.Database)
+
+
+def explain(target: str | os.PathLike, err: BaseException) -> str:
+    """A database error in words, naming the file (or the server and database, without the password) and what to do."""
+    if is_url(target):
+        return str(err) if redact(target) in str(err) or "PostgreSQL" in str(err) else f"{redact(target)}: the database failed ({err})"
+    return explain_file(target, err)
+
+
+def table_names(conn: Any) -> set[str]:
+    """The tables the database holds."""
+    return set(pg_schema.table_names(conn) if is_postgres(conn) else sqlite_engine.table_names(conn))
+
+
+def data_version(conn: Any) -> Any:
+    """A value that changes when another connection commits (SQLite's data_version; on PostgreSQL, the activation log's
+    and the seeds' sizes, the only rows other writers make that a daemon must notice)."""
+    if is_postgres(conn):
+        return conn.execute("select (select coalesce(max(id), 0) from activations), (select count(*) from lottery_seeds)").fetchone()
+    return conn.execute("PRAGMA data_version").fetchone()[0]
+
+
+def exists(target: str | os.PathLike) -> bool:
+    """Whether the database is there to read: a file that exists (a URL: the server says so on connecting)."""
+    return is_url(target) or os.path.exists(target)
+
+
+def target_of(conn: Any) -> str:
+    """The file (or the URL) a connection is open on: what opens another connection to the same database."""
+    if is_postgres(conn):
+        return conn.url
+    return next(r[2] for r in conn.execute("pragma database_list").fetchall() if r[1] == "main")
