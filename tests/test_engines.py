@@ -144,3 +144,24 @@ def test_a_write_lock_queues_writers_as_sqlite_does(pg_url):
 def test_sqlite_never_imports_psycopg(tmp_path):
     code = f"import sys; from policyd.storage.db import connect; connect({str(tmp_path / 'x.db')!r}); assert 'psycopg' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "postgres"])
+def test_savepoints_undo_one_operation_of_a_batch_on_both_engines(engine, tmp_path, request):
+    """The writer's shape: each operation under a savepoint; a failed one rolled back alone (on PostgreSQL the
+    SAVEPOINT and RELEASE words travel with the next statement)."""
+    target = str(tmp_path / "x.db") if engine == "sqlite" else request.getfixturevalue("pg_url")
+    conn = dbfile.connect(target)
+    conn.execute("BEGIN IMMEDIATE")
+    for key, fails in (("a", False), ("b", True), ("c", False), ("d", True)):
+        conn.execute("SAVEPOINT op")
+        conn.execute("insert into rt_meta (key, value) values (?, ?)", (key, "1"))
+        if fails:
+            conn.execute("ROLLBACK TO op")
+        conn.execute("RELEASE op")
+    conn.execute("SAVEPOINT op")  # an operation that failed before any statement
+    conn.execute("ROLLBACK TO op")
+    conn.execute("RELEASE op")
+    conn.execute("COMMIT")
+    assert not conn.in_transaction
+    assert conn.execute("select key from rt_meta order by key").fetchall() == [("a",), ("c",)]

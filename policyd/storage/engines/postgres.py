@@ -124,6 +124,7 @@ class Connection:
         self._conn = _raw(url)
         self.total_changes = 0
         self.closed = False
+        self._later: list[str] = []  # SAVEPOINT and RELEASE words, sent with the next statement (one round trip)
 
     # ------------------------------------------------------------ state
     @property
@@ -145,6 +146,9 @@ class Connection:
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> Any:
         """Run one statement (SQLite's words, `?` placeholders); a cursor to fetch from."""
         head = sql.lstrip()[:16].lower()
+        if head.startswith(("savepoint", "release")) and self.in_transaction:
+            self._later.append(sql.strip())  # answers nothing: it goes ahead of the next statement, in order
+            return None
         if head.startswith("rollback") and (self._conn.broken or self._conn.closed):
             return None  # the server ended the transaction with the connection: nothing is left to roll back
         retry = not self.in_transaction and (head.startswith("begin") or head.startswith("select"))
@@ -167,17 +171,24 @@ class Connection:
             raise _error(self.url, err) from None
 
     def _run(self, sql: str, head: str, params: Sequence[Any] | None) -> psycopg.Cursor:
+        later, self._later = self._later, []
         try:
             cur = self._conn.cursor()
             if head.startswith("begin"):
                 words = sql.split()
                 if len(words) > 1 and words[1].lower() in ("immediate", "exclusive"):
-                    cur.execute("begin")
-                    cur.execute("select pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
+                    cur.execute(f"begin; select pg_advisory_xact_lock({WRITE_LOCK})")
                 else:
                     cur.execute("begin isolation level repeatable read")
                 return cur
-            cur.execute(translate(sql), _args(params))
+            if later and not head.startswith("rollback"):
+                cur.execute("; ".join(later) + "; " + translate(sql), _args(params))
+                while cur.nextset():
+                    pass  # the statement's own result is the last
+            else:  # a full rollback drops the savepoints with the transaction; ROLLBACK TO follows them
+                if later and head.startswith("rollback to"):
+                    cur.execute("; ".join(later))
+                cur.execute(translate(sql), _args(params))
             if cur.rowcount > 0 and head.startswith(("insert", "update", "delete")):
                 self.total_changes += cur.rowcount
             return cur
