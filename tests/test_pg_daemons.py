@@ -192,3 +192,27 @@ def test_three_daemons_under_load_lose_nothing_when_killed_cut_off_and_dropped(p
     assert max(held.values()) <= cap, (seed, held)
     assert Counter(k for (k,) in db_rows(pg_url, "select kind from audit"))["assign"] == len(answered)
     assert audit.verify(connect(pg_url))[1] == []
+
+
+def test_two_daemons_send_each_webhook_event_once(pg_url):
+    from policyd.daemon.outbox import OutboxConfig
+
+    from .test_outbox import SECRET, Receiver, wait_for
+
+    publish(pg_url)
+    tok = make_token(pg_url, "assign")
+    with Receiver() as rx:
+        cfg = OutboxConfig((rx.url,), SECRET, timeout=2.0, backoff=0.05, interval=0.02)
+        with (
+            ThreadServer(pg_url, seed_fn=lambda now: "hooks", outbox=cfg) as a,
+            ThreadServer(pg_url, seed_fn=lambda now: "hooks", outbox=cfg) as b,
+            a.client(tok) as ca,
+            b.client(tok) as cb,
+        ):
+            for i in range(20):
+                assert (ca if i % 2 else cb).post("/v1/assign", json=lead(f"W-{i}")).status_code == 201
+            wait_for(lambda: len(rx.ok) >= 20)
+            time.sleep(0.3)  # time enough for a second send, were there one
+    assert sorted(x["body"]["lead_id"] for x in rx.got) == sorted(f"L-W-{i}" for i in range(20))
+    assert Counter(x["delivery"] for x in rx.got).most_common(1)[0][1] == 1
+    assert db_rows(pg_url, "select count(*) from outbox where delivered_at is null") == [(0,)]
