@@ -183,7 +183,8 @@ def main() -> None:
         v, _ = store.publish("inbound.policy", {"inbound.policy": text}, "bench", "bench")
         store.activate(v.number, "bench")
         token = tokens.create(connect(str(db)), "bench", "assign")
-        seeds.commit(str(db), seeds.period_of(time.time()))  # lottery steps draw, as in production
+        period = seeds.period_of(time.time())  # committed as if before the week began: lottery steps draw, as in production
+        seeds.commit(str(db), period, now=seeds.period_start(period) - 60)
 
         raw = raw_commit_rate(tmpdir)
         decide = decide_rate(text)

@@ -183,7 +183,8 @@ class ProcessServer:
 
 
 def db_rows(db: str | Path, sql: str, params=()) -> list[tuple]:
-    conn = sqlite3.connect(str(db))
+    """Rows of a query, on a SQLite file or a PostgreSQL URL (SQLite's SQL, as the daemon writes it)."""
+    conn = connect(str(db)) if str(db).startswith("postgresql://") else sqlite3.connect(str(db))
     try:
         return conn.execute(sql, params).fetchall()
     finally:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 
 import pytest
 from click.testing import CliRunner
@@ -14,13 +13,13 @@ from policyd.storage.db import connect
 
 
 @pytest.fixture
-def log_db(tmp_path):
+def log_db(db_target):
     """Six records written through the Appender (one transaction each, as the daemon does).
 
     Of a kind that no table mirrors, so these tests see the chain alone (test_audit_tamper.py
     checks the decisions against real daemon records).
     """
-    path = tmp_path / "audit.db"
+    path = db_target
     conn = connect(str(path))
     for i in range(1, 7):
         audit.append_one(conn, 1000.0 + i, "note", "crm", {"lead_id": f"L-{i}", "rep": "alice" if i % 2 else "bob"})
@@ -34,10 +33,12 @@ def _verify(path) -> tuple[int, str]:
 
 
 def _sql(path, *statements):
-    conn = sqlite3.connect(str(path))
-    with conn:
-        for s in statements:
-            conn.execute(s)
+    """Tamper with the log in one transaction, on either engine."""
+    conn = connect(str(path))
+    conn.execute("BEGIN IMMEDIATE")
+    for s in statements:
+        conn.execute(s)
+    conn.execute("COMMIT")
     conn.close()
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import sqlite3
 import time
 from datetime import UTC, datetime
 
@@ -12,7 +11,8 @@ import pytest
 from click.testing import CliRunner
 
 from policyd.cli.main import main
-from policyd.lottery import seeds
+from policyd.lottery import seedkey, seeds
+from policyd.storage.db import connect
 
 BEFORE = datetime(2026, 11, 1, tzinfo=UTC).timestamp()  # before 2026-W48 and W49 begin
 
@@ -23,8 +23,9 @@ def _future() -> str:
 
 
 @pytest.fixture
-def db(tmp_path):
-    return str(tmp_path / "policyd.db")
+def db(db_target):
+    """A SQLite file, or a PostgreSQL database (its seed key then in $POLICYD_SEED_KEY)."""
+    return db_target
 
 
 def test_commit_stores_a_secret_seed_and_its_sha256(db):
@@ -41,27 +42,27 @@ def test_commit_stores_a_secret_seed_and_its_sha256(db):
 
 def test_the_database_never_holds_an_unrevealed_seed(db, tmp_path):
     rec = seeds.commit(db, "2026-W48", now=BEFORE)
-    conn = sqlite3.connect(db)
+    conn = connect(db)
     assert conn.execute("select seed from lottery_seeds").fetchall() == [(None,)]
     conn.close()
     for f in tmp_path.iterdir():  # the file, its WAL and its shared memory: no copy of the seed anywhere
         if f.name.startswith("policyd.db") and not f.name.endswith(".seed-key"):
             assert rec.seed.encode() not in f.read_bytes(), f.name
-    key = tmp_path / "policyd.db.seed-key"
+    key = seedkey.key_path(db)
     assert os.stat(key).st_mode & 0o777 == 0o600  # readable by its owner only
     seeds.reveal(db, "2026-W48", now=BEFORE + 40 * 86400)
-    conn = sqlite3.connect(db)
+    conn = connect(db)
     assert conn.execute("select seed from lottery_seeds").fetchall() == [(rec.seed,)]  # published from now on
     conn.close()
 
 
 def test_without_the_seed_key_an_unrevealed_period_cannot_draw_nor_be_revealed(db, tmp_path):
     seeds.commit(db, "2026-W48", now=BEFORE)
-    (tmp_path / "policyd.db.seed-key").unlink()
+    (seedkey.key_path(db)).unlink()
     for fn in (seeds.reveal, seeds.seed_for_period):
         with pytest.raises(seeds.SeedError) as err:
             fn(db, "2026-W48")
-        assert str(err.value).startswith(f"2026-W48: the seed key {tmp_path / 'policyd.db.seed-key'} is missing: ")
+        assert str(err.value).startswith(f"2026-W48: the seed key {seedkey.key_path(db)} is missing: ")
     draw = seeds.draw_seed(db, datetime(2026, 11, 24, tzinfo=UTC).timestamp())
     assert (draw.status, draw.seed) == ("refused", None) and "is missing" in draw.note
 
@@ -105,7 +106,7 @@ def test_a_past_period_cannot_be_committed(db):
 
 def test_a_seed_an_earlier_release_kept_in_the_database_still_draws_and_is_flagged(db):
     seeds.commit(db, "2026-W48", now=BEFORE)
-    conn = sqlite3.connect(db)
+    conn = connect(db)
     old = "ab" * 32
     conn.execute(
         "update lottery_seeds set seed = ?, commitment = ? where period = ?", (old, hashlib.sha256(old.encode()).hexdigest(), "2026-W48")
@@ -156,7 +157,7 @@ def test_a_period_has_one_seed(db):
 
 
 def _tamper(db: str, period: str, column: str, value: str) -> None:
-    conn = sqlite3.connect(db)
+    conn = connect(db)
     conn.execute(f"update lottery_seeds set {column} = ? where period = ?", (value, period))
     conn.commit()
     conn.close()
@@ -175,7 +176,7 @@ def test_a_tampered_commitment_or_key_is_refused_everywhere(db, tmp_path):
     assert seeds.periods(db)[0]["seed"] is None
     # a key swapped after the commitment: the derived seed no longer matches
     seeds.commit(db, "2026-W49", now=BEFORE)
-    (tmp_path / "policyd.db.seed-key").write_text("cd" * 32 + "\n")
+    (seedkey.key_path(db)).write_text("cd" * 32 + "\n")
     with pytest.raises(seeds.SeedError, match="derived from the seed key for 2026-W49 does not match"):
         seeds.seed_for_period(db, "2026-W49")
 

@@ -23,8 +23,8 @@ def kinds(db) -> list[tuple[str, str]]:
     return [(r["kind"], r["actor"]) for r in audit.records(connect(str(db))) if r["kind"] not in ("assign", "activate")]
 
 
-def test_an_override_the_policy_holds_waits_for_a_second_person(tmp_path):
-    db = tmp_path / "p.db"
+def test_an_override_the_policy_holds_waits_for_a_second_person(db_target):
+    db = db_target  # a SQLite file, then a PostgreSQL database
     publish(db, header("approve overrides of lottery", "approve overrides over 1 per week"))
     ops, lee = make_token(db, "admin", "ops"), make_token(db, "admin", "lee")
     with ThreadServer(db, clock=Clock(MONDAY), sla_interval=3600, seed_fn=lambda now: "fixed seed") as srv:
@@ -96,8 +96,8 @@ def test_an_override_the_policy_holds_waits_for_a_second_person(tmp_path):
     assert audit.verify(connect(str(db)))[1] == []
 
 
-def test_a_scheduled_set_switches_exactly_at_its_time_while_leads_keep_coming(tmp_path):
-    db = tmp_path / "p.db"
+def test_a_scheduled_set_switches_exactly_at_its_time_while_leads_keep_coming(db_target):
+    db = db_target  # a SQLite file, then a PostgreSQL database
     one = publish(db)
     two = publish(db, INBOUND.replace("lottery 30%", "lottery 25%"), activate=False)
     admin, crm = make_token(db, "admin", "dana"), make_token(db, "assign", "crm")

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import html
 import logging
-import sqlite3
 
 import pytest
 
 from policyd.explain.explain import explain
+from policyd.storage.db import connect
 
 from .serve_support import HIGH, Clock, ThreadServer, lead, make_token, publish
 
@@ -16,8 +16,8 @@ REASON = "speaks the customer's language"
 
 
 @pytest.fixture
-def env(tmp_path):
-    db = tmp_path / "moves.db"
+def env(db_target):
+    db = db_target
     publish(db)
     admin = make_token(db, "admin", "ops")
     clock = Clock()
@@ -112,8 +112,9 @@ def test_sla_moves_are_told_and_reads_after_them_replay_cleanly(env, caplog):
         assert c.get("/decisions/L-M-2").status_code == 200
         assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
         # a stored decision that really does not replay is still reported
-        with sqlite3.connect(str(db)) as conn:
-            conn.execute("update rt_decisions set rep = 'nobody' where lead_id = 'L-M-2'")
+        conn = connect(str(db))
+        conn.execute("update rt_decisions set rep = 'nobody' where lead_id = 'L-M-2'")
+        conn.close()
         c.get("/v1/decisions/L-M-2")
     errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
     assert errors == [f"decision for L-M-2 does not replay: stored nobody, replayed {first}"]

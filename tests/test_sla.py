@@ -15,8 +15,8 @@ def _audit(db, kinds):
     return [(k, a, json.loads(d)) for k, a, d in rows if k in kinds]
 
 
-def test_high_lead_moves_twice_then_escalates(tmp_path):
-    db = tmp_path / "sla.db"
+def test_high_lead_moves_twice_then_escalates(db_target):
+    db = db_target
     publish(db)
     tok = make_token(db, "assign")
     clock = Clock()
@@ -59,8 +59,8 @@ def test_high_lead_moves_twice_then_escalates(tmp_path):
     assert audit.verify(connect(str(db))) == (len(db_rows(db, "select seq from audit")), [])
 
 
-def test_low_tier_without_reassignments_escalates_at_once(tmp_path):
-    db = tmp_path / "low.db"
+def test_low_tier_without_reassignments_escalates_at_once(db_target):
+    db = db_target
     publish(db)
     tok = make_token(db, "assign")
     clock = Clock()
@@ -74,8 +74,8 @@ def test_low_tier_without_reassignments_escalates_at_once(tmp_path):
     ]
 
 
-def test_accepting_stops_the_timer(tmp_path):
-    db = tmp_path / "acc.db"
+def test_accepting_stops_the_timer(db_target):
+    db = db_target
     publish(db)
     tok = make_token(db, "assign")
     clock = Clock()
@@ -87,9 +87,9 @@ def test_accepting_stops_the_timer(tmp_path):
         assert c.get("/v1/decisions/L-S-3").json()["decision"]["rep"] == d["rep"]
 
 
-def test_timers_survive_a_restart(tmp_path):
+def test_timers_survive_a_restart(db_target):
     """The deadline is in the database: a new server acts on it."""
-    db = tmp_path / "restart.db"
+    db = db_target
     publish(db)
     tok = make_token(db, "assign")
     clock = Clock()
@@ -110,8 +110,8 @@ def test_timers_survive_a_restart(tmp_path):
         assert now["rep"] != first
 
 
-def test_away_time_ends_by_the_clock(tmp_path):
-    db = tmp_path / "away.db"
+def test_away_time_ends_by_the_clock(db_target):
+    db = db_target
     publish(db)
     tok = make_token(db, "admin")
     clock = Clock()

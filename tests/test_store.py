@@ -1,4 +1,4 @@
-"""The policy store on a real SQLite file: versions, activation, rollback, migrations, concurrency."""
+"""The policy store on a real SQLite file and a real PostgreSQL database: versions, activation, rollback, migrations, concurrency."""
 
 from __future__ import annotations
 
@@ -23,8 +23,8 @@ def bundle(text_change: str = "") -> tuple[str, dict[str, str]]:
     return "inbound.policy", {"inbound.policy": text}
 
 
-def test_publish_numbers_versions_and_keeps_them(tmp_path):
-    store = Store(tmp_path / "p.db")
+def test_publish_numbers_versions_and_keeps_them(db_target):
+    store = Store(db_target)
     v1, new1 = store.publish(*bundle(), "first", "dana", now=1000.0)
     v2, new2 = store.publish(*bundle("\n# tweak\n"), "second", "erin", now=2000.0)
     assert (v1.number, new1, v1.parent) == (1, True, None)
@@ -33,12 +33,12 @@ def test_publish_numbers_versions_and_keeps_them(tmp_path):
     assert (v2.author, v2.message, v2.created_at) == ("erin", "second", 2000.0)
     assert v1.hash != v2.hash and len(v1.hash) == 64
     # a fresh connection on the same file sees the same thing
-    again = Store(tmp_path / "p.db")
+    again = Store(db_target)
     assert again.get("@1") == v1 and again.get(2) == v2 and again.get("@latest") == v2
 
 
-def test_identical_publish_stores_nothing(tmp_path):
-    store = Store(tmp_path / "p.db")
+def test_identical_publish_stores_nothing(db_target):
+    store = Store(db_target)
     v1, _ = store.publish(*bundle(), "first", "dana")
     same, created = store.publish(*bundle(), "again", "dana")
     assert (created, same.number) == (False, 1)
@@ -50,8 +50,8 @@ def test_identical_publish_stores_nothing(tmp_path):
     assert store.find_hash(v1.hash).number == 1
 
 
-def test_versions_are_immutable_in_the_database(tmp_path):
-    store = Store(tmp_path / "p.db")
+def test_versions_are_immutable_in_the_database(db_target):
+    store = Store(db_target)
     store.publish(*bundle(), "first", "dana")
     store.activate("@1", "dana")
     with pytest.raises(sqlite3.IntegrityError, match="versions are append-only"):
@@ -63,8 +63,8 @@ def test_versions_are_immutable_in_the_database(tmp_path):
     assert store.get("@1").message == "first"
 
 
-def test_activation_and_rollback_walk_back_through_history(tmp_path):
-    store = Store(tmp_path / "p.db")
+def test_activation_and_rollback_walk_back_through_history(db_target):
+    store = Store(db_target)
     for i in range(3):
         store.publish(*bundle(f"\n# v{i}\n"), f"v{i + 1}", "dana")
     assert store.active() is None
@@ -177,8 +177,8 @@ def _publisher(path: str, who: str, count: int, start) -> None:
         store.publish(main_file, files, f"{who} {i}", who)
 
 
-def test_two_processes_publishing_at_once_lose_nothing(tmp_path):
-    path = str(tmp_path / "race.db")
+def test_two_processes_publishing_at_once_lose_nothing(db_target):
+    path = db_target
     ctx = multiprocessing.get_context("spawn")
     start = ctx.Event()
     count = 15
@@ -202,8 +202,8 @@ def run(args, db, **kw):
     return CliRunner().invoke(main, [*args, "--db", str(db)], catch_exceptions=False, **kw)
 
 
-def test_publish_activate_rollback_commands(tmp_path):
-    db = tmp_path / "cli.db"
+def test_publish_activate_rollback_commands(db_target, tmp_path):
+    db = db_target
     r = run(["publish", str(POLICY), "-m", "first", "--author", "dana"], db)
     assert (r.exit_code, r.stdout) == (0, "@1\n")  # the reference's A009 note (high falls back to medium) is shown
     assert r.stderr.endswith(f"{POLICY}: published as @1; 0 errors, 0 warnings, 1 note\n")

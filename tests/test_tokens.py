@@ -48,8 +48,8 @@ def test_roles_are_ordered():
     assert not read.can("assign") and read.can("read")
 
 
-def test_unknown_and_empty_tokens_identify_nobody(tmp_path):
-    conn = connect(str(tmp_path / "t.db"))
+def test_unknown_and_empty_tokens_identify_nobody(db_target):
+    conn = connect(db_target)
     cache = tokens.TokenCache(conn)
     assert cache.identify(None) is None
     assert cache.identify("") is None
@@ -107,8 +107,8 @@ def _cli(*args):
     return CliRunner().invoke(main, list(args))
 
 
-def test_create_with_expiry_list_and_revoke_by_name_or_id(tmp_path):
-    db = str(tmp_path / "t.db")
+def test_create_with_expiry_list_and_revoke_by_name_or_id(db_target):
+    db = db_target
     r = _cli("token", "create", "--db", db, "--role", "assign", "--name", "crm", "--expires", "30d")
     assert r.exit_code == 0 and ", expires 20" in r.stderr and r.stderr.endswith("created; it is shown only this once\n")
     crm = r.stdout.strip()
@@ -162,8 +162,8 @@ def test_revoke_refuses_an_unknown_or_shared_name(tmp_path):
     assert (r.exit_code, r.stderr) == (1, f"policyd: no database at {tmp_path / 'none.db'}\n")
 
 
-def test_expired_and_revoked_tokens_identify_nobody_at_once(tmp_path):
-    conn = connect(str(tmp_path / "t.db"))
+def test_expired_and_revoked_tokens_identify_nobody_at_once(db_target):
+    conn = connect(db_target)
     clock = [NOW]
     cache = tokens.TokenCache(conn, clock=lambda: clock[0])
     short = tokens.create(conn, "short", "read", now=NOW, expires_at=NOW + 60)
@@ -178,8 +178,8 @@ def test_expired_and_revoked_tokens_identify_nobody_at_once(tmp_path):
     assert cache.refusal("pd_nope") == "unknown token" and cache.refusal(None) == "missing bearer token"
 
 
-def test_last_use_is_written_in_batches(tmp_path):
-    db = str(tmp_path / "t.db")
+def test_last_use_is_written_in_batches(db_target):
+    db = db_target
     conn = connect(db)
     cache = tokens.TokenCache(conn)
     cache.FLUSH_EVERY = 3600  # only the first use is written at once; the rest wait for the next batch

@@ -17,8 +17,10 @@ KEY_ENV = "POLICYD_AUDIT_KEY"
 
 def _existing_db() -> str:
     """The db the audit commands read; reading never creates one."""
+    from ..storage.db import exists
+
     path = current_db()
-    if not Path(path).exists():
+    if not exists(path):
         raise PolicydError(f"no database at {path}")
     return path
 

@@ -266,7 +266,11 @@ def set_away_until(tx: Tx, rep: str, until: float | None, reason: str, actor: st
     if until <= tx.now:
         raise Refused("until must be in the future")
     tx.state = set_away(tx.state, rep, True)
-    tx.conn.execute("insert or replace into rt_away (rep, until, reason, at) values (?, ?, ?, ?)", (rep, until, reason, tx.now))
+    tx.conn.execute(
+        "insert into rt_away (rep, until, reason, at) values (?, ?, ?, ?)"
+        " on conflict (rep) do update set until = excluded.until, reason = excluded.reason, at = excluded.at",
+        (rep, until, reason, tx.now),
+    )
     tx.away[rep] = (until, reason)
     tx.log.append(tx.now, "away", actor, {"rep": rep, "until": until, "reason": reason})
     return {"rep": rep, "away": True, "until": until, "reason": reason}

@@ -27,10 +27,12 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ..storage.db import connect
+from ..storage.db import connect, is_postgres
 from .rows import find
 
 log = logging.getLogger(__name__)
+
+CLAIM_FOR = 60.0  # seconds an event taken by one daemon's delivery thread is left to it
 
 EVENTS = {
     "assign": "lead.assigned",
@@ -118,6 +120,13 @@ def due(conn: sqlite3.Connection, now: float, limit: int = 50) -> list[dict]:
     return [dict(zip([c[0] for c in cur.description], r)) for r in cur.fetchall()]
 
 
+def claim(conn: sqlite3.Connection, rid: int, now: float) -> bool:
+    """Take an event for this daemon's delivery thread (several daemons on one PostgreSQL database read the same
+    outbox): its retry time moves CLAIM_FOR ahead, so the others skip it; one that dies with it lets it come due again."""
+    cur = conn.execute("update outbox set next_at = ? where id = ? and delivered_at is null and next_at <= ?", (now + CLAIM_FOR, rid, now))
+    return cur.rowcount == 1
+
+
 def mark(conn: sqlite3.Connection, rid: int, now: float, error: str | None, retry_at: float | None) -> None:
     if error is None:
         conn.execute("update outbox set delivered_at = ?, attempts = attempts + 1, last_error = null where id = ?", (now, rid))
@@ -128,8 +137,8 @@ def mark(conn: sqlite3.Connection, rid: int, now: float, error: str | None, retr
 def stats(conn: sqlite3.Connection) -> dict:
     """Pending, failing (pending after a failed attempt) and delivered counts, and the failing rows (metrics, dashboard)."""
     pending, failing, delivered = conn.execute(
-        "select coalesce(sum(delivered_at is null), 0), coalesce(sum(delivered_at is null and attempts > 0), 0),"
-        " coalesce(sum(delivered_at is not null), 0) from outbox"
+        "select count(*) filter (where delivered_at is null), count(*) filter (where delivered_at is null and attempts > 0),"
+        " count(*) filter (where delivered_at is not null) from outbox"
     ).fetchone()
     cur = conn.execute(
         "select id, url, lead_id, event, attempts, next_at, last_error from outbox"
@@ -214,9 +223,12 @@ class Deliverer:
     def round(self, conn: sqlite3.Connection) -> int:
         """Send what is due (one event per lead and URL at a time); how many were tried."""
         items = due(conn, self.clock())
+        shared = is_postgres(conn)
         for item in items:
             if self._stop.is_set():
                 break
+            if shared and not claim(conn, item["id"], self.clock()):
+                continue  # another daemon sends it
             error = post(self.config, item, self.clock())
             now = self.clock()
             retry_at = None

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 from ..door.route import CompiledDoor
 from ..engine.codegen import Compiled
+from ..storage.db import data_version
 from ..storage.doors import is_door_version, load_stored_door
 from ..storage.errors import Conflict, NotFound, Unusable
 from ..storage.store import Store
@@ -143,7 +144,7 @@ class Versions:
 
     def changed(self, conn: sqlite3.Connection) -> bool:
         """Whether another connection committed since the last look (seeds or an activation may be new)."""
-        dv = conn.execute("PRAGMA data_version").fetchone()[0]
+        dv = data_version(conn)
         if dv == self._data_version:
             return False
         self._data_version = dv

@@ -25,10 +25,10 @@ _COLUMNS = "id, at, source, kind, reasons, body, headers, lead_id, status, resol
 def store(tx: Tx, source: str, kind: str, reasons: list[dict], body: str, headers: dict[str, str], lead_id: str | None) -> int:
     """Keep one refused request; returns its id (audited, so the log says a request was refused and kept)."""
     cur = tx.conn.execute(
-        "insert into intake_refused (at, source, kind, reasons, body, headers, lead_id) values (?, ?, ?, ?, ?, ?, ?)",
+        "insert into intake_refused (at, source, kind, reasons, body, headers, lead_id) values (?, ?, ?, ?, ?, ?, ?) returning id",
         (tx.now, source, kind, json.dumps(reasons, ensure_ascii=False), body, json.dumps(headers), lead_id),
     )
-    rid = int(cur.lastrowid or 0)
+    rid = int(cur.fetchone()[0])
     tx.log.append(tx.now, "refused", f"intake:{source}", {"id": rid, "source": source, "kind": kind, "lead_id": lead_id})
     return rid
 

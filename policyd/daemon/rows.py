@@ -33,10 +33,10 @@ def need(conn: sqlite3.Connection, lead_id: str) -> dict:
 
 def insert(conn: sqlite3.Connection, row: dict) -> int:
     cur = conn.execute(
-        "insert into rt_decisions (" + ", ".join(row) + ") values (" + ", ".join("?" * len(row)) + ")",
+        "insert into rt_decisions (" + ", ".join(row) + ") values (" + ", ".join("?" * len(row)) + ") returning id",
         tuple(row.values()),
     )
-    return int(cur.lastrowid or 0)
+    return int(cur.fetchone()[0])
 
 
 def update(conn: sqlite3.Connection, lead_id: str, now: float, **values: Any) -> dict:

@@ -45,7 +45,7 @@ from ..engine.decision import Decision
 from ..engine.state import State
 from ..lottery.seeds import DrawSeed, draw_seed, period_of, seed_for_period
 from ..storage import audit, lease
-from ..storage.db import connect, explain
+from ..storage.db import connect, explain, is_postgres
 from ..storage.errors import StoreError
 from ..storage.health import StorageHealth
 from ..storage.store import Store
@@ -94,6 +94,8 @@ class Runtime(Writer):
         self.outbox: outbox.OutboxConfig | None = None  # webhook events, written with each batch (outbox.py)
         self.on_commit: Callable[[], None] | None = None  # wakes the outbox's delivery thread
         self._since = 0
+        self.shared = False  # PostgreSQL: other daemons write too (see `begin`)
+        self._seen = 0  # the audit head this runtime's state knows of (shared databases)
 
     @property
     def policy(self) -> Policy | None:
@@ -134,6 +136,7 @@ class Runtime(Writer):
         self.lease = lease.take(self.path)  # LeaseHeld, naming the other daemon, when one serves this file
         try:
             self.conn = connect(self.path)
+            self.shared = is_postgres(self.conn)
             self._store = Store(self.path)
             self._load()
             self.scheduler = Scheduler(self._store, self.versions)
@@ -171,8 +174,13 @@ class Runtime(Writer):
                 len(stuck),
                 ", ".join(repr(r["lead_id"]) for r in stuck[:5]),
             )
+        self._read_state(conn)
+
+    def _read_state(self, conn: sqlite3.Connection) -> None:
         self._stored = {t: json.loads(st) for t, st in conn.execute("select team, state from rt_team_state")}
         self.away_until = {r: (u, why) for r, u, why in conn.execute("select rep, until, reason from rt_away")}
+        row = conn.execute("select seq from audit_head where id = 1").fetchone()
+        self._seen = row[0] if row else 0
 
     def _new_teams(self) -> None:
         """A state for each team served for the first time: its stored cursors, its open counts from its rows."""
@@ -193,7 +201,14 @@ class Runtime(Writer):
         self._draw = self.draw_seed(now)
 
     def begin(self, conn: sqlite3.Connection, log_: audit.Appender, now: float) -> Tx:
-        for activation in self.versions.pending:
+        if self.shared and log_.seq != self._seen:  # another daemon (or a command) wrote since: start from what it wrote
+            self._read_state(conn)
+            self.states = {}
+            self._new_teams()
+        pending = self.versions.pending
+        if self.shared:
+            pending = self._unlogged(conn, pending)
+        for activation in pending:
             log_.append(now, "activate", activation["activated_by"] or "", activation)
         self._since = log_.seq
         return Tx(conn, log_, now, dict(self.versions.policies), dict(self.states), self._draw, dict(self.away_until))
@@ -204,11 +219,25 @@ class Runtime(Writer):
         for team, st in tx.states.items():
             if team and st is not self.states.get(team):
                 tx.conn.execute(
-                    "insert or replace into rt_team_state (team, state, at) values (?, ?, ?)",
+                    "insert into rt_team_state (team, state, at) values (?, ?, ?)"
+                    " on conflict (team) do update set state = excluded.state, at = excluded.at",
                     (team, json.dumps(st.to_json(), separators=(",", ":")), tx.now),
                 )
 
+    def _unlogged(self, conn: sqlite3.Connection, pending: list[dict]) -> list[dict]:
+        """The activations no other daemon has logged yet; marks them logged (in this batch's transaction)."""
+        row = conn.execute("select value from rt_meta where key = 'activations_logged'").fetchone()
+        done = int(row[0]) if row else 0
+        fresh = [a for a in pending if a["activation"] > done]
+        if fresh:
+            conn.execute(
+                "insert into rt_meta (key, value) values ('activations_logged', ?) on conflict (key) do update set value = excluded.value",
+                (str(max(a["activation"] for a in fresh)),),
+            )
+        return fresh
+
     def committed(self, tx: Tx) -> None:
+        self._seen = tx.log.seq
         self.versions.pending = []  # recorded (kept for the next batch if this one failed)
         self.states = {k: v for k, v in tx.states.items() if k}
         self.away_until = tx.away

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 
 from ..storage import schedule as sched
+from ..storage.db import data_version
 from ..storage.doors import is_door_version
 from ..storage.store import Store
 from .policy import Versions
@@ -24,7 +25,7 @@ log = logging.getLogger(__name__)
 
 
 class Scheduler:
-    """Pending schedules of one store, looked at once per batch (one pragma when nothing changed)."""
+    """Pending schedules of one store, looked at once per batch (one cheap read when nothing changed)."""
 
     def __init__(self, store: Store, versions: Versions):
         self.store = store
@@ -33,7 +34,7 @@ class Scheduler:
         self._next: float | None = None  # the soonest pending due time
 
     def _look(self) -> None:
-        dv = self.store.db.conn.execute("PRAGMA data_version").fetchone()[0]
+        dv = data_version(self.store.db.conn)
         if dv == self._data_version:
             return
         self._data_version = dv

@@ -59,12 +59,15 @@ def _rows(conn: sqlite3.Connection, since: float, until: float, team: str | None
 
 def _accepts(conn: sqlite3.Connection, since: float, until: float, team: str | None) -> list[tuple[str, float]]:
     """(rep who accepted, seconds from the decision to the first accept) for the window's leads."""
-    return conn.execute(
-        "select json_extract(a.data, '$.rep'), min(a.at) - d.at from rt_decisions d join audit a"
+    first: dict[str, tuple[str, float]] = {}
+    for lead_id, rep, seconds in conn.execute(
+        "select d.lead_id, json_extract(a.data, '$.rep'), a.at - d.at from rt_decisions d join audit a"
         " on a.kind = 'accept' and json_extract(a.data, '$.lead_id') = d.lead_id"
-        " where d.at >= ? and d.at < ? and (? is null or d.team = ?) group by d.lead_id",
+        " where d.at >= ? and d.at < ? and (? is null or d.team = ?) order by a.at, a.seq",
         (since, until, team, team),
-    ).fetchall()
+    ):
+        first.setdefault(lead_id, (rep, seconds))
+    return list(first.values())
 
 
 def _group(names: list[str], rows: list[tuple], accepts: list[tuple[str, float]]) -> dict[str, dict]:

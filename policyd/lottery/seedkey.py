@@ -18,6 +18,8 @@ import re
 import secrets
 from pathlib import Path
 
+from ..storage.engines import is_url, redact
+
 ENV = "POLICYD_SEED_KEY"
 _KEY = re.compile(r"^[0-9a-f]{64}$")
 
@@ -29,7 +31,14 @@ class SeedKeyError(ValueError):
 def key_path(db_path: str | os.PathLike) -> Path:
     """Where the key of this database's seeds is: `$POLICYD_SEED_KEY`, else beside the database."""
     env = os.environ.get(ENV)
-    return Path(env) if env else Path(f"{os.fspath(db_path)}.seed-key")
+    if env:
+        return Path(env)
+    if is_url(db_path):
+        raise SeedKeyError(
+            f"a PostgreSQL database ({redact(db_path)}) has no folder to keep its seed key beside: set ${ENV} to the key file's path"
+            " (the same file for every daemon serving it, on a volume apart from the database's backups)"
+        )
+    return Path(f"{os.fspath(db_path)}.seed-key")
 
 
 def _read(path: Path) -> str:

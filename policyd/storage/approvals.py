@@ -148,12 +148,12 @@ def pending_versions(store: Store) -> list[dict]:
 def request_override(conn: sqlite3.Connection, log: audit.Appender, now: float, by: str, request: dict, rule: str) -> dict:
     """Keep an override that needs approval (inside the caller's transaction), with its audit record; the pending row."""
     data = {**request, "rule": rule}
-    cur = conn.execute(
-        "insert into governance (kind, subject, data, by, at, status) values ('override', ?, ?, ?, ?, 'pending')",
+    (aid,) = conn.execute(
+        "insert into governance (kind, subject, data, by, at, status) values ('override', ?, ?, ?, ?, 'pending') returning id",
         (request["lead_id"], json.dumps(data), by, now),
-    )
-    log.append(now, "override_request", by, {"approval": cur.lastrowid, **data})
-    return {"id": cur.lastrowid, "kind": "override", "status": "pending", "by": by, "at": now, **data}
+    ).fetchone()
+    log.append(now, "override_request", by, {"approval": aid, **data})
+    return {"id": aid, "kind": "override", "status": "pending", "by": by, "at": now, **data}
 
 
 def override_request(conn: sqlite3.Connection, approval_id: int) -> dict:

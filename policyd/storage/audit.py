@@ -29,6 +29,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from .audit_state import Problem, cross_check, read_tables
+from .db import table_names
 
 GENESIS = "0" * 64
 
@@ -65,7 +66,10 @@ class Appender:
     def finish(self) -> None:
         """Record the head; call once before COMMIT."""
         if self.dirty:
-            self.conn.execute("insert or replace into audit_head (id, seq, hash) values (1, ?, ?)", (self.seq, self.hash))
+            self.conn.execute(
+                "insert into audit_head (id, seq, hash) values (1, ?, ?) on conflict (id) do update set seq = excluded.seq, hash = excluded.hash",
+                (self.seq, self.hash),
+            )
             self.dirty = False
 
 
@@ -92,7 +96,7 @@ def records(conn: sqlite3.Connection) -> Iterator[dict]:
 
 
 def tables(conn: sqlite3.Connection) -> set[str]:
-    return {r[0] for r in conn.execute("select name from sqlite_master where type = 'table'")}
+    return table_names(conn)
 
 
 def verify(conn: sqlite3.Connection) -> tuple[int, list[Problem]]:

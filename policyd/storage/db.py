@@ -1,9 +1,15 @@
-"""The one SQLite file: how to open it, and the one migration chain for every table in it.
+"""The one database: how to open it, and the one migration chain for every table in it.
 
 Every user (the store, the daemon's writer and readers, tokens, the audit log,
-lottery seeds and records, the CLI) opens the file through `connect`, so each gets
-the same pragmas (WAL, fsync on every commit, a busy timeout) and finds every table
-at the newest schema. This is the only module that imports sqlite-utils.
+lottery seeds and records, the CLI) opens it through `connect`, so each finds every
+table at the newest schema. The target is a SQLite file (the default; `engines.sqlite`
+sets WAL, fsync on every commit, a busy timeout) or a `postgresql://` URL
+(`engines.postgres`). This is the only module that imports sqlite-utils.
+
+The chain is one for both engines: each step is given a `db` answering sqlite-utils'
+calls (`engines.pg_schema.Database` on PostgreSQL), and writes SQLite's SQL, which
+`engines.pg_sql` says in PostgreSQL's. A step that must say something differently
+asks `is_postgres(db)` (m002's triggers).
 
 The schema grows through named migrations (sqlite-utils `Migrations`), applied
 under SQLite's write lock, so two processes opening a fresh file at once cannot
@@ -17,114 +23,59 @@ the end; an applied migration is never edited.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import sqlite3
-import time
+from typing import Any
 
 import sqlite_utils
 from sqlite_utils import Migrations
 
+from .engines import data_version, exists, explain, is_postgres, is_url, pg_schema, table_names, target_of
+from .engines import sqlite as sqlite_engine
+from .engines.sqlite import EmptyDatabase, refuse_empty
 from .errors import StoreError
-from .sqlite_words import explain
+
+__all__ = ["EmptyDatabase", "refuse_empty", "connect", "database", "write_lock", "migrate", "applied", "explain", "is_postgres"]
+__all__ += ["data_version", "exists", "table_names", "target_of"]
 
 MIGRATIONS = Migrations("policyd.store")
 
 
-def connect(path: str | os.PathLike) -> sqlite3.Connection:
-    """A connection in autocommit mode (callers BEGIN themselves), WAL, fsync on every commit, migrated.
+def connect(target: str | os.PathLike) -> Any:
+    """A connection in autocommit mode (callers BEGIN themselves), migrated: to a SQLite file, or to PostgreSQL for a URL.
 
-    Usable from any thread (the daemon hands its connections to worker threads).
-    A missing file is a new database; an existing file of zero bytes is refused
-    (`EmptyDatabase`), never silently made into a new one. StoreError, naming the
-    file and what to do, when it cannot be opened, is damaged or is not a database.
+    A path is a SQLite file (WAL, fsync on every commit; `engines.sqlite`): usable from
+    any thread (the daemon hands its connections to worker threads); a missing file is
+    a new database; an existing file of zero bytes is refused (`EmptyDatabase`). A
+    `postgresql://` URL is a PostgreSQL database (`engines.postgres`, psycopg imported
+    only then). StoreError, naming the file or the server and database and what to do,
+    when it cannot be opened, is damaged or is not a database.
     """
-    with _opening(path):
-        refuse_empty(path)
+    if is_url(target):
+        from .engines import postgres
+
+        conn = postgres.connect(str(target))
         try:
-            conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=10.0)
+            migrate(conn)
         except sqlite3.Error as err:
-            raise StoreError(explain(path, err)) from None
-        return _set_up(conn, path)
+            conn.close()
+            raise StoreError(str(err)) from None
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+    return sqlite_engine.connect(target, migrate)
+
+
+def database(target: str | os.PathLike) -> Any:
+    """The database as a sqlite-utils Database over `connect` (on PostgreSQL, `pg_schema.Database`, which answers the same calls)."""
+    conn = connect(target)
+    return pg_schema.Database(conn) if is_url(target) else sqlite_utils.Database(conn)
 
 
 @contextlib.contextmanager
-def _opening(path: str | os.PathLike):
-    """Openers of one folder's databases take turns setting up (an OS lock on the folder).
-
-    Two processes creating one file at once can deadlock in SQLite's switch to WAL (a
-    lock no busy timeout waits out). Set-up is short (pragmas, pending migrations), the
-    kernel drops the lock if a process dies, and reads and writes afterwards do not take it.
-    """
-    try:
-        fd = os.open(os.path.dirname(os.path.abspath(path)) or ".", os.O_RDONLY)
-    except OSError:
-        yield  # sqlite3 will say what is wrong with the folder
-        return
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)
-
-
-def _set_up(conn: sqlite3.Connection, path: str | os.PathLike) -> sqlite3.Connection:
-    try:
-        conn.execute("PRAGMA busy_timeout=10000")
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=FULL")
-        migrate(conn)
-    except sqlite3.Error as err:
-        conn.close()
-        raise StoreError(explain(path, err)) from None
-    except BaseException:
-        conn.close()
-        raise
-    return conn
-
-
-class EmptyDatabase(StoreError):
-    """A database file of zero bytes: not a new store (that is a missing file), so never initialised."""
-
-
-def refuse_empty(path: str | os.PathLike, wait: float = 1.0) -> None:
-    """Refuse an existing file of zero bytes (a failed copy, a truncation, a full disk, `touch`).
-
-    SQLite writes a new file's first page right after creating it (`connect` sets WAL
-    at once), so a zero-byte file is only new for the few milliseconds another opener
-    takes to do so: wait that long before refusing. A file whose content is still
-    all in its `-wal` is not empty.
-    """
-    deadline = time.monotonic() + wait
-    while True:
-        try:
-            if os.stat(path).st_size > 0:
-                return
-        except OSError:
-            return  # missing (a new database) or unreadable: sqlite3 says which
-        try:
-            if os.stat(f"{os.fspath(path)}-wal").st_size > 0:
-                return
-        except OSError:
-            pass
-        if time.monotonic() >= deadline:
-            break
-        time.sleep(0.02)
-    raise EmptyDatabase(
-        f"{path}: the file is empty (0 bytes), so it is not a policyd database, and policyd will not make it a new one: "
-        "if it should hold your data it was truncated (a failed copy, a full disk), so restore it from a backup; "
-        "to start a new database instead, delete the empty file (or point --db at a path that does not exist yet)"
-    )
-
-
-def database(path: str | os.PathLike) -> sqlite_utils.Database:
-    """The file as a sqlite-utils Database over `connect` (for code that reads and writes rows by table)."""
-    return sqlite_utils.Database(connect(path))
-
-
-@contextlib.contextmanager
-def write_lock(conn: sqlite3.Connection):
-    """One transaction under SQLite's write lock (BEGIN IMMEDIATE): reads inside it see what
+def write_lock(conn: Any):
+    """One transaction under the database's write lock (BEGIN IMMEDIATE): reads inside it see what
     the writes will be checked against, and any exception rolls everything back."""
     conn.execute("BEGIN IMMEDIATE")
     try:
@@ -136,8 +87,10 @@ def write_lock(conn: sqlite3.Connection):
         raise
 
 
-def migrate(conn: sqlite3.Connection) -> list[str]:
+def migrate(conn: Any) -> list[str]:
     """Apply pending migrations, holding the write lock so concurrent openers wait; returns the names applied."""
+    if is_postgres(conn):
+        return pg_schema.migrate(conn, MIGRATIONS)
     db = sqlite_utils.Database(conn)
     if not MIGRATIONS.pending(db):
         return []
@@ -153,8 +106,10 @@ def migrate(conn: sqlite3.Connection) -> list[str]:
     return pending
 
 
-def applied(conn: sqlite3.Connection) -> list[str]:
-    """Names of the migrations this file has had, in order."""
+def applied(conn: Any) -> list[str]:
+    """Names of the migrations this database has had, in order."""
+    if is_postgres(conn):
+        return pg_schema.applied(conn, MIGRATIONS.name)
     return [m.name for m in MIGRATIONS.applied(sqlite_utils.Database(conn))]
 
 
@@ -192,9 +147,15 @@ def m002_append_only(db: sqlite_utils.Database) -> None:
     """Versions and the activation log can be added to, never changed or removed."""
     for table in ("versions", "activations"):
         for event in ("UPDATE", "DELETE"):
+            name = f"{table}_no_{event.lower()}"
+            if is_postgres(db):  # a trigger's body is the one thing the engines say differently
+                db.conn.raw_execute(
+                    f"CREATE OR REPLACE TRIGGER {name} BEFORE {event} ON {table} FOR EACH ROW "
+                    f"EXECUTE FUNCTION policyd_refuse('{table} are append-only')"
+                )
+                continue
             db.execute(
-                f"CREATE TRIGGER IF NOT EXISTS {table}_no_{event.lower()} BEFORE {event} ON {table} "
-                f"BEGIN SELECT RAISE(ABORT, '{table} are append-only'); END"
+                f"CREATE TRIGGER IF NOT EXISTS {name} BEFORE {event} ON {table} BEGIN SELECT RAISE(ABORT, '{table} are append-only'); END"
             )
 
 
@@ -373,7 +334,7 @@ def m014_versions_per_policy(db: sqlite_utils.Database) -> None:
     rows = db.execute("select number, main_file, files from versions where policy = ''").fetchall()
     if rows:  # the append-only triggers stand aside for this one filing, and only here
         for table in ("versions", "activations"):
-            db.execute(f"DROP TRIGGER IF EXISTS {table}_no_update")
+            db.execute(f"DROP TRIGGER IF EXISTS {table}_no_update" + (f" ON {table}" if is_postgres(db) else ""))
         for number, main_file, files in rows:
             db.execute(
                 "update versions set policy = ? where number = ?", [policy_name(main_file, json.loads(files).get(main_file, "")), number]
@@ -394,7 +355,7 @@ def m015_decisions_name_their_team(db: sqlite_utils.Database) -> None:
     db.execute("create table if not exists rt_team_state (team text primary key, state text not null, at real not null)")
     db.execute(  # the one state a daemon kept before: its team is the one that decided last
         "insert or ignore into rt_team_state select t.team, s.state, s.at from rt_state s"
-        " join (select team from rt_decisions where team is not null order by id desc limit 1) t"
+        " cross join (select team from rt_decisions where team is not null order by id desc limit 1) t"
     )
 
 
@@ -411,6 +372,15 @@ def m017_governance(db: sqlite_utils.Database) -> None:
     db.execute(
         "create table if not exists governance (id integer primary key, kind text not null, subject text not null, data text not null,"
         " by text not null, at real not null, due real, status text not null, decided_by text, decided_at real)"
+    )
+
+
+@MIGRATIONS()
+def m020_open_leads_index(db: sqlite_utils.Database) -> None:
+    """Open leads by team and holder, indexed: the open counts a daemon reads again whenever another daemon wrote."""
+    db.execute(
+        "create index if not exists rt_decisions_open on rt_decisions(team, holder)"
+        " where holder is not null and status in ('assigned', 'accepted')"
     )
 
 

@@ -23,6 +23,7 @@ import time
 from typing import Any
 
 from .db import explain
+from .engines import redact
 from .errors import StorageFailure
 
 log = logging.getLogger(__name__)
@@ -82,7 +83,7 @@ class StorageHealth:
     def snapshot(self, now: float | None = None) -> dict[str, Any]:
         """For the health check: status, file, and the last error with when it happened (epoch seconds)."""
         now = time.time() if now is None else now
-        out: dict[str, Any] = {"status": self.status(now), "file": self.path}
+        out: dict[str, Any] = {"status": self.status(now), "file": redact(self.path)}
         with self._lock:
             if self.failed_at is not None:
                 out.update(error=self.error, failed_at=self.failed_at, failures=self.failures)

@@ -1,4 +1,7 @@
-"""One daemon per database: an OS lock on a file beside it, and a row that names the holder.
+"""One daemon per SQLite file: an OS lock on a file beside it, and a row that names the holder.
+
+(On PostgreSQL the lease excludes nobody: several daemons serve one database, each
+write transaction under the database's write lock; see `_acquire_on_server`.)
 
 Two daemons on one file would each keep their own open counts and together overbook
 every rep, so a daemon holds an exclusive lease on its database for as long as it
@@ -41,6 +44,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from .db import connect
+from .engines import is_url
 from .errors import StoreError
 
 log = logging.getLogger(__name__)
@@ -48,6 +52,7 @@ log = logging.getLogger(__name__)
 SUFFIX = "-lock"
 HEARTBEAT_EVERY = 5.0
 STALE_AFTER = 30.0
+LEASE_KEY = 0x706F6C6963796402  # PostgreSQL: the advisory lock that stands for the lock file
 _COLUMNS = "nonce, pid, host, started_at, address, heartbeat_at"
 
 
@@ -128,6 +133,7 @@ class Lease:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._conn: sqlite3.Connection | None = None
+        self.shared = False  # PostgreSQL: many daemons serve one database, so the lease excludes nobody (see `acquire`)
         self._on_error: Callable[[BaseException], None] = lambda err: None
         self._on_ok: Callable[[], None] = lambda: None
 
@@ -149,7 +155,8 @@ class Lease:
                     self.took_over = prev
                 h = self.holder
                 conn.execute(
-                    f"insert or replace into daemon_lease (id, {_COLUMNS}) values (1, ?, ?, ?, ?, ?, ?)",
+                    f"insert into daemon_lease (id, {_COLUMNS}) values (1, ?, ?, ?, ?, ?, ?) on conflict (id) do update set "
+                    + ", ".join(f"{c} = excluded.{c}" for c in _COLUMNS.split(", ")),
                     (self.nonce, h.pid, h.host, h.started_at, h.address, h.heartbeat_at),
                 )
                 conn.execute("COMMIT")
@@ -169,7 +176,7 @@ class Lease:
 
     def _write_lock_file(self) -> None:
         """The holder, also in the lock file: named even when the database cannot be read."""
-        if self.fd is None:
+        if self.fd is None or self.shared:
             return
         data = json.dumps(self.holder.to_json()).encode("utf-8")
         try:
@@ -198,6 +205,10 @@ class Lease:
         try:
             if self._conn is None:
                 self._conn = connect(self.path)
+            if self.shared:  # no row to keep: the beat says whether the server answers
+                self._conn.execute("select 1").fetchone()
+                self._on_ok()
+                return True
             cur = self._conn.execute(
                 "update daemon_lease set heartbeat_at = ?, address = ? where id = 1 and nonce = ?", (now, self.holder.address, self.nonce)
             )
@@ -219,6 +230,13 @@ class Lease:
         self._stop.set()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout=10)
+        if self.shared:
+            self.fd = None
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+            self._unreserve()
+            return
         try:
             conn = self._conn or connect(self.path)
             try:
@@ -233,6 +251,9 @@ class Lease:
             fcntl.flock(fd, fcntl.LOCK_UN)
         finally:
             os.close(fd)
+        self._unreserve()
+
+    def _unreserve(self) -> None:
         with _guard:
             if _reserved.get(_key(self.path)) is self:
                 del _reserved[_key(self.path)]
@@ -291,6 +312,8 @@ def _current_holder(path: str, fd: int) -> Holder | None:
 def acquire(path: str | os.PathLike, address: str | None = None, clock: Callable[[], float] = time.time) -> Lease:
     """Take the lease of `path`; LeaseHeld, naming the holder, when another daemon has it."""
     path = os.fspath(path)
+    if is_url(path):
+        return _acquire_on_server(path, address, clock)
     lp = lock_path(path)
     try:
         fd = os.open(lp, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
@@ -319,13 +342,23 @@ def acquire(path: str | os.PathLike, address: str | None = None, clock: Callable
     return lease
 
 
+def _acquire_on_server(url: str, address: str | None, clock: Callable[[], float]) -> Lease:
+    """On PostgreSQL any number of daemons serve one database: each write transaction takes the database's
+    write lock and reloads what another daemon changed (daemon/runtime.py), so none can overbook a rep.
+    The lease excludes nobody; taking it checks that the server answers, and its beat keeps asking."""
+    connect(url).close()
+    lease = Lease(url, -1, address, clock)
+    lease.shared = True
+    return lease
+
+
 # ---------------------------------------------------------------- handing the lease to the runtime
 _reserved: dict[str, Lease] = {}
 _guard = threading.Lock()
 
 
 def _key(path: str | os.PathLike) -> str:
-    return os.path.realpath(os.fspath(path))
+    return os.fspath(path) if is_url(path) else os.path.realpath(os.fspath(path))
 
 
 def reserve(path: str | os.PathLike, address: str | None = None) -> Lease:

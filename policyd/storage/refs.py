@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..checks.load import Loaded, load_path
+from .db import exists as dbfile_exists
 from .store import Store, StoreError, bundle_of, default_db_path, load_bundle
 
 TRIED = "not a file, a stored version (@N, @active, @previous, @latest) or a git revision (REV:PATH)"
@@ -62,7 +63,7 @@ def kind_of(ref: str) -> str:
 def open_store(db: str | None, ref: str = "") -> Store:
     """The store at `db`, which must exist already: reading a ref never creates one."""
     path = db or default_db_path()
-    if not os.path.exists(path):
+    if not dbfile_exists(path):
         where = f"{ref}: " if ref else ""
         raise RefError(f"{where}no policy store at {path} (publish first, or point --db / POLICYD_DB at one)")
     try:

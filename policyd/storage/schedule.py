@@ -41,14 +41,14 @@ def schedule(store: Store, refs: list[str | int], due: float, by: str, now: floa
         chosen = check_set(store, refs)
         versions = [{"policy": v.policy, "number": v.number, "ref": store.ref_of(v)} for v in chosen]
         data = {"versions": versions}
-        cur = conn.execute(
-            "insert into governance (kind, subject, data, by, at, due, status) values ('schedule', ?, ?, ?, ?, ?, 'pending')",
+        (sid,) = conn.execute(
+            "insert into governance (kind, subject, data, by, at, due, status) values ('schedule', ?, ?, ?, ?, ?, 'pending') returning id",
             (" ".join(x["ref"] for x in versions), json.dumps(data), by, now, due),
-        )
+        ).fetchone()
         log = audit.Appender(conn)
-        log.append(now, "schedule", by, {"schedule": cur.lastrowid, "due": due, **data})
+        log.append(now, "schedule", by, {"schedule": sid, "due": due, **data})
         log.finish()
-    return get(store, cur.lastrowid)
+    return get(store, sid)
 
 
 def audit_time(t: float) -> str:

@@ -29,7 +29,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from . import audit
-from .db import connect
+from .db import connect, explain, target_of
+from .errors import StorageFailure
 
 log = logging.getLogger(__name__)
 
@@ -197,7 +198,7 @@ def revoke(conn: sqlite3.Connection, ref: str, by: str, now: float | None = None
 
 
 def _db_file(conn: sqlite3.Connection) -> str:
-    return next(r[2] for r in conn.execute("pragma database_list").fetchall() if r[1] == "main")
+    return target_of(conn)
 
 
 class TokenCache:
@@ -222,7 +223,12 @@ class TokenCache:
         self._path: str = _db_file(conn)
 
     def _row(self, token: str) -> tuple | None:
-        return self.conn.execute("select id, name, role, expires_at, revoked_at from tokens where hash = ?", (digest(token),)).fetchone()
+        try:
+            return self.conn.execute(
+                "select id, name, role, expires_at, revoked_at from tokens where hash = ?", (digest(token),)
+            ).fetchone()
+        except sqlite3.Error as err:  # the database is out of reach: the request may be retried (503), never a 500
+            raise StorageFailure(f"{explain(self._path, err)}; the token could not be checked, so nothing was done") from None
 
     def identify(self, token: str | None) -> Identity | None:
         if not token:
@@ -283,7 +289,8 @@ class TokenCache:
             try:
                 conn.execute("BEGIN IMMEDIATE")
                 conn.executemany(
-                    "update tokens set last_used_at = max(coalesce(last_used_at, 0), ?) where id = ?", [(t, i) for i, t in used.items()]
+                    "update tokens set last_used_at = ? where id = ? and (last_used_at is null or last_used_at < ?)",
+                    [(t, i, t) for i, t in used.items()],
                 )
                 conn.execute("COMMIT")
             finally:

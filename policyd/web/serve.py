@@ -31,6 +31,7 @@ from typing import Any
 import uvicorn
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
+from ..storage.engines import redact
 from .app import create_app
 
 log = logging.getLogger(__name__)
@@ -245,7 +246,7 @@ def run(
     def ready() -> None:
         pol = app.state.daemon.runtime.policy
         what = f"version {pol.version}" if pol else "no active version yet (run `policyd activate @N`)"
-        print(f"policyd: serving http://{host}:{actual} ({what}, database {db})", file=sys.stderr, flush=True)
+        print(f"policyd: serving http://{host}:{actual} ({what}, database {redact(db)})", file=sys.stderr, flush=True)
 
     app = create_app(db, sla_interval=sla_interval, log_access=log_access, on_ready=ready, **app_options)
     uvicorn.Server(config(app, limits, timeout_graceful_shutdown=5)).run(sockets=[sock])
