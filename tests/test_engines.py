@@ -165,3 +165,16 @@ def test_savepoints_undo_one_operation_of_a_batch_on_both_engines(engine, tmp_pa
     conn.execute("COMMIT")
     assert not conn.in_transaction
     assert conn.execute("select key from rt_meta order by key").fetchall() == [("a",), ("c",)]
+
+
+def test_messages_name_a_url_without_its_password(pg_url):
+    """Every message that names the database names a URL as `redact` prints it: the password never reaches the terminal."""
+    url = pg_url.replace("://", "://:s3cret@", 1) if "@" not in pg_url else pg_url.replace("@", ":s3cret@", 1)
+    assert "s3cret" in url and dbfile.connect(url).execute("select 1").fetchone() == (1,)
+    for args in (["show", "@active"], ["rollback"], ["audit", "verify"], ["versions", "--policy", "nosuch"]):
+        r = CliRunner().invoke(main, [*args[:1], "--db", url, *args[1:]] if args[0] != "audit" else ["audit", "verify", "--db", url])
+        assert "s3cret" not in r.output, (args, r.output)
+    r = CliRunner().invoke(main, ["show", "@active", "--db", url])
+    assert r.exit_code != 0 and "is active yet in" in r.output and redact(url) in r.output, r.output
+    r = CliRunner().invoke(main, ["audit", "verify", "--db", url])
+    assert r.exit_code == 0 and f"{redact(url)}: 0 records, chain intact" in r.output, r.output

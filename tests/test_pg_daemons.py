@@ -124,74 +124,116 @@ def test_a_daemon_that_loses_its_database_answers_503_then_recovers_by_itself(pg
     assert audit.verify(connect(pg_url))[1] == []
 
 
-def test_three_daemons_under_load_lose_nothing_when_killed_cut_off_and_dropped(pg_url, pg_server):
-    """kill -9 of a daemon at random moments (then restarted), every connection dropped by the server,
-    the database out of reach for a moment: afterwards every answered lead is stored once, as answered."""
+def _emea(text: str) -> str:
+    """The policy as a second team, every rep renamed (a rep belongs to one team)."""
+    import re
+
+    from policyd.storage.store import load_bundle
+
+    reps = load_bundle("inbound.policy", {"inbound.policy": text}).compiled.rep_names
+    return re.sub(r"\b(" + "|".join(reps) + r")\b", r"eu_\1", text.replace("policy inbound_b2b", "policy emea", 1))
+
+
+def test_three_daemons_under_load_on_two_teams_lose_nothing_when_killed_restarted_cut_off_and_dropped(tmp_path, monkeypatch):
+    """kill -9 of a daemon at random moments (then restarted), the database server restarted, every connection
+    dropped by the server, the database out of reach for a moment, two teams at once: afterwards every answered
+    lead is stored once, as answered, nobody is over capacity, no SLA step ran twice and the audit verifies."""
     import random
     import threading
 
     import httpx
 
+    from policyd.storage.teams import activate_set
+
+    from . import pg_server as servers
     from .pg_server import Proxy
 
     seed = random.randrange(1 << 30)
     rng = random.Random(seed)
     cap = 5
-    publish(pg_url, SMALL.replace(f"capacity {CAP}", f"capacity {cap}").replace(f"capacity default {CAP}", f"capacity default {cap}"))
-    tok = make_token(pg_url, "assign")
-    proxy = Proxy(pg_url)
-    daemons = [ProcessServer(proxy.url) for _ in range(3)]
-    answered: dict[str, tuple] = {}
-    lock = threading.Lock()
-
-    def worker(w: int) -> None:
-        for i in range(25):
-            body = lead(f"F-{w}-{i}", **HIGH)
-            for _ in range(60):  # until some daemon answers; a retry of a decided lead answers with its decision
-                srv = daemons[rng.randrange(len(daemons))]
-                try:
-                    r = httpx.post(f"{srv.url}/v1/assign", json=body, headers={"Authorization": f"Bearer {tok}"}, timeout=10)
-                except httpx.HTTPError:
-                    time.sleep(0.05)
-                    continue
-                if r.status_code in (200, 201):
-                    d = r.json()
-                    with lock:
-                        assert answered.setdefault(d["lead_id"], (d["rep"], d["queue"])) == (d["rep"], d["queue"]), seed
-                    break
-                assert r.status_code == 503, (seed, r.status_code, r.text)
-                time.sleep(0.05)
-
-    workers = [threading.Thread(target=worker, args=(w,)) for w in range(6)]
+    server = servers.start(own=True)  # this test restarts its server: never the one the session shares
+    monkeypatch.setenv("POLICYD_SEED_KEY", str(tmp_path / "seed-key"))
+    proxy = None
+    daemons: list[ProcessServer] = []
     try:
+        pg_url = server.create()
+        text = SMALL.replace(f"capacity {CAP}", f"capacity {cap}").replace(f"capacity default {CAP}", f"capacity default {cap}")
+        store = Store(pg_url)
+        numbers = [
+            store.publish(f"{n}.policy", {f"{n}.policy": t}, "test", "tests")[0].number
+            for n, t in (("inbound", text), ("emea", _emea(text)))
+        ]
+        activate_set(store, numbers, "tests")
+        store.close()
+        teams = ("inbound_b2b", "emea")
+        tok = make_token(pg_url, "assign")
+        proxy = Proxy(pg_url)
+        daemons = [ProcessServer(proxy.url) for _ in range(3)]
+        answered: dict[str, tuple] = {}
+        lock = threading.Lock()
+
+        def worker(w: int) -> None:
+            team = teams[w % 2]
+            for i in range(25):
+                body = lead(f"F-{w}-{i}", **HIGH)
+                for _ in range(120):  # until some daemon answers; a retry of a decided lead answers with its decision
+                    srv = daemons[rng.randrange(len(daemons))]
+                    try:
+                        r = httpx.post(
+                            f"{srv.url}/v1/teams/{team}/assign", json=body, headers={"Authorization": f"Bearer {tok}"}, timeout=10
+                        )
+                    except httpx.HTTPError:
+                        time.sleep(0.05)
+                        continue
+                    if r.status_code in (200, 201):
+                        d = r.json()
+                        with lock:
+                            assert answered.setdefault(d["lead_id"], (d["rep"], d["queue"])) == (d["rep"], d["queue"]), seed
+                        break
+                    assert r.status_code == 503, (seed, r.status_code, r.text)
+                    time.sleep(0.05)
+
+        workers = [threading.Thread(target=worker, args=(w,)) for w in range(6)]
         for t in workers:
             t.start()
-        for fault in ("kill", "drop", "kill", "cut", "kill"):
+        for fault in ("kill", "drop", "restart", "kill", "cut", "kill"):
             time.sleep(rng.uniform(0.3, 1.5))
             if fault == "kill":
                 k = rng.randrange(len(daemons))
                 daemons[k].kill9()
                 daemons[k] = ProcessServer(proxy.url)
             elif fault == "drop":
-                pg_server.admin("select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'policyd'")
+                server.admin("select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'policyd'")
+            elif fault == "restart":
+                server.restart()
             else:
                 proxy.cut()
                 time.sleep(0.5)
                 proxy.restore()
         for t in workers:
-            t.join(120)
+            t.join(180)
+        for d in daemons:
+            d.stop()
+        assert len(answered) == 6 * 25, seed
+        stored = db_rows(pg_url, "select lead_id, rep, queue, holder, status, team from rt_decisions")
+        assert len(stored) == len({r[0] for r in stored})
+        assert {r[0]: (r[1], r[2]) for r in stored} == answered, seed  # each answered lead once, as answered; none unanswered
+        assert len({r[5] for r in stored}) == 2  # both teams decided
+        held = Counter(r[3] for r in stored if r[3] is not None and r[4] in ("assigned", "accepted"))
+        assert max(held.values()) <= cap, (seed, held)
+        trail = db_rows(pg_url, "select kind, data from audit")
+        assert Counter(k for k, _ in trail)["assign"] == len(answered)
+        steps = Counter((k, json.loads(d).get("lead_id")) for k, d in trail if k.startswith("sla_"))
+        assert all(n == 1 for n in steps.values()), (seed, steps)  # no SLA step twice
+        assert audit.verify(connect(pg_url))[1] == []
+        r = CliRunner().invoke(main, ["audit", "verify", "--db", pg_url])
+        assert r.exit_code == 0 and "chain intact" in r.output
     finally:
         for d in daemons:
             d.stop()
-        proxy.close()
-    assert len(answered) == 6 * 25, seed
-    stored = db_rows(pg_url, "select lead_id, rep, queue, holder, status from rt_decisions")
-    assert len(stored) == len({r[0] for r in stored})
-    assert {r[0]: (r[1], r[2]) for r in stored} == answered, seed  # each answered lead once, as answered; none unanswered
-    held = Counter(r[3] for r in stored if r[3] is not None and r[4] in ("assigned", "accepted"))
-    assert max(held.values()) <= cap, (seed, held)
-    assert Counter(k for (k,) in db_rows(pg_url, "select kind from audit"))["assign"] == len(answered)
-    assert audit.verify(connect(pg_url))[1] == []
+        if proxy is not None:
+            proxy.close()
+        server.stop()
 
 
 def test_two_daemons_send_each_webhook_event_once(pg_url):

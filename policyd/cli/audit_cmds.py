@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from ..storage.engines import redact
 from .common import PolicydError, current_db, db_option, echo_json, iso, json_format, when
 from .db_errors import storage_errors
 
@@ -21,7 +22,7 @@ def _existing_db() -> str:
 
     path = current_db()
     if not exists(path):
-        raise PolicydError(f"no database at {path}")
+        raise PolicydError(f"no database at {redact(path)}")
     return path
 
 
@@ -121,10 +122,10 @@ def audit_verify(checkpoints: tuple[str, ...], key_file: str | None, fmt: str) -
             }
         )
     for p in problems:
-        click.echo(f"{path}: {p.message}", err=True)
+        click.echo(f"{redact(path)}: {p.message}", err=True)
     if problems:
         raise PolicydError(f"audit log is not intact: {len(problems)} problem{'s' if len(problems) != 1 else ''} in {n} records")
-    said = f"{path}: {n} records, chain intact"
+    said = f"{redact(path)}: {n} records, chain intact"
     if decisions:
         said += f"; the {decisions} decision{'s' if decisions != 1 else ''} agree with it"
     for f, cp in anchors:
@@ -160,11 +161,13 @@ def audit_checkpoint(key_file: str | None, output: str | None) -> None:
         n, problems = audit.verify(conn)
         if problems:
             for p in problems:
-                click.echo(f"{path}: {p.message}", err=True)
+                click.echo(f"{redact(path)}: {p.message}", err=True)
             raise PolicydError(f"no checkpoint made: the audit log is not intact ({len(problems)} problems in {n} records)")
         key = _key(key_file, create=True)
         if os.path.dirname(os.path.abspath(key_file)) == os.path.dirname(os.path.abspath(path)):
-            click.echo(f"note: the key is in the database's directory; whoever may rewrite {path} there may read the key too", err=True)
+            click.echo(
+                f"note: the key is in the database's directory; whoever may rewrite {redact(path)} there may read the key too", err=True
+            )
         cp = checkpoint.make(conn, key, path)
     finally:
         conn.close()

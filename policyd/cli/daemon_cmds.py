@@ -13,6 +13,7 @@ import time
 
 import click
 
+from ..storage.engines import redact
 from .audit_cmds import audit_cmd
 from .common import PolicydError, current_db, db_option, when
 from .db_errors import StorageProblem, storage_errors
@@ -218,14 +219,14 @@ def serve(
     where = f"[{host}]" if ":" in host else host
     held = lease.reserve(path, f"http://{where}:{port}")  # LeaseHeld, naming the other daemon
     if held.took_over is not None and held.took_over.pid != held.holder.pid:
-        click.echo(f"policyd: {path}: {held.took_over_text()}", err=True)
+        click.echo(f"policyd: {redact(path)}: {held.took_over_text()}", err=True)
     try:
         run(path, host, port, sla_interval, access_log, limits, sources=sources, max_pending=max_pending, outbox=outbox, policy=policy)
     except OSError as err:
         raise PolicydError(f"cannot listen on {host}:{port}: {err.strerror}") from None
     except SystemExit as exc:
         if exc.code == 3:  # uvicorn: the app did not start; its log above says why
-            raise StorageProblem(f"{path}: the daemon could not start; the messages above say why") from None
+            raise StorageProblem(f"{redact(path)}: the daemon could not start; the messages above say why") from None
         raise
     finally:
         held.release()
@@ -352,5 +353,5 @@ def _connect_existing():
 
     path = current_db()
     if not exists(path):
-        raise PolicydError(f"no database at {path}")
+        raise PolicydError(f"no database at {redact(path)}")
     return connect(path)

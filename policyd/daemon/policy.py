@@ -29,6 +29,7 @@ from ..door.route import CompiledDoor
 from ..engine.codegen import Compiled
 from ..storage.db import data_version
 from ..storage.doors import is_door_version, load_stored_door
+from ..storage.engines import redact
 from ..storage.errors import Conflict, NotFound, Unusable
 from ..storage.store import Store
 from ..storage.teams import activate_set, latest_activations
@@ -67,7 +68,7 @@ class SeveralActive(Unusable):
 def served_policy(store: Store, name: str) -> str:
     """The policy named by `policyd serve --policy NAME`, which must be in the store."""
     if name not in store.policies():
-        raise SeveralActive(f"no policy {name!r} in {store.path} (it holds {', '.join(store.policies()) or 'no versions yet'})")
+        raise SeveralActive(f"no policy {name!r} in {redact(store.path)} (it holds {', '.join(store.policies()) or 'no versions yet'})")
     return name
 
 

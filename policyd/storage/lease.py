@@ -44,7 +44,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from .db import connect
-from .engines import is_url
+from .engines import is_url, redact
 from .errors import StoreError
 
 log = logging.getLogger(__name__)
@@ -282,7 +282,7 @@ def _held_message(path: str, holder: Holder | None, why: str | None = None) -> s
     who = holder.describe() if holder is not None else "a process whose details cannot be read"
     stop = f"stop it first (kill {holder.pid} on {holder.host})" if holder is not None else "stop it first"
     return (
-        f"{path} is already served by another daemon: {who}"
+        f"{redact(path)} is already served by another daemon: {who}"
         + (f"; {why}" if why else "")
         + f". Two daemons on one database would each count open leads on their own and overbook the reps: {stop}, "
         "or serve another database with --db"

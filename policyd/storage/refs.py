@@ -24,6 +24,7 @@ from pathlib import Path
 
 from ..checks.load import Loaded, load_path
 from .db import exists as dbfile_exists
+from .engines import redact
 from .store import Store, StoreError, bundle_of, default_db_path, load_bundle
 
 TRIED = "not a file, a stored version (@N, @active, @previous, @latest) or a git revision (REV:PATH)"
@@ -65,7 +66,7 @@ def open_store(db: str | None, ref: str = "") -> Store:
     path = db or default_db_path()
     if not dbfile_exists(path):
         where = f"{ref}: " if ref else ""
-        raise RefError(f"{where}no policy store at {path} (publish first, or point --db / POLICYD_DB at one)")
+        raise RefError(f"{where}no policy store at {redact(path)} (publish first, or point --db / POLICYD_DB at one)")
     try:
         return Store(path)
     except StoreError as err:

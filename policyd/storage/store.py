@@ -35,6 +35,7 @@ from ..lang import model as m
 from ..lang.diagnostics import ERROR, Diagnostic, PolicyError
 from ..lang.model import Span
 from . import db as dbfile
+from .engines import redact
 from .errors import NotFound, Refused, StoreError
 from .names import policy_name
 
@@ -222,7 +223,7 @@ class Store:
     def _named(self, policy: str) -> str:
         names = self.policies()
         if policy not in names:
-            raise UnknownVersion(f"no policy {policy!r} in {self.path} (it holds {', '.join(names) or 'no versions yet'})")
+            raise UnknownVersion(f"no policy {policy!r} in {redact(self.path)} (it holds {', '.join(names) or 'no versions yet'})")
         return policy
 
     def versions(self, policy: str | None = None) -> list[Version]:
@@ -258,18 +259,18 @@ class Store:
             v = self.active(policy) if policy is not None else None
             if v is None:
                 raise UnknownVersion(
-                    f"no version {'of ' + policy + ' ' if name else ''}is active yet in {self.path}; run `policyd activate {at}N`"
+                    f"no version {'of ' + policy + ' ' if name else ''}is active yet in {redact(self.path)}; run `policyd activate {at}N`"
                 )
             return v
         if text == "previous":
             stack = self._active_stack(policy) if policy is not None else []
             if len(stack) < 2:
-                raise UnknownVersion(f"there is no previously active version {'of ' + policy + ' ' if name else ''}in {self.path}")
+                raise UnknownVersion(f"there is no previously active version {'of ' + policy + ' ' if name else ''}in {redact(self.path)}")
             return self.get(stack[-2])
         if text == "latest":
             v = self.latest(policy) if policy is not None else None
             if v is None:
-                raise UnknownVersion(f"the store {self.path} has no versions yet; run `policyd publish POLICY -m ...`")
+                raise UnknownVersion(f"the store {redact(self.path)} has no versions yet; run `policyd publish POLICY -m ...`")
             return v
         rows = list(self.db.query("select * from versions where number = ?", [int(text)]))
         if not rows or (policy is not None and rows[0]["policy"] != policy):
@@ -278,7 +279,7 @@ class Store:
                 known = f"its versions are {', '.join(f'{policy}@{v.number}' for v in reversed(self.versions(policy)))}"
             else:
                 known = f"versions are @1..@{latest.number}" if latest else "it has no versions yet"
-            raise UnknownVersion(f"no version {name + '@' if name else ''}{int(text)} in {self.path} ({known})")
+            raise UnknownVersion(f"no version {name + '@' if name else ''}{int(text)} in {redact(self.path)} ({known})")
         return self._row_to_version(rows[0])
 
     def activations(self, policy: str | None = None) -> list[dict]:
@@ -400,7 +401,9 @@ class Store:
             name = self._named(policy) if policy is not None else self._one_policy("previous")
             current = self.active(name) if name is not None else None
             if current is None:
-                raise UnknownVersion(f"no version {'of ' + name + ' ' if policy else ''}is active yet in {self.path}; nothing to roll back")
+                raise UnknownVersion(
+                    f"no version {'of ' + name + ' ' if policy else ''}is active yet in {redact(self.path)}; nothing to roll back"
+                )
             target = self.get(f"{name}@previous" if policy else "@previous")
             if check is not None:
                 check(target)
