@@ -37,8 +37,10 @@ def publish(db: Path, text: str, author: str, name: str = "inbound.policy") -> i
         store.close()
 
 
-def cli(db: Path, *args: str):
-    return CliRunner().invoke(main, [*args], env={"POLICYD_DB": str(db)})
+def cli(db: Path, *args: str, now: str | None = None):
+    """The CLI on `db`; `now` sets its clock (POLICYD_NOW), else it reads the real one."""
+    env = {"POLICYD_DB": str(db), "POLICYD_NOW": now}
+    return CliRunner().invoke(main, [*args], env=env)
 
 
 def audit_kinds(db: Path) -> list[tuple[str, str]]:
@@ -96,27 +98,64 @@ def test_a_policy_without_the_clause_activates_as_before_and_approving_it_is_ref
     assert cli(db, "activate", f"@{n}", "--by", "dana").exit_code == 0
 
 
+NOW = "2026-01-05T08:00:00Z"  # the CLI's clock in the schedule tests (POLICYD_NOW), a Monday
+
+
 def test_a_schedule_is_checked_when_made_and_listed_and_cancelled(db_target):
     db = db_target  # a SQLite file, then a PostgreSQL database
     n = publish(db, with_clauses("approve versions by another"), "dana")
-    future = "2099-01-04T09:00:00Z"
-    refused = cli(db, "activate", f"@{n}", "--at", future, "--by", "dana")
+    soon = "2026-01-05T09:00:00Z"  # an hour after the CLI's clock
+    refused = cli(db, "activate", f"@{n}", "--at", soon, "--by", "dana", now=NOW)
     assert refused.exit_code == 2 and "needs approval" in refused.stderr  # refused now, not at 09:00 on the day
     approvals.approve_version(Store(db), n, "lee")
-    past = cli(db, "activate", f"@{n}", "--at", "2020-01-01T00:00:00Z")
-    assert past.exit_code == 2 and "must be in the future" in past.stderr
-    bad = cli(db, "activate", f"@{n}", "--at", "next monday")
+    bad = cli(db, "activate", f"@{n}", "--at", "next monday", now=NOW)
     assert bad.exit_code == 2 and "'next monday' is not a time: expected ISO 8601 such as 2026-12-07T09:00:00Z" in bad.stderr
-    ok = cli(db, "activate", f"@{n}", "--at", future, "--by", "dana")
+    ok = cli(db, "activate", f"@{n}", "--at", soon, "--by", "dana", now=NOW)
     assert ok.exit_code == 0, ok.stderr
+    assert "@1 will become active at 2026-01-05 09:00:00 UTC" in ok.stderr
     sid = ok.stdout.strip().removeprefix("#")
     assert Store(db).active() is None  # nothing active before its time
-    assert cli(db, "schedule").stdout == f"#{sid}  2099-01-04 09:00:00 UTC  @1  by dana  pending\n"
-    assert cli(db, "schedule", "cancel", sid, "--by", "kim").exit_code == 0
-    assert cli(db, "schedule").stdout == "no activation is scheduled\n"
-    again = cli(db, "schedule", "cancel", sid)
+    assert cli(db, "schedule", now=NOW).stdout == f"#{sid}  2026-01-05 09:00:00 UTC  @1  by dana  pending\n"
+    assert cli(db, "schedule", "cancel", sid, "--by", "kim", now="2026-01-05T08:30:00Z").exit_code == 0
+    assert cli(db, "schedule", now=NOW).stdout == "no activation is scheduled\n"
+    again = cli(db, "schedule", "cancel", sid, now=NOW)
     assert again.exit_code == 2 and f"scheduled activation {sid} is cancelled already" in again.stderr
     assert [k for k, _ in audit_kinds(db)] == ["approve_version", "schedule", "schedule_cancelled"]
+    at = {r["kind"]: r["at"] for r in audit.records(connect(str(db)))}
+    assert (at["schedule"], at["schedule_cancelled"]) == (day("2026-01-05T08:00:00"), day("2026-01-05T08:30:00"))  # the CLI's clock
+
+
+def test_a_schedule_in_the_past_by_the_cli_clock_is_refused(tmp_path):
+    db = tmp_path / "p.db"
+    n = publish(db, INBOUND, "dana")
+    past = cli(db, "activate", f"@{n}", "--at", "2026-01-05T07:59:00Z", "--by", "dana", now=NOW)
+    assert past.exit_code == 2
+    assert (
+        "the time to activate at must be in the future (it is 2026-01-05 07:59:00 UTC; now is 2026-01-05 08:00:00 UTC);"
+        " activate now with `policyd activate`"
+    ) in past.stderr
+    at_now = cli(db, "activate", f"@{n}", "--at", NOW, now=NOW)
+    assert at_now.exit_code == 2 and "must be in the future" in at_now.stderr
+    assert cli(db, "activate", f"@{n}", "--at", "2026-01-05T08:01:00Z", now=NOW).exit_code == 0  # a minute ahead is the future
+    assert [k for k, _ in audit_kinds(db)] == ["schedule"]
+
+
+def test_the_cli_clock_sets_check_s_review_date_and_a_bad_one_is_refused_in_words(tmp_path):
+    db = tmp_path / "p.db"
+    text = (REPLAY / "tiny.policy").read_text(encoding="utf-8")  # review every 3 months
+    n = publish(db, text, "dana", "tiny.policy")
+    assert cli(db, "activate", f"@{n}", "--by", "dana", now="2026-01-15T10:00:00Z").exit_code == 0
+    assert Store(db).activation_log()[0].at == day("2026-01-15T10:00:00")
+    assert "G001" not in cli(db, "check", "@active", now="2026-04-14T00:00:00Z").stderr
+    warned = cli(db, "check", "@active", now="2026-04-20")  # --as-of's default is the CLI's clock
+    assert "has been active since 2026-01-15, so it was due 2026-04-15, 4 days ago" in warned.stderr
+    for bad, said in (
+        ("next monday", "POLICYD_NOW='next monday' is not a time: expected ISO 8601 with a zone, such as 2026-12-07T09:00:00Z"),
+        ("2026-01-05T08:00:00", "POLICYD_NOW='2026-01-05T08:00:00' has no zone: add Z or an offset such as +01:00"),
+    ):
+        r = cli(db, "activate", f"@{n}", "--at", "2026-01-06T09:00:00Z", now=bad)
+        assert (r.exit_code, "Traceback" in r.output) == (1, False) and said in r.stderr, r.output
+        assert said in cli(db, "check", "@active", now=bad).stderr
 
 
 def test_version_as_of_reads_the_activation_log_and_the_schedule(tmp_path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ from policyd.daemon.intake import Sources
 from policyd.door.route import route
 
 from .serve_support import Clock, ThreadServer, db_rows, make_token
-from .test_serve_door import MAVEN, maven  # noqa: F401  (the fixture: three Maven teams and their door, active)
+from .test_serve_door import MAVEN, cli, maven  # noqa: F401  (the fixture: three Maven teams and their door, active)
 
 MAPPING = """
 [history]
@@ -94,3 +95,34 @@ def test_mapped_intake_under_a_team_is_decided_there_without_the_door(crm):
         unknown = c.post("/v1/teams/east/intake/zoho", json=payload(11, "East"))
         assert unknown.status_code == 404 and "--map zoho=FILE" in unknown.json()["message"]
     assert db_rows(crm.db, "select lead_id, team, door from rt_decisions") == [("M-9", "central", None)]
+
+
+def test_a_refused_request_is_resubmitted_into_the_team_its_path_named(db_target, tmp_path: Path):
+    db = db_target  # a SQLite file, then a PostgreSQL database
+    for name in ("central", "east", "west", "door"):
+        assert cli(db, "publish", str(MAVEN / f"{name}.policy"), "-m", name)[0] == 0
+    assert cli(db, "activate", "central@1", "east@2", "west@3", "maven@4")[0] == 0
+    f = tmp_path / "crm.map.toml"
+    f.write_text(MAPPING.replace('column = "Product"', 'column = "Item"'), encoding="utf-8")  # a column the CRM does not send
+    admin, read = make_token(db, "admin"), make_token(db, "read")
+    with ThreadServer(db, clock=Clock(), sla_interval=3600, sources=Sources({"crm": str(f)})) as srv, srv.client(admin) as c:
+        under = c.post("/v1/teams/central/intake/crm", json=payload(1, "East"))  # the door would send an East lead to east
+        door = c.post("/v1/intake/crm", json=payload(2, "East"))
+        assert (under.status_code, door.status_code) == (422, 422), (under.text, door.text)
+        kept = {x["id"]: x["team"] for x in c.get("/v1/refused").json()["refused"]}
+        assert kept == {under.json()["refused_id"]: "central", door.json()["refused_id"]: None}
+        page = c.get("/dashboard", params={"token": read}, follow_redirects=True)
+        assert page.status_code == 200, page.text
+        dashboard = page.text
+        assert f'<td class="num">{under.json()["refused_id"]}</td>' in dashboard and "<th>team</th>" in dashboard
+        assert "<td>central</td>" in dashboard
+        f.write_text(MAPPING, encoding="utf-8")  # the mapping fixed
+        os.utime(f, (f.stat().st_mtime + 5, f.stat().st_mtime + 5))
+        again = c.post(f"/v1/refused/{under.json()['refused_id']}/resubmit")
+        assert again.status_code == 201, again.text
+        assert again.json()["team"] == "central" and "door" not in again.json()  # decided where it was sent, without the door
+        through = c.post(f"/v1/refused/{door.json()['refused_id']}/resubmit")
+        assert through.status_code == 201, through.text
+        assert through.json()["team"] == "east" and through.json()["door"]["team"] == "east"  # sent through the door: the door again
+        done = c.get("/v1/refused", params={"status": "resubmitted"}).json()["refused"]
+        assert sorted((x["lead_id"], x["team"]) for x in done) == [("M-1", "central"), ("M-2", None)]

@@ -113,3 +113,24 @@ def test_the_daemon_serves_an_old_database(tmp_path, dump, caplog):
     assert not [rec for rec in caplog.records if rec.levelname == "ERROR"]
     n, problems = audit.verify(db.connect(str(path)))
     assert problems == [] and n > 21
+
+
+def test_a_database_of_m020_migrates_and_its_refused_requests_name_no_team(tmp_path):
+    """A file made before m021 (its refused requests kept no team) gains the column; the rows kept say none, which
+    means what they meant then: re-submitted through the front door."""
+    path = tmp_path / "m020.db"
+    db.connect(str(path)).close()
+    conn = sqlite3.connect(str(path))  # the file as the chain up to m020 left it
+    conn.execute("alter table intake_refused drop column team")
+    conn.execute("delete from _sqlite_migrations where name = 'm021_refused_requests_keep_their_team'")
+    conn.execute(
+        "insert into intake_refused (at, source, kind, reasons, body, headers) values (?, 'crm', 'mapping', '[]', '{}', '{}')", (T0,)
+    )
+    conn.commit()
+    conn.close()
+    assert "team" not in [r[1] for r in db_rows(path, "pragma table_info(intake_refused)")]
+    conn = db.connect(str(path))
+    assert db.applied(conn) == db.migration_names() and db.migration_names()[-1] == "m021_refused_requests_keep_their_team"
+    assert db_rows(path, "select source, team from intake_refused") == [("crm", None)]
+    assert db.migrate(conn) == []
+    conn.close()

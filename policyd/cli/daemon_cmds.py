@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import time
 
 import click
 
 from ..storage.engines import redact
+from . import clock
 from .audit_cmds import audit_cmd
 from .common import PolicydError, current_db, db_option, when
 from .db_errors import StorageProblem, storage_errors
@@ -269,7 +269,7 @@ def token_create(role: str, name: str, expires: str | None) -> None:
     from ..storage import tokens
     from ..storage.db import connect
 
-    now = time.time()
+    now = clock.now()
     try:
         expires_at = tokens.parse_expiry(expires, now) if expires else None
         conn = connect(current_db())
@@ -300,7 +300,7 @@ def token_list(fmt: str) -> None:
     """
     from ..storage import tokens
 
-    listed = tokens.listing(_connect_existing())
+    listed = tokens.listing(_connect_existing(), now=clock.now())
     if fmt == "json":
         click.echo(json.dumps(listed, indent=2))
         return
@@ -336,7 +336,7 @@ def token_revoke(ref: str, every: bool, by: str | None) -> None:
 
     conn = _connect_existing()
     try:
-        revoked, before = tokens.revoke(conn, ref, who(by), every=every)
+        revoked, before = tokens.revoke(conn, ref, who(by), now=clock.now(), every=every)
     except tokens.TokenError as err:
         raise PolicydError(str(err)) from None
     for t in revoked:

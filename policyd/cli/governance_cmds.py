@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import time
-
 import click
 
+from .clock import now
 from .common import PolicydError, command_store, db_option, echo_json, iso, json_format, when, who
 
 
@@ -28,8 +27,8 @@ def parse_when(text: str, what: str = "--at") -> float:
 
 
 def now_or(as_of: str | None) -> float:
-    """The time a command acts at: --as-of when given (tests and what-ifs), else now."""
-    return parse_when(as_of, "--as-of") if as_of else time.time()
+    """The time a command acts at: --as-of when given (what-ifs), else the CLI's clock (clock.now)."""
+    return parse_when(as_of, "--as-of") if as_of else now()
 
 
 def _domain(fn):
@@ -65,7 +64,7 @@ def approve(ref: str, by: str | None, note: str) -> None:
     from ..storage.approvals import approve_version
 
     store = command_store()
-    v, a, new = _domain(lambda: approve_version(store, ref, who(by), note=note))
+    v, a, new = _domain(lambda: approve_version(store, ref, who(by), now=now(), note=note))
     ref_text = store.ref_of(v)
     if new:
         click.echo(f"{ref_text} approved by {a['by']} (published by {v.author}); it can now be activated", err=True)
@@ -157,7 +156,7 @@ def cancel(schedule_id: int, by: str | None) -> None:
     from ..storage import schedule as sched
 
     store = command_store()
-    s = _domain(lambda: sched.cancel(store, schedule_id, who(by)))
+    s = _domain(lambda: sched.cancel(store, schedule_id, who(by), now=now()))
     click.echo(f"scheduled activation #{s['id']} cancelled", err=True)
 
 
@@ -167,14 +166,14 @@ def schedule_activation(refs: tuple[str, ...], at: str, by: str | None) -> None:
 
     due = parse_when(at)
     store = command_store()
-    s = _domain(lambda: sched.schedule(store, list(refs), due, who(by)))
+    s = _domain(lambda: sched.schedule(store, list(refs), due, who(by), now=now()))
     named = " ".join(x["ref"] for x in s["versions"])
     click.echo(f"{named} will become active at {when(due)} (schedule #{s['id']}; `policyd schedule cancel {s['id']}` to cancel)", err=True)
     click.echo(f"#{s['id']}")
 
 
-def review_warning(ref: str, now: float) -> list:
-    """A G001 warning when `ref` names a stored version whose review is due at `now` (nothing for files and git refs)."""
+def review_warning(ref: str, at: float) -> list:
+    """A G001 warning when `ref` names a stored version whose review is due at `at` (nothing for files and git refs)."""
     from ..lang.diagnostics import WARNING, Diagnostic
     from ..storage.refs import kind_of
     from ..storage.reviews import due_message, review_due
@@ -183,7 +182,7 @@ def review_warning(ref: str, now: float) -> list:
         return []
     store = command_store()
     v = store.get(ref)
-    due = review_due(store, v, now)
+    due = review_due(store, v, at)
     if due is None:
         return []
     loaded = v.load()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 
 import click
@@ -13,6 +12,7 @@ from ..engine.hours import parse_time
 from ..engine.schema import LeadError
 from ..engine.state import State
 from ..lang.diagnostics import PolicyError
+from .clock import now
 from .common import PolicydError, color_option, db_option, echo_json, load_policy, load_state, print_diagnostics, read_json
 from .completion import policy_refs
 
@@ -85,7 +85,7 @@ def assign(
         loaded = load_policy(policy[0])
     state = team_state(state_files, routed.team if routed is not None else None, list(teams) if routed is not None else None)
     try:
-        at = parse_time(at_text) if at_text is not None else time.time()
+        at = parse_time(at_text) if at_text is not None else now()
     except ValueError as err:
         raise PolicydError(f"--at {at_text}: {err}") from None
     try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from .clock import now
 from .common import PolicydError, current_db, db_option, echo_json, iso, json_format
 
 period_option = click.option("--period", required=True, metavar="YYYY-Www", help="The ISO week the seed is for, e.g. 2026-W48.")
@@ -50,7 +51,7 @@ def seed_commit(period: str) -> None:
 
     db_path = current_db()
 
-    rec = seed_call(seeds.commit, db_path, period)
+    rec = seed_call(seeds.commit, db_path, period, now())
     click.echo(rec.commitment)
     click.echo(f"committed {period}; publish this commitment now, reveal the seed after the period", err=True)
 
@@ -71,7 +72,7 @@ def seed_reveal(period: str, records_dir: str | None) -> None:
 
     db_path = current_db()
 
-    rec = seed_call(seeds.reveal, db_path, period)
+    rec = seed_call(seeds.reveal, db_path, period, now())
     click.echo(rec.seed)
     click.echo(f"revealed {period}: sha256(seed) = {rec.commitment}", err=True)
     if records_dir:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from ..lang.diagnostics import summary
+from .clock import now
 from .common import (
     PolicydError,
     command_store,
@@ -90,7 +91,7 @@ def publish(policy: str, message: str, author: str | None) -> None:
         main_file, files = bundle.main_file, bundle.files
     store = command_store(create=True)
     try:
-        v, created = store.publish(main_file, files, message, who(author))
+        v, created = store.publish(main_file, files, message, who(author), now=now())
     except StoreError as err:
         raise PolicydError(str(err)) from None
     ref = store.ref_of(v)
@@ -243,7 +244,7 @@ def activate(refs: tuple[str, ...], by: str | None, at: str | None) -> None:
     store = command_store()
     try:
         before = {v.policy: store.active(v.policy) for v in (store.get(r) for r in refs)}
-        chosen = activate_set(store, list(refs), who(by))
+        chosen = activate_set(store, list(refs), who(by), now=now())
     except (RepInTwoTeams, DoorRefused, NeedsApproval) as err:
         click.echo(f"policyd: {err}", err=True)
         raise SystemExit(2) from None
@@ -282,7 +283,7 @@ def rollback(policy: str | None, by: str | None) -> None:
 
     store = command_store()
     try:
-        before, v = rollback_checked(store, who(by), policy=policy)
+        before, v = rollback_checked(store, who(by), now=now(), policy=policy)
     except (RepInTwoTeams, DoorRefused) as err:
         click.echo(f"policyd: {err}", err=True)
         raise SystemExit(2) from None

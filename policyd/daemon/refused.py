@@ -3,8 +3,9 @@
 A CRM never retries a 4xx (HubSpot does not), so a refused lead would be gone. Each
 refusal (a bad signature, bad JSON, a payload the mapping cannot read, a lead the
 schema refuses, a retry that differs from the stored lead) is stored with its reasons,
-the body as it came and the headers a re-check needs, listed by the API and the
-dashboard, and re-submitted by an admin once the mapping is fixed. Writes go through
+the body as it came, the headers a re-check needs and the team its path named (None:
+through the front door), listed by the API and the dashboard, and re-submitted by an
+admin once the mapping is fixed, into that same team. Writes go through
 the writer (as operations); reads use any connection.
 """
 
@@ -19,17 +20,30 @@ from .writer import Tx
 
 KINDS = ("signature", "json", "mapping", "schema", "conflict")
 KEPT_HEADERS = ("content-type", "x-hubspot-signature-v3", "x-hubspot-request-timestamp", "user-agent")
-_COLUMNS = "id, at, source, kind, reasons, body, headers, lead_id, status, resolved_at, resolved_by"
+_COLUMNS = "id, at, source, team, kind, reasons, body, headers, lead_id, status, resolved_at, resolved_by"
 
 
-def store(tx: Tx, source: str, kind: str, reasons: list[dict], body: str, headers: dict[str, str], lead_id: str | None) -> int:
-    """Keep one refused request; returns its id (audited, so the log says a request was refused and kept)."""
+def store(
+    tx: Tx,
+    source: str,
+    kind: str,
+    reasons: list[dict],
+    body: str,
+    headers: dict[str, str],
+    lead_id: str | None,
+    team: str | None = None,
+) -> int:
+    """Keep one refused request, with the team its path named (None: sent through the front door); returns its id
+    (audited, so the log says a request was refused and kept)."""
     cur = tx.conn.execute(
-        "insert into intake_refused (at, source, kind, reasons, body, headers, lead_id) values (?, ?, ?, ?, ?, ?, ?) returning id",
-        (tx.now, source, kind, json.dumps(reasons, ensure_ascii=False), body, json.dumps(headers), lead_id),
+        "insert into intake_refused (at, source, team, kind, reasons, body, headers, lead_id) values (?, ?, ?, ?, ?, ?, ?, ?) returning id",
+        (tx.now, source, team, kind, json.dumps(reasons, ensure_ascii=False), body, json.dumps(headers), lead_id),
     )
     rid = int(cur.fetchone()[0])
-    tx.log.append(tx.now, "refused", f"intake:{source}", {"id": rid, "source": source, "kind": kind, "lead_id": lead_id})
+    entry = {"id": rid, "source": source, "kind": kind, "lead_id": lead_id}
+    if team is not None:  # records of refusals through the door read as they always did
+        entry["team"] = team
+    tx.log.append(tx.now, "refused", f"intake:{source}", entry)
     return rid
 
 

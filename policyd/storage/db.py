@@ -384,6 +384,13 @@ def m020_open_leads_index(db: sqlite_utils.Database) -> None:
     )
 
 
+@MIGRATIONS()
+def m021_refused_requests_keep_their_team(db: sqlite_utils.Database) -> None:
+    """A refused request keeps the team its path named (`/v1/teams/{team}/...`), so its re-submission is decided there."""
+    if "team" not in _columns(db, "intake_refused"):
+        db.execute("alter table intake_refused add column team text")
+
+
 def migration_names() -> list[str]:
     """Every migration of the chain, in order (what a fully migrated file has applied)."""
     return [m.name for m in MIGRATIONS._migrations]

@@ -98,7 +98,7 @@ async def assign(request: Request) -> Response:
     try:
         row, created, _ = await intake.decide(d, intake.ASSIGN, None, lead, request.state.who.name, reroute, _team(request))
     except intake.Refusal as r:
-        return await intake.refuse(d, intake.ASSIGN, r, json.dumps(lead, ensure_ascii=False), intake.kept_headers(request))
+        return await intake.refuse(d, intake.ASSIGN, r, json.dumps(lead, ensure_ascii=False), intake.kept_headers(request), _team(request))
     d.assign_seconds += time.perf_counter() - t0
     d.assign_count += 1
     out = decisions.decision_json(row, replayed=not created)

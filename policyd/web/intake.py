@@ -58,11 +58,13 @@ def overloaded(d: Daemon) -> Response | None:
     )
 
 
-async def keep(d: Daemon, source: str, kind: str, reasons: list[dict], body: bytes | str, headers: dict, lead_id: Any = None) -> int:
-    """Store a refused request (through the writer); its id."""
+async def keep(
+    d: Daemon, source: str, kind: str, reasons: list[dict], body: bytes | str, headers: dict, lead_id: Any = None, team: str | None = None
+) -> int:
+    """Store a refused request (through the writer), with the team its path named; its id."""
     text = body if isinstance(body, str) else body.decode("utf-8", errors="replace")
     lid = lead_id if isinstance(lead_id, str) else None
-    return await asyncio.wrap_future(d.runtime.submit(lambda tx: refused.store(tx, source, kind, reasons, text, headers, lid)))
+    return await asyncio.wrap_future(d.runtime.submit(lambda tx: refused.store(tx, source, kind, reasons, text, headers, lid, team)))
 
 
 def kept_headers(request: Request) -> dict[str, str]:
@@ -196,8 +198,9 @@ def answer(d: Daemon, row: dict, created: bool, src: Source | None, notes: list[
     return JSONResponse(out, 201 if created else 200)
 
 
-async def refuse(d: Daemon, source: str, r: Refusal, body: bytes | str, headers: dict) -> Response:
-    rid = await keep(d, source, r.kind, r.reasons, body, headers, r.lead_id)
+async def refuse(d: Daemon, source: str, r: Refusal, body: bytes | str, headers: dict, team: str | None = None) -> Response:
+    """Keep the refused request (with the team its path named, for its re-submission) and answer the refusal."""
+    rid = await keep(d, source, r.kind, r.reasons, body, headers, r.lead_id, team)
     extra: dict[str, Any] = {"refused_id": rid}
     extra["differences" if r.kind == "conflict" else "fields"] = r.reasons
     return error(r.status, r.code, r.message, **extra)
@@ -235,26 +238,26 @@ async def _intake(request: Request) -> Response:
     body = await read_body(request)
     headers = kept_headers(request)
     who = request.state.who
+    team = request.path_params.get("team")
     if src.options.signature is not None:
         why = check_signature(src, request, body, d.clock())
         if why is not None:
             if refused.counts(d.read).get("signature", 0) >= MAX_UNSIGNED:  # anyone can send these: bounded
                 d.runtime.count("signature_refusals_dropped")
                 return error(401, "bad_signature", f"{why} (not kept: {MAX_UNSIGNED} refused signatures are waiting already)")
-            rid = await keep(d, name, "signature", [{"field": "signature", "message": why}], body, headers)
+            rid = await keep(d, name, "signature", [{"field": "signature", "message": why}], body, headers, team=team)
             return error(401, "bad_signature", f"{why} (kept as refused request {rid})", refused_id=rid)
     actor = who.name if who is not None else f"intake:{name}"
     try:
         payload = parse(body)
     except (JsonRefused, ValueError) as err:
-        return await refuse(
-            d, name, Refusal("json", 400, "bad_json", [{"field": "", "message": getattr(err, "message", str(err))}]), body, headers
-        )
+        why_json = Refusal("json", 400, "bad_json", [{"field": "", "message": getattr(err, "message", str(err))}])
+        return await refuse(d, name, why_json, body, headers, team)
     try:
         reroute = request.query_params.get("reroute") == "true"
-        row, created, notes = await decide(d, name, src, payload, actor, reroute, request.path_params.get("team"))
+        row, created, notes = await decide(d, name, src, payload, actor, reroute, team)
     except Refusal as r:
-        return await refuse(d, name, r, body, headers)
+        return await refuse(d, name, r, body, headers, team)
     return answer(d, row, created, src, notes, name)
 
 
@@ -299,7 +302,8 @@ async def resubmit(request: Request) -> Response:
 
 
 async def _resubmit_one(d: Daemon, row: dict, actor: str, reroute: bool) -> JSONResponse | Refusal:
-    """Decide one stored request again: the answer, or the Refusal it met (kept on the row as its newest reasons)."""
+    """Decide one stored request again, in the team its path named (through the door when it named none): the answer,
+    or the Refusal it met (kept on the row as its newest reasons)."""
     rid = row["id"]
     src = None if row["source"] == ASSIGN else d.sources.get(row["source"])
     try:
@@ -307,7 +311,7 @@ async def _resubmit_one(d: Daemon, row: dict, actor: str, reroute: bool) -> JSON
             payload = parse(row["body"].encode("utf-8"))
         except (JsonRefused, ValueError) as err:
             raise Refusal("json", 400, "bad_json", [{"field": "", "message": getattr(err, "message", str(err))}]) from None
-        decided, created, notes = await decide(d, row["source"], src, payload, actor, reroute)
+        decided, created, notes = await decide(d, row["source"], src, payload, actor, reroute, row["team"])
     except Refusal as r:
         kind, reasons = r.kind, r.reasons
         await asyncio.wrap_future(d.runtime.submit(lambda tx: refused.refuse_again(tx, rid, kind, reasons)))
