@@ -55,7 +55,10 @@ def lead(i: str, k: int) -> dict:
 
 
 # ---------------------------------------------------------------------- the load generator (child process)
-async def _client(host: str, port: int, token: str, prefix: str, n: int, stop_at: float, lat: list[float], errors: list[str]) -> None:
+async def client(
+    host: str, port: int, token: str, prefix: str, n: int, stop_at: float, lat: list[float], errors: list[str], path: str = "/v1/assign"
+) -> None:
+    """One keep-alive connection posting `n` leads to `path` until `stop_at`; latencies and non-201 answers go in the lists."""
     reader, writer = await asyncio.open_connection(host, port)
     try:
         for k in range(n):
@@ -63,7 +66,7 @@ async def _client(host: str, port: int, token: str, prefix: str, n: int, stop_at
                 return
             body = json.dumps(lead(f"{prefix}-{k}", k)).encode()
             req = (
-                f"POST /v1/assign HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\n"
+                f"POST {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\n"
                 f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
             ).encode() + body
             t0 = time.perf_counter()
@@ -84,7 +87,7 @@ async def _load(host: str, port: int, token: str, run: str, clients: int, count:
     per = -(-count // clients)
     t0 = time.perf_counter()
     stop_at = t0 + seconds
-    await asyncio.gather(*(_client(host, port, token, f"{run}-{c}", per, stop_at, lat, errors) for c in range(clients)))
+    await asyncio.gather(*(client(host, port, token, f"{run}-{c}", per, stop_at, lat, errors) for c in range(clients)))
     elapsed = time.perf_counter() - t0
     return {"requests": len(lat), "elapsed": elapsed, "latencies": lat, "errors": errors[:5], "error_count": len(errors)}
 

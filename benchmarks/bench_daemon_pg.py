@@ -30,30 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.bench_daemon import lead, pct  # noqa: E402
-
-
-async def _client(port: int, path: str, token: str, prefix: str, n: int, stop_at: float, lat: list, errors: list) -> None:
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    try:
-        for k in range(n):
-            if time.perf_counter() >= stop_at:
-                return
-            body = json.dumps(lead(f"{prefix}-{k}", k)).encode()
-            req = (
-                f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n"
-                f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
-            ).encode() + body
-            t0 = time.perf_counter()
-            writer.write(req)
-            head = await reader.readuntil(b"\r\n\r\n")
-            m = re.search(rb"content-length: *(\d+)", head, re.I)
-            payload = await reader.readexactly(int(m.group(1)) if m else 0)
-            lat.append(time.perf_counter() - t0)
-            if not head.startswith(b"HTTP/1.1 201"):
-                errors.append(head.split(b"\r\n", 1)[0].decode() + " " + payload[:200].decode(errors="replace"))
-    finally:
-        writer.close()
+from benchmarks.bench_daemon import client, pct  # noqa: E402
 
 
 async def _load(ports: list[int], teams: list[str], token: str, run: str, clients: int, count: int, seconds: float) -> dict:
@@ -64,7 +41,17 @@ async def _load(ports: list[int], teams: list[str], token: str, run: str, client
     stop_at = t0 + seconds
     await asyncio.gather(
         *(
-            _client(ports[c % len(ports)], f"/v1/teams/{teams[c % len(teams)]}/assign", token, f"{run}-{c}", per, stop_at, lat, errors)
+            client(
+                "127.0.0.1",
+                ports[c % len(ports)],
+                token,
+                f"{run}-{c}",
+                per,
+                stop_at,
+                lat,
+                errors,
+                f"/v1/teams/{teams[c % len(teams)]}/assign",
+            )
             for c in range(clients)
         )
     )
