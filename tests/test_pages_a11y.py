@@ -159,17 +159,10 @@ def test_on_a_wide_screen_the_whole_ladder_scales_into_its_frame(site):
 @pytest.fixture(scope="module")
 def teams_site(tmp_path_factory):
     """Two teams served (inbound_b2b and emea): every page's team variants."""
-    from policyd.storage.store import Store
-    from policyd.storage.teams import activate_set
-
-    from .serve_support import INBOUND
-    from .test_serve_teams import emea, put
+    from .test_serve_teams import two_teams
 
     db = tmp_path_factory.mktemp("a11y-teams") / "t.db"
-    a, b = put(db, "inbound", INBOUND), put(db, "emea", emea())
-    s = Store(str(db))
-    activate_set(s, [a, b], "tests")
-    s.close()
+    two_teams(db)
     admin, rep = make_token(db, "admin"), make_token(db, "rep", "eu_dmitri")
     with ThreadServer(db, clock=Clock(), sla_interval=3600) as srv:
         with srv.client(admin) as c:

@@ -31,14 +31,21 @@ def put(db, name: str, text: str) -> int:
         s.close()
 
 
+def two_teams(db) -> tuple[int, int]:
+    """Publish inbound_b2b and emea into `db` and make both active at once; their version numbers."""
+    a, b = put(db, "inbound", INBOUND), put(db, "emea", emea())
+    s = Store(str(db))
+    try:
+        activate_set(s, [a, b], "tests")
+    finally:
+        s.close()
+    return a, b
+
+
 @pytest.fixture
 def two(tmp_path):
     db = tmp_path / "policyd.db"
-    a, b = put(db, "inbound", INBOUND), put(db, "emea", emea())
-    s = Store(str(db))
-    activate_set(s, [a, b], "tests")
-    s.close()
-    return db, a, b
+    return db, *two_teams(db)
 
 
 def test_two_teams_decide_apart_and_unprefixed_calls_name_the_teams(two):

@@ -6,21 +6,15 @@ import re
 
 import pytest
 
-from policyd.storage.store import Store
-from policyd.storage.teams import activate_set
-
-from .serve_support import HIGH, INBOUND, Clock, ThreadServer, lead, make_token
-from .test_serve_teams import emea, put
+from .serve_support import HIGH, Clock, ThreadServer, lead, make_token
+from .test_serve_teams import two_teams
 
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
     """Two teams (inbound_b2b and emea, whose reps are eu_*), three leads in each, one accepted in emea."""
     db = tmp_path_factory.mktemp("teams-pages") / "policyd.db"
-    a, b = put(db, "inbound", INBOUND), put(db, "emea", emea())
-    s = Store(str(db))
-    activate_set(s, [a, b], "tests")
-    s.close()
+    a, b = two_teams(db)
     clock = Clock()
     admin = make_token(db, "admin")
     with ThreadServer(db, clock=clock, sla_interval=3600) as srv, srv.client(admin) as c:
