@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,14 +34,20 @@ def print_diagnostics(diags, sources) -> None:
 
 def load_policy(ref: str, *, allow_errors: bool = False) -> Loaded:
     """Load a policy; print its diagnostics and stop when it has errors."""
+    return loaded_or_stop(lambda: resolve(ref), ref, allow_errors=allow_errors)
+
+
+def loaded_or_stop(load: Callable[[], Any], label: str, *, allow_errors: bool = False) -> Any:
+    """What `load` returns (a policy or a door, checked); on a parse error or errors, their
+    diagnostics on stderr and a stop naming `label`, the same words for every command."""
     try:
-        loaded = resolve(ref)
+        loaded = load()
     except PolicyError as err:
         print_diagnostics(err.diagnostics, err.sources)
-        raise PolicydError(f"{ref}: cannot be parsed") from None
+        raise PolicydError(f"{label}: cannot be parsed") from None
     if loaded.errors and not allow_errors:
         print_diagnostics(loaded.diagnostics, loaded.sources)
-        raise PolicydError(f"{ref}: {summary(loaded.diagnostics)}; fix the errors first")
+        raise PolicydError(f"{label}: {summary(loaded.diagnostics)}; fix the errors first")
     return loaded
 
 

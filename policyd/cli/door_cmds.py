@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from ..lang.diagnostics import PolicyError, format_all, summary
-from .common import PolicydError, load_policy, print_diagnostics, write_report
+from .common import PolicydError, load_policy, loaded_or_stop, write_report
 
 
 def is_door(ref: str) -> bool:
@@ -26,14 +26,7 @@ def load_door_cli(door_file: str, team_refs: tuple[str, ...] | list[str]):
     from ..checks.door import _team_name, load_door
 
     teams = [load_policy(ref) for ref in team_refs]
-    try:
-        loaded = load_door(door_file, [t.policy for t in teams] if teams else None)
-    except PolicyError as err:
-        print_diagnostics(err.diagnostics, err.sources)
-        raise PolicydError(f"{door_file}: cannot be parsed") from None
-    if loaded.errors:
-        print_diagnostics(loaded.diagnostics, loaded.sources)
-        raise PolicydError(f"{door_file}: {summary(loaded.diagnostics)}; fix the errors first")
+    loaded = loaded_or_stop(lambda: load_door(door_file, [t.policy for t in teams] if teams else None), door_file)
     return loaded, {_team_name(t.policy): (ref, t) for ref, t in zip(team_refs, teams)}
 
 
@@ -127,14 +120,7 @@ def diff_doors_cli(old: str, new: str, fmt: str, exit_code: bool, no_impact: boo
         raise PolicydError(f"{door} is a front door and {policy} a policy: diff compares two policies or two doors")
     doors = []
     for ref, (label, file, text) in zip((old, new), sides):
-        try:
-            loaded = load_door_text(text, file)
-        except PolicyError as err:
-            print_diagnostics(err.diagnostics, err.sources)
-            raise PolicydError(f"{ref}: cannot be parsed") from None
-        if loaded.errors:
-            print_diagnostics(loaded.diagnostics, loaded.sources)
-            raise PolicydError(f"{ref}: {summary(loaded.diagnostics)}; fix the errors first")
+        loaded = loaded_or_stop(lambda text=text, file=file: load_door_text(text, file), ref)
         doors.append((label, loaded.door))
     data = door_report(doors[0][0], doors[1][0], doors[0][1], doors[1][1], impact=not no_impact)
     click.echo(render(data, fmt), nl=False)
