@@ -26,6 +26,7 @@ from . import audit
 from .db import write_lock
 from .doors import is_door_version
 from .errors import Conflict, NotFound, Refused
+from .governance_table import add_row
 from .store import Store, Version
 
 
@@ -109,10 +110,7 @@ def approve_version(store: Store, ref: str | int, by: str, now: float | None = N
         if earlier is not None:
             return v, earlier, False
         data = {"policy": v.policy, "publisher": v.author} | ({"note": note} if note else {})
-        conn.execute(
-            "insert into governance (kind, subject, data, by, at, status) values ('version', ?, ?, ?, ?, 'approved')",
-            (str(v.number), json.dumps(data), by, now),
-        )
+        add_row(conn, "version", str(v.number), data, by, now, "approved")
         log = audit.Appender(conn)
         log.append(now, "approve_version", by, {"version": v.number, **data})
         log.finish()
@@ -148,10 +146,7 @@ def pending_versions(store: Store) -> list[dict]:
 def request_override(conn: sqlite3.Connection, log: audit.Appender, now: float, by: str, request: dict, rule: str) -> dict:
     """Keep an override that needs approval (inside the caller's transaction), with its audit record; the pending row."""
     data = {**request, "rule": rule}
-    (aid,) = conn.execute(
-        "insert into governance (kind, subject, data, by, at, status) values ('override', ?, ?, ?, ?, 'pending') returning id",
-        (request["lead_id"], json.dumps(data), by, now),
-    ).fetchone()
+    aid = add_row(conn, "override", request["lead_id"], data, by, now, "pending")
     log.append(now, "override_request", by, {"approval": aid, **data})
     return {"id": aid, "kind": "override", "status": "pending", "by": by, "at": now, **data}
 

@@ -16,6 +16,7 @@ import time
 
 from . import audit
 from .db import write_lock
+from .governance_table import add_row
 from .store import Store, Version
 
 _PERIOD = re.compile(r"every (\d+) (day|week|month|quarter)s?$")
@@ -106,10 +107,7 @@ def record_review(store: Store, v: Version, by: str, now: float | None = None, s
     now = time.time() if now is None else now
     data = {"policy": v.policy, **({"summary": summary} if summary else {})}
     with write_lock(store.db.conn) as conn:
-        conn.execute(
-            "insert into governance (kind, subject, data, by, at, status) values ('review', ?, ?, ?, ?, 'recorded')",
-            (str(v.number), json.dumps(data), by, now),
-        )
+        add_row(conn, "review", str(v.number), data, by, now, "recorded")
         log = audit.Appender(conn)
         log.append(now, "review", by, {"version": v.number, **data})
         log.finish()

@@ -18,6 +18,7 @@ import time
 from . import audit
 from .db import write_lock
 from .errors import Conflict, DomainError, NotFound, Refused
+from .governance_table import add_row
 from .store import Store, Version
 from .teams import activate_set, check_set
 
@@ -41,10 +42,7 @@ def schedule(store: Store, refs: list[str | int], due: float, by: str, now: floa
         chosen = check_set(store, refs)
         versions = [{"policy": v.policy, "number": v.number, "ref": store.ref_of(v)} for v in chosen]
         data = {"versions": versions}
-        (sid,) = conn.execute(
-            "insert into governance (kind, subject, data, by, at, due, status) values ('schedule', ?, ?, ?, ?, ?, 'pending') returning id",
-            (" ".join(x["ref"] for x in versions), json.dumps(data), by, now, due),
-        ).fetchone()
+        sid = add_row(conn, "schedule", " ".join(x["ref"] for x in versions), data, by, now, "pending", due)
         log = audit.Appender(conn)
         log.append(now, "schedule", by, {"schedule": sid, "due": due, **data})
         log.finish()
