@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from ..checks.door import LoadedDoor, load_door_text
+from ..lang.door import is_door_text
 from .errors import Conflict
-from .names import is_door
 from .store import Store, Version
 
 
@@ -24,7 +24,7 @@ class DoorRefused(Conflict):
 
 def is_door_version(v: Version) -> bool:
     """Whether a stored version is a front door rather than a team policy."""
-    return is_door(v.files.get(v.main_file, ""))
+    return is_door_text(v.files.get(v.main_file, ""))
 
 
 def load_stored_door(v: Version, teams: Mapping[str, Version] | None = None) -> LoadedDoor:

@@ -9,22 +9,15 @@ from __future__ import annotations
 import posixpath
 import re
 
+from ..lang.door import is_door_text
+
 _HEADER = re.compile(r"^[ \t]*policy[ \t]+([A-Za-z_][A-Za-z0-9_]*)\b", re.MULTILINE)
 _DOOR = re.compile(r"^[ \t]*door[ \t]+([A-Za-z_][A-Za-z0-9_]*)\b", re.MULTILINE)
 
 
-def is_door(text: str) -> bool:
-    """Whether a stored file is a front door: its first statement (after comments) is `door NAME`."""
-    for line in text.splitlines():
-        code = line.split("#", 1)[0].strip()
-        if code:
-            return code.split()[0] == "door"
-    return False
-
-
 def policy_name(main_file: str, text: str) -> str:
     """`inbound` for `policy inbound "..." {`; a policy without the header is named after its file."""
-    found = (_DOOR if is_door(text) else _HEADER).search(text)
+    found = (_DOOR if is_door_text(text) else _HEADER).search(text)
     if found:
         return found.group(1)
     stem = posixpath.basename(main_file.replace("\\", "/")).rsplit(".", 1)[0]
