@@ -26,16 +26,32 @@ def now() -> float:
     return parse_now(text)
 
 
-def parse_now(text: str) -> float:
-    """$POLICYD_NOW's value as epoch seconds; PolicydError naming the variable and the form expected."""
+NOT_A_TIME, NO_ZONE = "not a time", "no zone"
+
+
+def instant(text: str) -> float | str:
+    """An ISO 8601 time with a zone, or a date (midnight UTC), as epoch seconds; else which
+    rule it breaks (NOT_A_TIME, NO_ZONE), for the caller to word. Every time the CLI reads
+    from its user (`--at`, `--as-of`, $POLICYD_NOW) is read by this one rule."""
     raw = text.strip()
-    expected = f"{ENV}={text!r} is not a time: expected ISO 8601 with a zone, such as 2026-12-07T09:00:00Z, or a date such as 2026-12-07"
     try:
         d = dt.datetime.fromisoformat(raw)
     except ValueError:
-        raise PolicydError(expected) from None
+        return NOT_A_TIME
     if d.tzinfo is None:
         if len(raw) > 10:
-            raise PolicydError(f"{ENV}={text!r} has no zone: add Z or an offset such as +01:00")
+            return NO_ZONE
         d = d.replace(tzinfo=dt.UTC)
     return d.timestamp()
+
+
+def parse_now(text: str) -> float:
+    """$POLICYD_NOW's value as epoch seconds; PolicydError naming the variable and the form expected."""
+    t = instant(text)
+    if t == NOT_A_TIME:
+        raise PolicydError(
+            f"{ENV}={text!r} is not a time: expected ISO 8601 with a zone, such as 2026-12-07T09:00:00Z, or a date such as 2026-12-07"
+        )
+    if t == NO_ZONE:
+        raise PolicydError(f"{ENV}={text!r} has no zone: add Z or an offset such as +01:00")
+    return t

@@ -4,26 +4,20 @@ from __future__ import annotations
 
 import click
 
-from .clock import now
+from .clock import NO_ZONE, NOT_A_TIME, instant, now
 from .common import PolicydError, command_store, db_option, echo_json, iso, json_format, when, who
 
 
 def parse_when(text: str, what: str = "--at") -> float:
     """An ISO 8601 time (`2026-12-07T09:00:00Z`, `2026-12-07T10:00+01:00`) or a date (`2026-12-07`, midnight UTC)."""
-    import datetime as dt
-
-    raw = text.strip()
-    try:
-        d = dt.datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
+    t = instant(text)
+    if t == NOT_A_TIME:
         raise click.BadParameter(
             f"{text!r} is not a time: expected ISO 8601 such as 2026-12-07T09:00:00Z or a date 2026-12-07", param_hint=what
-        ) from None
-    if d.tzinfo is None:
-        if len(raw) > 10:
-            raise click.BadParameter(f"{text!r} has no zone: add Z or an offset such as +01:00", param_hint=what)
-        d = d.replace(tzinfo=dt.UTC)
-    return d.timestamp()
+        )
+    if t == NO_ZONE:
+        raise click.BadParameter(f"{text!r} has no zone: add Z or an offset such as +01:00", param_hint=what)
+    return t
 
 
 def now_or(as_of: str | None) -> float:
