@@ -222,8 +222,16 @@ def _run(args, db):
     return CliRunner().invoke(main, args, env={"POLICYD_DB": db})
 
 
+# The seed key these meetings draw with: fixed, so the week's draws are the same on every run
+# (a fresh random key left the meeting with no lottery winner in a few runs of a hundred).
+SEED_KEY = "5eed" * 16
+
+
 def _commit(db) -> str:
     """PERIOD's seed, committed before the week began (`seed commit` refuses a week that has begun)."""
+    key = Path(f"{db}.seed-key")
+    key.write_text(SEED_KEY + "\n", encoding="ascii")
+    key.chmod(0o600)
     return seeds.commit(db, PERIOD, now=seeds.period_start(PERIOD) - 3600).commitment
 
 
