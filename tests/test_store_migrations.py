@@ -123,6 +123,8 @@ def test_a_database_of_m020_migrates_and_its_refused_requests_name_no_team(tmp_p
     conn = sqlite3.connect(str(path))  # the file as the chain up to m020 left it
     conn.execute("alter table intake_refused drop column team")
     conn.execute("delete from _sqlite_migrations where name = 'm021_refused_requests_keep_their_team'")
+    conn.execute("drop table rt_team_lock")  # and the migrations after m021
+    conn.execute("delete from _sqlite_migrations where name = 'm022_team_locks'")
     conn.execute(
         "insert into intake_refused (at, source, kind, reasons, body, headers) values (?, 'crm', 'mapping', '[]', '{}', '{}')", (T0,)
     )
@@ -130,7 +132,7 @@ def test_a_database_of_m020_migrates_and_its_refused_requests_name_no_team(tmp_p
     conn.close()
     assert "team" not in [r[1] for r in db_rows(path, "pragma table_info(intake_refused)")]
     conn = db.connect(str(path))
-    assert db.applied(conn) == db.migration_names() and db.migration_names()[-1] == "m021_refused_requests_keep_their_team"
+    assert db.applied(conn) == db.migration_names() and "m021_refused_requests_keep_their_team" in db.migration_names()
     assert db_rows(path, "select source, team from intake_refused") == [("crm", None)]
     assert db.migrate(conn) == []
     conn.close()

@@ -33,7 +33,8 @@ def period_start(now: float, per: str) -> float:
 
 def overrides_by(tx: Tx, actor: str, since: float) -> int:
     """Overrides `actor` made (or asked for and had approved) since `since`, from the audit log."""
-    return tx.conn.execute("select count(*) from audit where kind = 'override' and actor = ? and at >= ?", (actor, since)).fetchone()[0]
+    logged = tx.conn.execute("select count(*) from audit where kind = 'override' and actor = ? and at >= ?", (actor, since)).fetchone()[0]
+    return logged + tx.log.count("override", actor, since)  # and this batch's, written at its end
 
 
 def rule_for(tx: Tx, row: dict, actor: str) -> str | None:
@@ -70,14 +71,15 @@ def _would_move(tx: Tx, lead_id: str, rep: str, reason: str, actor: str) -> None
 
     The one override operation is run and undone (a savepoint; the batch's state and audit head put back), so the
     request is checked by the same rules that will move the lead once it is approved."""
-    saved = (tx.states, dict(tx.away), tx.log.seq, tx.log.hash, tx.log.dirty)
+    saved = (tx.states, dict(tx.away), dict(tx.locks), tx.log.mark())
     tx.conn.execute("SAVEPOINT held_override")
     try:
         operations.override(tx, lead_id, rep, reason, actor, lambda name: None)
     finally:
         tx.conn.execute("ROLLBACK TO held_override")
         tx.conn.execute("RELEASE held_override")
-        tx.states, tx.away, tx.log.seq, tx.log.hash, tx.log.dirty = saved
+        tx.states, tx.away, tx.locks, mark = saved
+        tx.log.restore(mark)
 
 
 def decide(tx: Tx, approval_id: int, actor: str, approve: bool, count: Count) -> dict:

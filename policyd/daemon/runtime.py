@@ -19,7 +19,8 @@ or is answered with the team names when several are served and it names none.
 On start each team's state is rebuilt from the database: open counts from the
 decisions of that team that hold a rep, away reps from `rt_away`, rotation cursors
 and last-assignment times from `rt_team_state` (written in the same transaction as
-each batch).
+each batch). A batch locks each team it works in (`_enter`) and reads the team again
+when the row's write counter says another daemon or command changed it since.
 
 A runtime holds its database's lease (storage/lease.py) from `start` to `stop`: a
 second runtime on the same file, in this process or another, refuses to start
@@ -44,7 +45,7 @@ from ..engine.decide import decide
 from ..engine.decision import Decision
 from ..engine.state import State
 from ..lottery.seeds import DrawSeed, draw_seed, period_of, seed_for_period
-from ..storage import audit, lease
+from ..storage import audit, lease, team_lock
 from ..storage.db import connect, explain, is_postgres
 from ..storage.errors import StoreError
 from ..storage.health import StorageHealth
@@ -53,7 +54,7 @@ from . import approvals, operations, outbox, rows, sla
 from .operations import Seed
 from .policy import Policy, Versions, pick_team
 from .schedule import Scheduler
-from .writer import Tx, Writer
+from .writer import Tx, Writer, gather
 
 __all__ = ["Runtime", "connect", "seed_label"]
 
@@ -93,9 +94,8 @@ class Runtime(Writer):
         self.lease: lease.Lease | None = None
         self.outbox: outbox.OutboxConfig | None = None  # webhook events, written with each batch (outbox.py)
         self.on_commit: Callable[[], None] | None = None  # wakes the outbox's delivery thread
-        self._since = 0
-        self.shared = False  # PostgreSQL: other daemons write too (see `begin`)
-        self._seen = 0  # the audit head this runtime's state knows of (shared databases)
+        self.shared = False  # PostgreSQL: other daemons write too, and teams are locked one by one (see `_enter`)
+        self._writes: dict[str, int] = {}  # each team's write counter (storage/team_lock.py) its state is as of
 
     @property
     def policy(self) -> Policy | None:
@@ -137,6 +137,7 @@ class Runtime(Writer):
         try:
             self.conn = connect(self.path)
             self.shared = is_postgres(self.conn)
+            self.begin_sql = "BEGIN CONCURRENT" if self.shared else "BEGIN IMMEDIATE"
             self._store = Store(self.path)
             self._load()
             self.scheduler = Scheduler(self._store, self.versions)
@@ -179,17 +180,36 @@ class Runtime(Writer):
     def _read_state(self, conn: sqlite3.Connection) -> None:
         self._stored = {t: json.loads(st) for t, st in conn.execute("select team, state from rt_team_state")}
         self.away_until = {r: (u, why) for r, u, why in conn.execute("select rep, until, reason from rt_away")}
-        row = conn.execute("select seq from audit_head where id = 1").fetchone()
-        self._seen = row[0] if row else 0
 
     def _new_teams(self) -> None:
         """A state for each team served for the first time: its stored cursors, its open counts from its rows."""
         for team in self.versions.policies:
             if team not in self.states:
-                data = dict(self._stored.get(team, {}))
-                data["open"] = dict.fromkeys(data.get("open", {}), 0) | rows.open_counts(self.conn, team)
-                data["away"] = sorted(self.away_until)
-                self.states[team] = State.from_json(data)
+                self.states[team] = self._team_state(self.conn, team, self._stored.get(team, {}), self.away_until)
+
+    @staticmethod
+    def _team_state(conn: sqlite3.Connection, team: str, stored: dict, away: dict[str, tuple[float, str]]) -> State:
+        data = dict(stored)
+        data["open"] = dict.fromkeys(data.get("open", {}), 0) | rows.open_counts(conn, team)
+        data["away"] = sorted(away)
+        return State.from_json(data)
+
+    def _enter(self, tx: Tx, team: str) -> None:
+        """Lock `team`'s row for this batch and, when another daemon (or command) changed the team since this
+        runtime's state was read, read the team again: its state, its open counts, its reps' away times."""
+        conn = tx.conn
+        writes = team_lock.lock(conn, team, wait=not tx.locks)
+        st = tx.states.get(team)
+        if st is None or self._writes.get(team) != writes:
+            row = conn.execute("select state from rt_team_state where team = ?", (team,)).fetchone()
+            fresh = {r: (u, why) for r, u, why in conn.execute("select rep, until, reason from rt_away")}
+            pol = tx.policies.get(team)
+            mine = set(pol.compiled.rep_index) if pol is not None else set()
+            away = {r: v for r, v in tx.away.items() if r not in mine and r not in fresh} | fresh
+            tx.away = away
+            st = self._team_state(conn, team, json.loads(row[0]) if row else {}, away)
+            tx.states = {**tx.states, team: st}
+        tx.locks[team] = (writes, st)
 
     def prepare(self, now: float) -> None:
         self.scheduler.step(now)  # a schedule due by this batch's `now` is active before it decides (daemon/schedule.py)
@@ -201,32 +221,36 @@ class Runtime(Writer):
         self._draw = self.draw_seed(now)
 
     def begin(self, conn: sqlite3.Connection, log_: audit.Appender, now: float) -> Tx:
-        if self.shared and log_.seq != self._seen:  # another daemon (or a command) wrote since: start from what it wrote
-            self._read_state(conn)
-            self.states = {}
-            self._new_teams()
         pending = self.versions.pending
-        if self.shared:
+        if self.shared and pending:
             pending = self._unlogged(conn, pending)
         for activation in pending:
             log_.append(now, "activate", activation["activated_by"] or "", activation)
-        self._since = log_.seq
-        return Tx(conn, log_, now, dict(self.versions.policies), dict(self.states), self._draw, dict(self.away_until))
+        tx = Tx(conn, log_, now, dict(self.versions.policies), dict(self.states), self._draw, dict(self.away_until))
+        tx.enter = self._enter
+        return tx
 
     def finish(self, tx: Tx) -> None:
-        if self.outbox is not None and tx.log.seq > self._since:
-            outbox.enqueue(tx.conn, self.outbox, self._since, tx.now)
-        for team, st in tx.states.items():
-            if team and st is not self.states.get(team):
+        """The state of each team the batch changed, with its row's counter moved on; then the audit records
+        (the chain's head is taken last: storage/audit.py) and the webhook events they make."""
+        for team, (writes, base) in list(tx.locks.items()):
+            st = tx.states.get(team)
+            if st is not base:
                 tx.conn.execute(
                     "insert into rt_team_state (team, state, at) values (?, ?, ?)"
                     " on conflict (team) do update set state = excluded.state, at = excluded.at",
                     (team, json.dumps(st.to_json(), separators=(",", ":")), tx.now),
                 )
+                tx.locks[team] = (team_lock.bump(tx.conn, team, writes), st)
+        written = tx.log.finish()
+        if self.outbox is not None and written is not None:
+            outbox.enqueue(tx.conn, self.outbox, written[0] - 1, tx.now)
 
     def _unlogged(self, conn: sqlite3.Connection, pending: list[dict]) -> list[dict]:
-        """The activations no other daemon has logged yet; marks them logged (in this batch's transaction)."""
-        row = conn.execute("select value from rt_meta where key = 'activations_logged'").fetchone()
+        """The activations no other daemon has logged yet; marks them logged (in this batch's transaction, which
+        holds the mark's row so that two daemons cannot both log one)."""
+        conn.execute("insert into rt_meta (key, value) values ('activations_logged', '0') on conflict (key) do nothing")
+        row = conn.execute("select value from rt_meta where key = 'activations_logged' for update").fetchone()
         done = int(row[0]) if row else 0
         fresh = [a for a in pending if a["activation"] > done]
         if fresh:
@@ -237,11 +261,11 @@ class Runtime(Writer):
         return fresh
 
     def committed(self, tx: Tx) -> None:
-        self._seen = tx.log.seq
         self.versions.pending = []  # recorded (kept for the next batch if this one failed)
         self.states = {k: v for k, v in tx.states.items() if k}
         self.away_until = tx.away
-        if self.on_commit is not None and tx.log.seq > self._since:
+        self._writes.update({team: writes for team, (writes, _) in tx.locks.items()})
+        if self.on_commit is not None and tx.log.written is not None:
             self.on_commit()
 
     # ------------------------------------------------------------------ seeds
@@ -352,8 +376,11 @@ class Runtime(Writer):
         return self.submit(op)
 
     def tick(self, limit: int = 200) -> Future:
-        """Bring reps back whose away time is over, and act on SLA deadlines that passed."""
-        return self.submit(lambda tx: sla.tick(tx, limit, self.redecide, self.count))
+        """Bring reps back whose away time is over, and act on SLA deadlines that passed: one operation per team,
+        so each holds only its own team's lock. Result: the steps taken, team by team."""
+        ops = [self.submit(lambda tx, t=t: sla.tick_team(tx, t, limit, self.redecide, self.count)) for t in self.teams()]
+        ops.append(self.submit(sla.tick_loose))
+        return gather(ops)
 
     def refresh(self) -> Future:
         """An empty operation: the batch it runs in picks up new activations. Result: the version of each team."""

@@ -44,27 +44,50 @@ def deadline(c: Compiled, tier: str | None, at: float, holder: str | None = None
     return work_deadline(c.hours[i] if i is not None else None, c.holidays, at, rule.minutes)
 
 
-def tick(tx: Tx, limit: int, redecide: Redecide, count: Callable[[str], None]) -> list[dict]:
-    """Bring reps back whose away time is over, and act on SLA deadlines that passed (in the writer)."""
+def tick_team(tx: Tx, team: str, limit: int, redecide: Redecide, count: Callable[[str], None]) -> list[dict]:
+    """In one team, under its lock (Tx.use): bring reps back whose away time is over, and act on the SLA
+    deadlines that passed, each read again under the lock. With several daemons on one database the first to
+    hold the team acts, and the others then find nothing due: every step runs once."""
+    if team not in tx.policies:  # no longer served (the tick was asked for before an activation)
+        return []
+    tx.use(team)  # each team's SLA moves its own leads, within its own state
+    reps = tx.compiled.rep_index
     steps: list[dict] = []
     for rep, (until, _) in sorted(tx.away.items()):
-        if until <= tx.now:
-            for team in [t for t, p in tx.policies.items() if rep in p.compiled.rep_index]:  # a rep belongs to one team
-                tx.use(team)
-                tx.state = set_away(tx.state, rep, False)
-            tx.conn.execute("delete from rt_away where rep = ?", (rep,))
-            del tx.away[rep]
-            tx.log.append(tx.now, "back", "clock", {"rep": rep, "until": until})
-            steps.append({"kind": "back", "rep": rep})
-    for lead_id, team in rows.due(tx.conn, tx.now, limit, sorted(tx.policies)):
-        tx.use(team)  # each team's SLA moves its own leads, within its own state
-        steps.append(step(tx, lead_id, redecide, count))
+        if rep in reps and until <= tx.now:
+            tx.state = set_away(tx.state, rep, False)
+            steps += _back(tx, rep, until)
+    for lead_id, _ in rows.due(tx.conn, tx.now, limit, [team]):
+        done = step(tx, lead_id, redecide, count)
+        if done is not None:
+            steps.append(done)
     return steps
 
 
-def step(tx: Tx, lead_id: str, redecide: Redecide, count: Callable[[str], None]) -> dict:
-    """Act on one missed deadline: hand the lead to the next candidate, or escalate it."""
+def tick_loose(tx: Tx) -> list[dict]:
+    """Reps away in no team served (dropped from the policy meanwhile): only their away time ends."""
+    steps: list[dict] = []
+    for rep, (until, _) in sorted(tx.away.items()):
+        if until <= tx.now and not any(rep in p.compiled.rep_index for p in tx.policies.values()):
+            steps += _back(tx, rep, until)
+    return steps
+
+
+def _back(tx: Tx, rep: str, until: float) -> list[dict]:
+    """The rep's away time is over: its row goes (once: another daemon that got there first leaves none)."""
+    del tx.away[rep]
+    if tx.conn.execute("delete from rt_away where rep = ?", (rep,)).rowcount == 0:
+        return []
+    tx.log.append(tx.now, "back", "clock", {"rep": rep, "until": until})
+    return [{"kind": "back", "rep": rep}]
+
+
+def step(tx: Tx, lead_id: str, redecide: Redecide, count: Callable[[str], None]) -> dict | None:
+    """Act on one missed deadline: hand the lead to the next candidate, or escalate it. None: it is no longer due
+    (accepted, closed or moved meanwhile)."""
     row = rows.need(tx.conn, lead_id)
+    if row["status"] != "assigned" or row["deadline"] is None or row["deadline"] > tx.now:
+        return None
     c, d = redecide(row)
     rule = c.sla.get(row["tier"])
     tried = json.loads(row["tried"])

@@ -2,12 +2,19 @@
 
 An operation is a function `fn(tx)` queued with `submit`. The writer takes every
 operation waiting (up to MAX_BATCH), runs them one after another inside ONE
-`BEGIN IMMEDIATE` transaction, each under its own savepoint, and commits the
-batch -- decision rows, audit records and the new state -- durably (WAL,
-synchronous=FULL) before any caller is answered. An operation that raises is
-rolled back alone (its savepoint and its share of the in-memory state); the
-others commit. While one batch is being fsynced the next gathers, so the disk's
-commit rate is shared by many assignments.
+transaction, each under its own savepoint, and commits the batch -- decision rows,
+audit records and the new state -- durably (WAL, synchronous=FULL) before any caller
+is answered. An operation that raises is rolled back alone (its savepoint and its
+share of the in-memory state); the others commit. While one batch is being fsynced
+the next gathers, so the disk's commit rate is shared by many assignments.
+
+On a SQLite file the transaction is `BEGIN IMMEDIATE`, the file's write lock. On a
+PostgreSQL database that several daemons share it is `BEGIN CONCURRENT`, which locks
+nothing by itself: an operation locks its team's row when it says which team it
+works in (`Tx.use`, storage/team_lock.py), so batches of different teams, in
+different daemons, run side by side. An operation whose team another writer holds,
+when its batch already holds a team, is not left waiting (two daemons could then
+wait for each other): it is tried again first in the next batch (`LockBusy`).
 
 A database error (a disk I/O error, a full or read-only disk, a damaged file) is
 answered as a StorageFailure in words, never as a bare internal error, and reported
@@ -33,6 +40,7 @@ from ..engine.codegen import Compiled
 from ..engine.state import State
 from ..lottery.seeds import DrawSeed
 from ..storage import audit
+from ..storage.engines import LockBusy
 from ..storage.errors import StorageFailure
 from ..storage.health import StorageHealth
 from .policy import Policy, pick_team
@@ -40,6 +48,7 @@ from .policy import Policy, pick_team
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 512
+MAX_TRIES = 20  # an operation that could not have its team's lock (LockBusy) is tried again, in the next batch, this often
 
 
 @dataclass
@@ -48,15 +57,17 @@ class Op:
 
     fn: Callable[[Tx], Any]
     future: Future = field(default_factory=Future)
+    tries: int = 0
 
 
 @dataclass
 class Tx:
     """What an operation sees: the connection in a transaction, the teams' working states, the audit log.
 
-    An operation first says which team it decides for (`use`); `state`, `compiled`
-    and `version` are then that team's. The states are replaced, never changed in
-    place, so an operation that fails is rolled back by restoring the dict.
+    An operation first says which team it decides for (`use`), which locks the team
+    for the rest of the batch (`enter`, the first time); `state`, `compiled` and
+    `version` are then that team's. The states are replaced, never changed in place,
+    so an operation that fails is rolled back by restoring the dict.
     """
 
     conn: sqlite3.Connection
@@ -67,11 +78,17 @@ class Tx:
     draw: DrawSeed | None = None  # the period's seed for this batch's decisions (or why there is none)
     away: dict[str, tuple[float, str]] = field(default_factory=dict)  # rep -> (until, reason), changed with the state
     team: str | None = None
+    enter: Callable[[Tx, str], None] | None = None  # locks a team and brings its state up to date (runtime.py)
+    # the teams this batch holds: team -> (its row's write counter, its state when locked); put back with a savepoint
+    locks: dict[str, tuple[int, State]] = field(default_factory=dict)
 
     def use(self, team: str | None) -> str | None:
         """Decide for `team` (None: the one team served); NotFound or Ambiguous (naming the teams) otherwise."""
-        self.team = pick_team(sorted(self.policies), team)
-        return self.team
+        name = pick_team(sorted(self.policies), team)
+        if name is not None and name not in self.locks and self.enter is not None:
+            self.enter(self, name)
+        self.team = name
+        return name
 
     @property
     def state(self) -> State:
@@ -106,20 +123,45 @@ def settle(fut: Future, result: Any, err: BaseException | None) -> None:
         pass
 
 
+def gather(futures: list[Future]) -> Future:
+    """One future for several operations' lists: all of them joined in order, or the first failure."""
+    out: Future = Future()
+    left = [len(futures)]
+    guard = threading.Lock()
+
+    def done(_: Future) -> None:
+        with guard:
+            left[0] -= 1
+            if left[0]:
+                return
+        err = next((f.exception() for f in futures if f.exception() is not None), None)
+        if err is not None:
+            out.set_exception(err)
+        else:
+            out.set_result([x for f in futures for x in f.result()])
+
+    for f in futures:
+        f.add_done_callback(done)
+    return out
+
+
 class Writer:
     """The queue and the thread; subclasses give `open`, `begin`, `finish` and `committed`."""
 
     conn: sqlite3.Connection
     clock: Callable[[], float]  # the injected clock: a batch's `now`
     health: StorageHealth  # every write attempted is reported here
+    begin_sql = "BEGIN IMMEDIATE"  # the whole database's write lock; a shared database's runtime locks teams instead
 
     def __init__(self) -> None:
         self._queue: queue.Queue[Op | None] = queue.Queue()
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
         self._start_error: BaseException | None = None
+        self._again: list[Op] = []  # operations to try again first, in the next batch (LockBusy)
         self.batches = 0
         self.batch_ops = 0
+        self.retries = 0
 
     # ------------------------------------------------------------------ hooks
     def open(self) -> None:
@@ -181,10 +223,12 @@ class Writer:
             return
         self._ready.set()
         while True:
-            op = self._queue.get()
-            if op is None:
-                break
-            ops = [op]
+            ops, self._again = self._again, []
+            if not ops:
+                op = self._queue.get()
+                if op is None:
+                    break
+                ops = [op]
             stop = False
             while len(ops) < MAX_BATCH:
                 try:
@@ -200,6 +244,12 @@ class Writer:
                 break
         self.close()
 
+    def _retry(self, op: Op) -> None:
+        """Try `op` again, first in the next batch, whose first team lock waits (storage/team_lock.py)."""
+        op.tries += 1
+        self.retries += 1
+        self._again.append(op)
+
     def _failure(self, err: BaseException) -> BaseException:
         """What a caller hears: a database error as a StorageFailure in words (and the health told), others as they are."""
         if isinstance(err, sqlite3.Error):
@@ -213,25 +263,40 @@ class Writer:
         try:
             now = self.clock()
             self.prepare(now)
-            conn.execute("BEGIN IMMEDIATE")
+            conn.execute(self.begin_sql)
             log_ = audit.Appender(conn)
             tx = self.begin(conn, log_, now)
             for op in ops:
-                saved = (tx.states, tx.team, dict(tx.away), log_.seq, log_.hash, log_.dirty)
+                saved = (tx.states, tx.team, dict(tx.away), dict(tx.locks), log_.mark())
                 conn.execute("SAVEPOINT op")
                 try:
                     r = op.fn(tx)
                     conn.execute("RELEASE op")
                     results.append((op, r, None))
                 except BaseException as err:
-                    conn.execute("ROLLBACK TO op")
+                    conn.execute("ROLLBACK TO op")  # and the team locks it took: PostgreSQL releases them with it
                     conn.execute("RELEASE op")
-                    tx.states, tx.team, tx.away, log_.seq, log_.hash, log_.dirty = saved
-                    results.append((op, None, self._failure(err)))
+                    tx.states, tx.team, tx.away, tx.locks, mark = saved
+                    log_.restore(mark)
+                    if isinstance(err, LockBusy) and op.tries < MAX_TRIES:
+                        self._retry(op)
+                    else:
+                        results.append((op, None, self._failure(err)))
             self.finish(tx)
             log_.finish()
             conn.execute("COMMIT")
         except BaseException as err:
+            if isinstance(err, LockBusy):  # the whole batch met another writer: nothing was written, all of it again
+                try:
+                    conn.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass
+                for op in ops:
+                    if op.tries < MAX_TRIES:
+                        self._retry(op)
+                    else:
+                        settle(op.future, None, self._failure(err))
+                return
             failure = self._failure(err)
             if failure is err:  # a database error is logged by the health, once, in words
                 log.exception("batch of %d failed; rolled back", len(ops))

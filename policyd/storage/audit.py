@@ -29,7 +29,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from .audit_state import Problem, cross_check, read_tables
-from .db import table_names
+from .db import is_postgres, table_names
 
 GENESIS = "0" * 64
 
@@ -44,33 +44,67 @@ def chain_hash(prev: str, at: float, kind: str, actor: str, data: Any) -> str:
 
 
 class Appender:
-    """Appends within an open write transaction; reads the head once, then keeps it."""
+    """A transaction's records, chained at `finish` under the head's row lock.
+
+    The chain has one head for the whole database, so whoever appends must hold it
+    until COMMIT. Records are kept until `finish` and the head is taken last, for the
+    few statements before COMMIT: transactions of different teams, in different
+    daemons, do their work side by side and queue only for the append.
+    """
 
     def __init__(self, conn: sqlite3.Connection):
         self.conn = conn
-        row = conn.execute("select seq, hash from audit order by seq desc limit 1").fetchone()
-        self.seq, self.hash = (row[0], row[1]) if row else (0, GENESIS)
-        self.dirty = False
+        self.pending: list[tuple[float, str, str, dict]] = []
+        self.written: tuple[int, int] | None = None  # (first, last) seq that `finish` wrote
 
-    def append(self, at: float, kind: str, actor: str, data: dict) -> int:
-        h = chain_hash(self.hash, at, kind, actor, data)
-        self.seq += 1
-        self.conn.execute(
-            "insert into audit (seq, at, kind, actor, data, prev, hash) values (?, ?, ?, ?, ?, ?, ?)",
-            (self.seq, at, kind, actor, canonical(data), self.hash, h),
-        )
-        self.hash = h
-        self.dirty = True
-        return self.seq
+    @property
+    def dirty(self) -> bool:
+        return bool(self.pending)
 
-    def finish(self) -> None:
-        """Record the head; call once before COMMIT."""
-        if self.dirty:
-            self.conn.execute(
-                "insert into audit_head (id, seq, hash) values (1, ?, ?) on conflict (id) do update set seq = excluded.seq, hash = excluded.hash",
-                (self.seq, self.hash),
+    def append(self, at: float, kind: str, actor: str, data: dict) -> None:
+        self.pending.append((at, kind, actor, data))
+
+    def mark(self) -> int:
+        """Where the records stand, for `restore` when the work after it is rolled back."""
+        return len(self.pending)
+
+    def restore(self, mark: int) -> None:
+        del self.pending[mark:]
+
+    def count(self, kind: str, actor: str, since: float) -> int:
+        """Records of `kind` by `actor` at or after `since` not yet written (what a count of the log must add)."""
+        return sum(1 for at, k, a, _ in self.pending if k == kind and a == actor and at >= since)
+
+    def finish(self) -> tuple[int, int] | None:
+        """Chain and write the records, and move the head; call once, last, before COMMIT. (first, last) seq, or None."""
+        if not self.pending:
+            return None
+        conn = self.conn
+        seq, prev = head_locked(conn)
+        first = seq + 1
+        for at, kind, actor, data in self.pending:
+            h = chain_hash(prev, at, kind, actor, data)
+            seq += 1
+            conn.execute(
+                "insert into audit (seq, at, kind, actor, data, prev, hash) values (?, ?, ?, ?, ?, ?, ?)",
+                (seq, at, kind, actor, canonical(data), prev, h),
             )
-            self.dirty = False
+            prev = h
+        conn.execute("update audit_head set seq = ?, hash = ? where id = 1", (seq, prev))
+        self.pending = []
+        self.written = (first, seq)
+        return self.written
+
+
+def head_locked(conn: sqlite3.Connection) -> tuple[int, str]:
+    """The chain's last (seq, hash), its head row locked until COMMIT (PostgreSQL: `FOR UPDATE`; SQLite's
+    write transaction already holds the file). The chain is read from the log itself, as `verify` reads it."""
+    lock = " for update" if is_postgres(conn) else ""
+    if conn.execute("select 1 from audit_head where id = 1" + lock).fetchone() is None:
+        conn.execute(f"insert into audit_head (id, seq, hash) values (1, 0, '{GENESIS}') on conflict (id) do nothing")
+        conn.execute("select 1 from audit_head where id = 1" + lock).fetchone()
+    row = conn.execute("select seq, hash from audit order by seq desc limit 1").fetchone()
+    return (row[0], row[1]) if row else (0, GENESIS)
 
 
 def append_one(conn: sqlite3.Connection, at: float, kind: str, actor: str, data: dict) -> None:

@@ -391,6 +391,12 @@ def m021_refused_requests_keep_their_team(db: sqlite_utils.Database) -> None:
         db.execute("alter table intake_refused add column team text")
 
 
+@MIGRATIONS()
+def m022_team_locks(db: sqlite_utils.Database) -> None:
+    """A row per team that its decisions lock, with a counter of its state's writes (storage/team_lock.py)."""
+    db.execute("create table if not exists rt_team_lock (team text primary key, writes integer not null default 0)")
+
+
 def migration_names() -> list[str]:
     """Every migration of the chain, in order (what a fully migrated file has applied)."""
     return [m.name for m in MIGRATIONS._migrations]

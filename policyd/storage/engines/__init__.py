@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import sqlite3
 from typing import Any
 
 from ..sqlite_words import explain as explain_file
@@ -18,6 +19,11 @@ from . import pg_schema
 from . import sqlite as sqlite_engine
 
 SCHEMES = ("postgresql://", "postgres://")
+
+
+class LockBusy(sqlite3.OperationalError):
+    """A lock another transaction holds, asked for without waiting, or a deadlock the server broke: nothing was
+    changed, and the same work can be tried again at once (only PostgreSQL raises it)."""
 
 
 def is_url(target: str | os.PathLike | None) -> bool:

@@ -10,7 +10,11 @@ SQLite's transaction words keep their meaning:
 * `BEGIN IMMEDIATE` (SQLite's write lock: reads inside see what the writes are
   checked against) is `BEGIN` plus a transaction-scoped advisory lock on WRITE_LOCK,
   so writers of one database queue up as they do on a SQLite file;
-* `BEGIN` (a deferred transaction: one snapshot for its reads) is a REPEATABLE READ one.
+* `BEGIN` (a deferred transaction: one snapshot for its reads) is a REPEATABLE READ one;
+* `BEGIN CONCURRENT` (the name SQLite's own branch gives to writers that do not take
+  the whole file) is a READ COMMITTED one with no lock of its own: its writer locks the
+  rows it works on (storage/team_lock.py), and each statement sees what was committed
+  before it, so a row's lock, once had, is read with the writes it waited for.
 
 psycopg's errors are raised as sqlite3's classes (`IntegrityError`, `OperationalError`,
 `DatabaseError`), the DB-API vocabulary every caller already catches; the message
@@ -30,7 +34,7 @@ from psycopg import adapt, pq
 from psycopg.conninfo import conninfo_to_dict
 
 from ..errors import StoreError
-from . import redact
+from . import LockBusy, redact
 from .pg_sql import translate
 
 WRITE_LOCK = 0x706F6C6963796400  # "policyd\0": the one write lock of a database (BEGIN IMMEDIATE)
@@ -81,6 +85,8 @@ def explain(url: str, err: BaseException) -> str:
 
 
 def _error(url: str, err: psycopg.Error) -> sqlite3.Error:
+    if isinstance(err, psycopg.errors.LockNotAvailable | psycopg.errors.DeadlockDetected | psycopg.errors.SerializationFailure):
+        return LockBusy(f"{where(url)}: {type(err).__name__}: another writer holds what this one asked for; try again")
     message = explain(url, err)
     if isinstance(err, psycopg.IntegrityError):
         return IntegrityError(message)
@@ -178,6 +184,8 @@ class Connection:
                 words = sql.split()
                 if len(words) > 1 and words[1].lower() in ("immediate", "exclusive"):
                     cur.execute(f"begin; select pg_advisory_xact_lock({WRITE_LOCK})")
+                elif len(words) > 1 and words[1].lower() == "concurrent":
+                    cur.execute("begin isolation level read committed")
                 else:
                     cur.execute("begin isolation level repeatable read")
                 return cur
