@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 
 import psycopg
@@ -103,3 +104,31 @@ def test_a_daemon_reads_a_team_again_only_when_another_wrote_to_it(teams):
         assert sum(b.runtime.states["emea"].open.values()) == 3
     writes = dict(db_rows(teams, "select team, writes from rt_team_lock"))
     assert writes == {"emea": 3, "inbound_b2b": 1}
+
+
+def test_a_command_that_locks_the_whole_database_still_runs_alone(teams):
+    """A command's `BEGIN IMMEDIATE` takes the database's write lock whole, and still runs alone: the daemons'
+    batches, which hold it shared, wait for it."""
+    from policyd.storage.engines.postgres import WRITE_LOCK
+
+    with ThreadServer(teams, clock=Clock(), sla_interval=3600) as srv:
+        rt = srv.runtime
+        rt.refresh().result(timeout=WAIT)
+        old = psycopg.connect(teams)
+        try:
+            old.execute(f"select pg_advisory_xact_lock({WRITE_LOCK})")
+            waiting = rt.assign(lead("I-9", **HIGH), "tests", team="inbound_b2b")
+            other = psycopg.connect(teams, autocommit=True)
+            try:  # the batch asks for the lock shared, and is not granted it while the old writer holds it
+                asked = "select count(*) from pg_locks where locktype = 'advisory' and mode = 'ShareLock' and not granted"
+                deadline = time.monotonic() + WAIT
+                while other.execute(asked).fetchone()[0] != 1 and time.monotonic() < deadline:
+                    time.sleep(0.02)
+                assert other.execute(asked).fetchone()[0] == 1
+                assert not waiting.done()
+            finally:
+                other.close()
+        finally:
+            old.commit()
+            old.close()
+        assert waiting.result(timeout=WAIT)[1]

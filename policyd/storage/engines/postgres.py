@@ -12,9 +12,11 @@ SQLite's transaction words keep their meaning:
   so writers of one database queue up as they do on a SQLite file;
 * `BEGIN` (a deferred transaction: one snapshot for its reads) is a REPEATABLE READ one;
 * `BEGIN CONCURRENT` (the name SQLite's own branch gives to writers that do not take
-  the whole file) is a READ COMMITTED one with no lock of its own: its writer locks the
-  rows it works on (storage/team_lock.py), and each statement sees what was committed
-  before it, so a row's lock, once had, is read with the writes it waited for.
+  the whole file) is a READ COMMITTED one that holds WRITE_LOCK shared: concurrent
+  writers do not wait for each other, their writer locks the rows it works on
+  (storage/team_lock.py), and each statement sees what was committed before it, so a
+  row's lock, once had, is read with the writes it waited for. A `BEGIN IMMEDIATE`
+  (a command's transaction) still runs alone: it waits for them, and they for it.
 
 psycopg's errors are raised as sqlite3's classes (`IntegrityError`, `OperationalError`,
 `DatabaseError`), the DB-API vocabulary every caller already catches; the message
@@ -185,7 +187,7 @@ class Connection:
                 if len(words) > 1 and words[1].lower() in ("immediate", "exclusive"):
                     cur.execute(f"begin; select pg_advisory_xact_lock({WRITE_LOCK})")
                 elif len(words) > 1 and words[1].lower() == "concurrent":
-                    cur.execute("begin isolation level read committed")
+                    cur.execute(f"begin isolation level read committed; select pg_advisory_xact_lock_shared({WRITE_LOCK})")
                 else:
                     cur.execute("begin isolation level repeatable read")
                 return cur
