@@ -124,10 +124,11 @@ class ThreadServer:
 
 
 class ProcessServer:
-    """`policyd serve` as a child process (so it can be killed with SIGKILL)."""
+    """`policyd serve` as a child process (so it can be killed with SIGKILL); `env` adds to the test's environment
+    (POLICYD_NOW, POLICYD_CLOCK_SPEED and POLICYD_CLOCK_FROM run it on a moving clock: cli/clock.py)."""
 
-    def __init__(self, db: str | Path, *args: str):
-        env = dict(os.environ, PYTHONUNBUFFERED="1")
+    def __init__(self, db: str | Path, *args: str, env: dict[str, str] | None = None):
+        env = dict(os.environ, PYTHONUNBUFFERED="1", **(env or {}))
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "policyd", "serve", "--db", str(db), "--port", "0", *args],
             stdout=subprocess.PIPE,

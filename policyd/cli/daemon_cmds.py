@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 
 import click
 
@@ -188,6 +189,15 @@ def serve(
     to start and names the first (pid, host, address, since when). A daemon
     that died (even by kill -9) leaves no lock behind.
 
+    The daemon runs on the real clock. For a rehearsal on a staging database
+    (never in production), POLICYD_NOW=2026-12-07T09:00:00Z starts its clock at
+    that time and POLICYD_CLOCK_SPEED=600 runs it 600 times real time (a 2h SLA
+    comes due in 12 s; --sla-interval stays in real seconds). POLICYD_CLOCK_FROM
+    is the real instant (ISO 8601 with a zone) the clock reads POLICYD_NOW
+    (default: when the daemon starts): give every daemon of the database the
+    same three values and their clocks agree, a restarted one's too. The
+    startup line names the clock in force.
+
     \b
     Example:
       policyd publish policies/inbound.policy -m "first version"
@@ -209,6 +219,7 @@ def serve(
     if max_pending < 1:
         raise PolicydError("--max-pending must be 1 or more")
     outbox = webhook_config(webhooks, webhook_secret_env, webhook_timeout)
+    rehearsal = clock.daemon_clock()  # PolicydError, naming the variable, for a bad value
     path = current_db()
     preflight(path)
     choose_policy(path, policy)
@@ -220,8 +231,11 @@ def serve(
     held = lease.reserve(path, f"http://{where}:{port}")  # LeaseHeld, naming the other daemon
     if held.took_over is not None and held.took_over.pid != held.holder.pid:
         click.echo(f"policyd: {redact(path)}: {held.took_over_text()}", err=True)
+    if rehearsal is not None:
+        click.echo(f"policyd: {rehearsal.describe()}", err=True)
+    app = {"sources": sources, "max_pending": max_pending, "outbox": outbox, "policy": policy, "clock": rehearsal or time.time}
     try:
-        run(path, host, port, sla_interval, access_log, limits, sources=sources, max_pending=max_pending, outbox=outbox, policy=policy)
+        run(path, host, port, sla_interval, access_log, limits, **app)
     except OSError as err:
         raise PolicydError(f"cannot listen on {host}:{port}: {err.strerror}") from None
     except SystemExit as exc:
