@@ -67,7 +67,8 @@ class Ledger(Parts):
             v = views[-1]()
             if v is not None and v.ledger is self and v.pos == len(j):  # nothing moved since
                 return v
-        v = Pending(self, len(j))
+        v = _new(Pending)  # not `Pending(...)`: one is made per decision, and `__init__` triples its cost
+        v.ledger, v.pos, v.state = self, len(j), None
         views.append(ref(v))
         return v
 
@@ -102,10 +103,9 @@ class Pending:
 
     __slots__ = ("ledger", "pos", "state", "__weakref__")
 
-    def __init__(self, ledger: Ledger, pos: int):
-        self.ledger: Ledger | None = ledger
-        self.pos = pos
-        self.state: State | None = None
+    ledger: Ledger | None  # None once built
+    pos: int  # the length of the ledger's journal at that moment
+    state: State | None
 
     def resolve(self) -> State:
         led = self.ledger

@@ -61,8 +61,7 @@ def assign(p: Parts, decision: Placement, at: float) -> Parts:
             p._settle()
         j = p._journal
         if j is not None:
-            j.append(("open", rep, was))
-            j.append(("last", rep, last.get(rep)))
+            j.append(("assign", rep, (was, last.get(rep))))  # one record for both: one per lead
     n = opens[rep] = 1 if was is None else was + 1
     last[rep] = at
     for kind, key, value in decision.updates:
@@ -169,6 +168,10 @@ def _moved(seats: tuple, away: frozenset[str], rep: str, n: int) -> tuple:
 def undo(p: Parts, record: tuple) -> None:
     """Put back the value one journal record replaced (ledger.py rebuilds older states so)."""
     part, key, old = record
+    if part == "assign":
+        _put(p.open, key, old[0])
+        _put(p.last, key, old[1])
+        return
     if part == "count":
         outer, name = key
         target = p.counts[outer]
@@ -180,7 +183,11 @@ def undo(p: Parts, record: tuple) -> None:
         target = getattr(p, part)
         if part == "counts" and old is not None:
             old = dict(old)
-    if old is None:
+    _put(target, key, old)
+
+
+def _put(target: dict, key: Any, old: Any) -> None:
+    if old is None:  # there was none
         target.pop(key, None)
     else:
         target[key] = old
