@@ -24,10 +24,12 @@ _new = object.__new__
 
 
 class Ledger(Parts):
-    """Mutable state for one replay lane: decide from it, move it in place, read a State off it.
+    """Mutable state for a loop over many leads (a replay lane): decide from it, move it in
+    place with `state.apply`/`close` (or its own `apply`/`close`), read a State off it.
 
-    Not a value: never shared between threads, never stored. `snapshot()` is the State
-    it holds now; decisions made from it keep their own (see `Pending`).
+    Why: the immutable transitions copy the open counts and times on every move, a third
+    of a replay's time. Not a value: never shared between threads, never stored.
+    `snapshot()` is the State it holds now; decisions made from it keep their own (`Pending`).
     """
 
     __slots__ = ("_views",)
