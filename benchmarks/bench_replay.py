@@ -5,7 +5,8 @@
 
 Leads are generated (seeded) one at a time, shaped like the Maven CRM pipeline,
 and replayed through policyd's public API alone (`policyd.load`, `Policy.decide`,
-`policyd.apply` and `policyd.close`, each deal closing at its close time) with
+`policyd.apply` and `policyd.close` on a `policyd.Ledger`, each deal closing at its
+close time) with
 policies/maven-crm.policy (one policy) and maven-crm.policy + maven-crm-v2.policy
 (two, as a review runs them, counting the leads whose rep differs). The
 `policyd replay` command adds its fairness tallies on top; they are not timed
@@ -98,7 +99,7 @@ def run_policyd(n: int, policies: int) -> dict:
 
     names = ["maven-crm.policy", "maven-crm-v2.policy"][:policies]
     loaded = [policyd.load(ROOT / "policies" / p) for p in names]
-    states = [policyd.State() for _ in loaded]
+    states = [policyd.Ledger() for _ in loaded]
     pending: list[list] = [[] for _ in loaded]
     assigned = [0] * policies
     apply, close = policyd.apply, policyd.close
@@ -284,7 +285,7 @@ def agree(n: int) -> dict:
 
     for name, variant in (("maven-crm.policy", "v1"), ("maven-crm-v2.policy", "v2")):
         policy = policyd.load(ROOT / "policies" / name)
-        st, due, seq = policyd.State(), [], 0
+        st, due, seq = policyd.Ledger(), [], 0
         by_hand = hand_replay(synthetic(n), variant)
         for row, want in zip(synthetic(n), by_hand):
             while due and due[0][0] <= row.arrival:

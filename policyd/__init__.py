@@ -8,6 +8,10 @@
     print(policy.explain(d, "text", why_not="kofi"))
     state = policyd.apply(state, d, at=1_700_000_000.0)
 
+    ledger = policyd.Ledger(state)  # a loop over many leads: the same moves, in place
+    d = policy.decide({"id": "L-2", ...}, ledger, seed="2026-W48")
+    policyd.apply(ledger, d, at=1_700_000_060.0)  # returns the ledger; d.state stays as it was
+
 Everything here is the supported surface; the modules under it may move. Deciding
 and explaining are `Policy` methods (a module-level `explain` would be shadowed by
 the `policyd.explain` package). Names are imported on first use, so `import
@@ -28,6 +32,7 @@ if TYPE_CHECKING:
     from .checks.load import Loaded
     from .engine.codegen import Compiled
     from .engine.decision import Decision
+    from .engine.ledger import Ledger
     from .engine.state import State
     from .lang.diagnostics import Diagnostic
 
@@ -37,6 +42,7 @@ __all__ = [
     "Diagnostic",
     "FieldError",
     "LeadError",
+    "Ledger",
     "LotteryDraw",
     "Move",
     "Policy",
@@ -60,6 +66,7 @@ _LAZY = {
     "FORMATS": "policyd.explain.explain",
     "Decision": "policyd.engine.decision",
     "LotteryDraw": "policyd.engine.draw",
+    "Ledger": "policyd.engine.ledger",
     "State": "policyd.engine.state",
     "StateError": "policyd.engine.state",
     "apply": "policyd.engine.state",
@@ -130,7 +137,7 @@ class Policy:
     def decide(
         self,
         lead: Mapping[str, Any],
-        state: State | None = None,
+        state: State | Ledger | None = None,
         seed: str = "",
         *,
         lottery: bool = True,
@@ -142,7 +149,8 @@ class Policy:
 
         Deterministic: the same policy, lead, state, seed, lottery switch and time `at`
         (epoch seconds: caps per period and working hours read it) give the same
-        decision. `trace=True` records every step; `explain` does that itself.
+        decision. `trace=True` records every step; `explain` does that itself. From a
+        Ledger, the decision keeps the ledger's state of this moment as its `state`.
         """
         return self._decide(self._compiled, lead, state, seed, lottery, seed_id, trace, at)
 

@@ -9,8 +9,10 @@ when the policy is compiled, not when a lead is decided.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from itertools import product
 from typing import Any
 
 from ..lang import model as m
@@ -22,6 +24,7 @@ from .roster import Roster
 from .schema import LeadSchema
 
 REP_ATTRIBUTES = ("load", "open", "quota", "capacity", "weight")
+MAX_FIXED_ANSWERS = 256  # lead-field values a state-free rep condition has its answers worked out for
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,13 +261,58 @@ class Compiled(Roster):
         self._hoist = {}
         try:
             test = self.rep_expr(c)
-            reads = [f"    {var} = L[{name!r}]" for name, var in self._hoist.items()]
+            hoisted = dict(self._hoist)
         finally:
             self._hoist = None
-        src = "\n".join(["def keep(L, O, Q, cands):", *reads, f"    return [r for r in cands if {test}]"])
+        reads = [f"    {var} = L[{name!r}]" for name, var in hoisted.items()]
         ns = dict(self._ns)
+        ns["EVERYONE"] = self.indices
+        fast = self._fixed_answers(test, hoisted, ns) if not self._reads(c) else []
+        src = "\n".join(["def keep(L, O, Q, cands):", *reads, *fast, f"    return [r for r in cands if {test}]"])
         exec(src, ns)  # noqa: S102 - our own generated source
         return ns["keep"]
+
+    def _fixed_answers(self, test: str, hoisted: dict[str, str], ns: dict[str, Any]) -> list[str]:
+        """A condition that reads no state has one answer per value of the lead fields it reads:
+        when those fields have few values (words, flags, reps), each answer is worked out here
+        once, and `keep` looks it up (the whole team's answer at once when every rep is a
+        candidate). Source lines for `keep`, or none when the fields have too many values."""
+        domains = []
+        for name in hoisted:
+            f = self.fields.get(name)
+            kind = f.type.kind if f is not None else ""
+            values = {"enum": f.type.words, "bool": (True, False), "rep": self.rep_names}.get(kind) if f is not None else None
+            if values is None:
+                return []
+            domains.append((*values, None) if self._may_be_missing(name) else tuple(values))
+        if math.prod(len(d) for d in domains) > MAX_FIXED_ANSWERS:
+            return []
+        args = ", ".join(hoisted.values())
+        exec(f"def answer({args}):\n    return tuple([r for r in EVERYONE if {test}])", ns)  # noqa: S102 - our own generated source
+        table = {}
+        for values in product(*domains):
+            try:
+                passing = ns["answer"](*values)
+            except Exception:  # a value the checks rule out for this condition: ask at decision time
+                return []
+            table[values[0] if len(values) == 1 else values] = (passing, tuple(r in passing for r in self.indices))
+        ns["FIXED"] = table
+        key = args if len(hoisted) != 1 else next(iter(hoisted.values()))
+        if not hoisted:
+            return [
+                "    if cands is EVERYONE:",
+                "        return list(FIXED[()][0])",
+                "    m = FIXED[()][1]",
+                "    return [r for r in cands if m[r]]",
+            ]
+        return [
+            f"    t = FIXED.get(({key}))",
+            "    if t is not None:",
+            "        if cands is EVERYONE:",
+            "            return list(t[0])",
+            "        m = t[1]",
+            "        return [r for r in cands if m[r]]",
+        ]
 
     def rep_test(self, c: m.Cond) -> Callable[[dict, list, list, int], bool]:
         """One rep's truth value for a condition, for explanations ("why not REP"); cached."""

@@ -184,7 +184,7 @@ def _finish(
         cands,
         pick,
         updates or (),
-        state,
+        state if state.__class__ is State else state.pending(),  # a ledger moves on: keep this moment
         lottery,
         seed_id,
         names,

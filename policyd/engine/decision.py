@@ -22,7 +22,8 @@ class Decision:
     """Where a lead went and why.
 
     It keeps its inputs (`lead`, `state`, `seed`, `lottery_on`, `seed_id`), so the
-    same decision can be made again with the trace on to explain it. `trace` is
+    same decision can be made again with the trace on to explain it. Made from a
+    ledger, it keeps the ledger's snapshot of that moment, built when `state` is read. `trace` is
     None on the fast path, else the typed events (engine/trace.py).
 
     Treated as immutable (not frozen only because frozen dataclasses are slow to
@@ -44,11 +45,20 @@ class Decision:
     picked_from: Sequence[int]  # the candidates of the placing step, as team indices (see `candidates`)
     pick: str | None
     updates: tuple = ()
-    state: State = field(default=_EMPTY_STATE, repr=False, compare=False)
+    # the state it was made from: a State, or a ledger's Pending snapshot until first read (`state`)
+    _state: Any = field(default=_EMPTY_STATE, repr=False, compare=False)
     lottery_on: bool = field(default=True, compare=False)
     seed_id: str | None = field(default=None, compare=False)
     team: tuple[str, ...] = field(default=(), repr=False, compare=False)  # rep names in team order
     at: float | None = field(default=None, compare=False)  # the time of the decision (epoch seconds)
+
+    @property
+    def state(self) -> State:
+        """The State the decision was made from; never changes (a ledger's is built on first read)."""
+        s = self._state
+        if s.__class__ is not State:
+            s = self._state = s.resolve()
+        return s
 
     @property
     def candidates(self) -> tuple[str, ...]:

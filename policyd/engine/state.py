@@ -2,16 +2,20 @@
 
 State is immutable: a decision reads one State, and `apply` returns the next. The
 CLI, replay and the daemon all move state with these functions and no others, so a
-replay behaves exactly as the daemon would have.
+replay behaves exactly as the daemon would have. The rules themselves are written
+once, in transitions.py: each function here copies what its rule writes and runs it,
+or, given a `Ledger` (ledger.py, a replay's own mutable state), runs it in place.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Protocol
+from typing import Any
+
+from .transitions import Parts, Placement, assign, count, release, set_open, turn_away
 
 _EMPTY: Mapping = MappingProxyType({})
 
@@ -94,13 +98,6 @@ class State:
         return cls.from_json(data)
 
 
-class Placement(Protocol):
-    """What a transition needs of a decision: who got the lead, and the cursor moves."""
-
-    rep: str | None
-    updates: tuple
-
-
 class StateError(ValueError):
     """A state file or value that cannot be used."""
 
@@ -124,7 +121,16 @@ def _mapping(value: Any, where: str, kind: type) -> dict:
 
 _new = object.__new__
 _SETTERS = tuple(State.__dict__[name].__set__ for name in ("open", "away", "last", "quota", "cursors", "wrr", "counts", "_seats"))
-keep_seats = _SETTERS[-1]  # availability.py stores a state's team-ordered reading here
+_keep = _SETTERS[-1]
+
+
+def keep_seats(state: Any, seats: tuple) -> None:
+    """Keep a state's team-ordered reading on it (availability.py builds it); a ledger's
+    open counts are written in place, so it keeps them as a list of its own."""
+    if state.__class__ is State:
+        _keep(state, seats)
+    else:
+        state._seats = (seats[0], list(seats[1]), seats[2])
 
 
 def _state(opens, away, last, quota, cursors, wrr, counts, seats=None) -> State:
@@ -144,46 +150,47 @@ def _state(opens, away, last, quota, cursors, wrr, counts, seats=None) -> State:
     return st
 
 
-def _moved(seats: tuple | None, away: frozenset[str], rep: str, n: int) -> tuple | None:
-    """A team-ordered reading (see `State._seats`) with `rep`'s open count now `n`: one
-    element of the counts changes, and `rep` joins or leaves the available reps."""
-    if seats is None:
-        return None
-    r, O, A = seats
-    i = r.rep_index.get(rep)
-    if i is None:  # not in this team: the reading never looks at it
-        return seats
-    O = list(O)  # one element changes: a copy and a store beat slicing around it
-    O[i] = n
-    O = tuple(O)
-    now = n < r.capacity[i] and rep not in away
-    if now != (i in A):
-        A = tuple(sorted((*A, i))) if now else tuple([j for j in A if j != i])
-    return r, O, A
+# ---------------------------------------------------------------- the transitions
+# Each copies the parts its rule writes and runs the rule (transitions.py) on the copy;
+# given a Ledger instead of a State, each runs the same rule on the ledger, in place,
+# and returns it.
+_WRITES = {"cursor": "cursors", "wrr": "wrr", "count": "counts"}
+
+
+def _parts(state: State, writes: tuple[str, ...], seats: bool) -> Parts:
+    """`state`'s parts with those in `writes` copied (the rest shared: nothing writes them);
+    with `seats`, its team-ordered reading too, its open counts as a list to write."""
+    p = _new(Parts)
+    p.open = dict(state.open) if "open" in writes else state.open
+    p.last = dict(state.last) if "last" in writes else state.last
+    p.quota = state.quota
+    p.cursors = dict(state.cursors) if "cursors" in writes else state.cursors
+    p.wrr = dict(state.wrr) if "wrr" in writes else state.wrr
+    c = state.counts
+    p.counts = {k: dict(v) for k, v in c.items()} if "counts" in writes else c
+    p.away = state.away
+    s = state._seats
+    p._seats = (s[0], list(s[1]), s[2]) if (seats and s is not None) else s
+    p._journal = None
+    return p
+
+
+def frozen(p: Parts) -> State:
+    """The State of moved parts (which are then its own: nothing writes them again)."""
+    s = p._seats
+    if s is not None and s[1].__class__ is list:
+        s = (s[0], tuple(s[1]), s[2])
+    return _state(p.open, p.away, p.last, p.quota, p.cursors, p.wrr, p.counts, s)
 
 
 def apply(state: State, decision: Placement, at: float) -> State:
     """The state after a decision takes effect at time `at` (the only assign transition)."""
-    rep = decision.rep
-    if rep is None:
+    if state.__class__ is not State:
+        return assign(state, decision, at)  # a Ledger: moved in place
+    if decision.rep is None:
         return state
-    opens = dict(state.open)
-    n = opens[rep] = opens.get(rep, 0) + 1
-    last = dict(state.last)
-    last[rep] = at
-    cursors = state.cursors
-    wrr = state.wrr
-    counts = state.counts
-    for kind, key, value in decision.updates:
-        if kind == "cursor":
-            cursors = dict(cursors)
-            cursors[key] = value
-        elif kind == "wrr":
-            wrr = dict(wrr)
-            wrr[key] = value
-        elif kind == "count":
-            counts = _count(counts, key, rep if value is None else value)
-    return _state(opens, state.away, last, state.quota, cursors, wrr, counts, _moved(state._seats, state.away, rep, n))
+    writes = ("open", "last", *[_WRITES.get(u[0], "") for u in decision.updates])
+    return frozen(assign(_parts(state, writes, True), decision, at))
 
 
 def credit(state: State, key: str, rep: str, amount: int) -> State:
@@ -191,30 +198,18 @@ def credit(state: State, key: str, rep: str, amount: int) -> State:
     says which key and how much); an earlier period of the same counter is dropped."""
     if amount == 0:
         return state
-    counts = _count(state.counts, key, rep, amount)
-    return _state(state.open, state.away, state.last, state.quota, state.cursors, state.wrr, counts, state._seats)
-
-
-def _count(counts: Mapping[str, Mapping[str, int]], key: str, name: str, amount: int = 1) -> dict:
-    """One more for `name` (a rep, or a level for shares) in counter `key`, `FAMILY:PERIOD`
-    (`month:2026-12`, `share:route:high:month:2026-12`); an earlier period of the family is dropped."""
-    family = key.rsplit(":", 1)[0]
-    out = {k: v for k, v in counts.items() if k == key or k.rsplit(":", 1)[0] != family}
-    inner = dict(out.get(key, {}))
-    inner[name] = inner.get(name, 0) + amount
-    out[key] = inner
-    return out
+    if state.__class__ is not State:
+        return count(state, key, rep, amount)
+    return frozen(count(_parts(state, ("counts",), False), key, rep, amount))
 
 
 def close(state: State, rep: str) -> State:
     """A rep's lead is closed (won, lost or reassigned away): one fewer open."""
-    n = state.open.get(rep, 0)
-    if n <= 0:
+    if state.__class__ is not State:
+        return release(state, rep)
+    if state.open.get(rep, 0) <= 0:
         return state
-    opens = dict(state.open)
-    opens[rep] = n - 1
-    seats = _moved(state._seats, state.away, rep, n - 1)
-    return _state(opens, state.away, state.last, state.quota, state.cursors, state.wrr, state.counts, seats)
+    return frozen(release(_parts(state, ("open",), True), rep))
 
 
 def reassign(state: State, old: str | None, new: Placement, at: float) -> State:
@@ -231,10 +226,12 @@ def reassign(state: State, old: str | None, new: Placement, at: float) -> State:
 
 def set_away(state: State, rep: str, away: bool) -> State:
     """A rep goes away (gets no leads) or comes back."""
-    return replace(state, away=(state.away | {rep}) if away else (state.away - {rep}))
+    if state.__class__ is not State:
+        return turn_away(state, rep, away)
+    return frozen(turn_away(_parts(state, (), False), rep, away))
 
 
 def with_open(state: State, counts: Mapping[str, int]) -> State:
-    opens = dict(state.open)
-    opens.update(counts)
-    return replace(state, open=opens)
+    if state.__class__ is not State:
+        return set_open(state, dict(counts))
+    return frozen(set_open(_parts(state, ("open",), False), dict(counts)))

@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..engine.codegen import Compiled
+from ..engine.ledger import Ledger, Pending
 from ..engine.state import State
 from .levers import share_counts, shares_figures
 
@@ -99,7 +100,7 @@ class Tally:
         self.shares: dict[str, Counter] = {}  # pipeline key -> level -> leads `pick shares` counted
         self.load: list[tuple[int, int, int, int]] = []  # (day, open in total, most and fewest open of one rep) at each day's end
         self._day: int | None = None
-        self._state: State | None = None
+        self._state: State | Pending | None = None  # after the day's last decision so far
         self._bucket: tuple | None = None
         self._in_bucket = 0
         self._stride = 1  # days per load point
@@ -112,7 +113,7 @@ class Tally:
             if self._day is not None:
                 self._sample(self._day, self._state)
             self._day = day
-        self._state = state
+        self._state = state.pending() if isinstance(state, Ledger) else state  # a ledger moves on: keep this moment
         ti = self.tier_index.get(d.tier, -1) if d.tier is not None else -1
         if ti >= 0:
             self.tiers[ti] += 1
@@ -176,8 +177,10 @@ class Tally:
             cs[0] += 1
             cs[1] += won
 
-    def _sample(self, day: int, state: State | None) -> None:
+    def _sample(self, day: int, state: State | Pending | None) -> None:
         """One point per day; past LOAD_POINTS points, days are merged in pairs (memory stays bounded)."""
+        if isinstance(state, Pending):
+            state = state.resolve()
         o = state.open if state is not None else {}
         opens = [o.get(n, 0) for n in self.c.rep_names]
         point = (day, sum(opens), max(opens, default=0), min(opens, default=0))

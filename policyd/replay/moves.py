@@ -20,8 +20,6 @@ def placed(d) -> str:
 class Moves:
     """Leads the two policies placed differently: counts, a flip matrix and a sample."""
 
-    wants_states = True  # the replay passes the states the decisions were made from
-
     def __init__(self, compiled: Sequence, sample: int = 3, *, seed: str = "policyd", lottery: bool = True):
         self.compiled = compiled
         self.seed = seed
@@ -34,14 +32,14 @@ class Moves:
         self.direct = 0  # moved because the rules treat the lead differently (tier, exception, route or step)
         self.sample: list[dict] = []
 
-    def __call__(self, row, decisions, states=None) -> None:
+    def __call__(self, row, decisions) -> None:
         a, b = decisions[0], decisions[1]
         self.tiers[(a.tier or "(no tier)", b.tier or "(no tier)")] += 1
         pa, pb = placed(a), placed(b)
         if pa == pb:
             return
         self.count += 1
-        if states is None or self._direct(row, pa, states[0]):
+        if self._direct(row, pa, a.state):  # from the state the old policy decided from
             self.direct += 1
         self.flips[(pa, pb)] += 1
         self.causes[(a.by, b.by)] += 1

@@ -5,7 +5,10 @@ arrival are closed (a heap of pending closes: a lead closes at its recorded clos
 time, or `hold` days after it arrived, or stays open); then every policy decides
 the lead from its own state, and the decision takes effect through
 `policyd.state.apply`. State moves only through `state.apply` and `state.close`, the
-transitions the daemon uses, so a replay is what the daemon would have done.
+transitions the daemon uses, so a replay is what the daemon would have done. Each
+lane moves a `Ledger` (the same transitions, in place, with no copy per move) and
+holds the State it ends with once the run is over; each decision still keeps the
+State it was made from.
 
 The history is streamed: a source in arrival order is read one row at a time and
 nothing per lead is kept (the tallies count). A source out of order stops the
@@ -28,7 +31,8 @@ from dataclasses import dataclass, field
 
 from ..engine.availability import available, open_counts
 from ..engine.codegen import Compiled
-from ..engine.decide import decide
+from ..engine.decide import decide_positional
+from ..engine.ledger import Ledger
 from ..engine.quota import won
 from ..engine.schema import LeadError
 from ..engine.state import State, apply, close
@@ -48,7 +52,7 @@ class Lane:
 
     label: str
     compiled: Compiled
-    state: State
+    state: State  # a Ledger while `run` moves it
     tally: Tally
     pending: list = field(default_factory=list)  # heap of (close time, sequence, rep)
     closed: int = 0
@@ -147,11 +151,19 @@ class Replay:
     ) -> Intake:
         """Replay every row. `progress(n)` is called every 1,000 rows read."""
         self.file = file or getattr(history, "name", "")
+        for lane in self.lanes:
+            lane.state = Ledger(lane.state)
+        try:
+            return self._run(history, sort, progress)
+        finally:
+            for lane in self.lanes:
+                lane.state = lane.state.snapshot()
+
+    def _run(self, history: History | Iterable, sort: bool, progress: Callable[[int], None] | None) -> Intake:
         lanes = self.lanes
         seed, lottery, hold, listener = self.seed, self.lottery, self.hold, self.listener
         it = self.intake
         seq = 0
-        wants_states = getattr(listener, "wants_states", False)  # the states each decision was made from
         sort = sort or getattr(history, "needs_sort", False)
         for item in ordered(history, sort=sort, clock=getattr(history, "clock", None)):
             it.read += 1
@@ -175,7 +187,7 @@ class Replay:
                         lane.closed += 1
                     lane.state = st
                 try:
-                    decisions.append(decide(lane.compiled, item.lead, lane.state, seed, lottery=lottery, at=t))
+                    decisions.append(decide_positional(lane.compiled, item.lead, lane.state, seed, lottery, None, False, t))
                 except LeadError as err:
                     refused = (lane, err)
                     break
@@ -196,7 +208,6 @@ class Replay:
             self.last_arrival = t
             it.replayed += 1
             end = item.closed_at if item.closed_at is not None else (t + hold if hold is not None else None)
-            before = [lane.state for lane in lanes] if wants_states else None
             for lane, d in zip(lanes, decisions):
                 rep = d.rep
                 if rep is not None:
@@ -213,10 +224,7 @@ class Replay:
                         lane.saturated_first = t
                 lane.tally.add(item, d, lane.state)
             if listener is not None:
-                if wants_states:
-                    listener(item, decisions, before)
-                else:
-                    listener(item, decisions)
+                listener(item, decisions)
         if progress is not None:
             progress(it.read % 1000)
         for lane in lanes:
