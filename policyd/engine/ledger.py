@@ -36,16 +36,9 @@ class Ledger(Parts):
 
     def __init__(self, state: State | None = None):
         s = state if state is not None else State()
-        self.open = dict(s.open)
-        self.away = s.away
-        self.last = dict(s.last)
-        self.quota = dict(s.quota)
-        self.cursors = dict(s.cursors)
-        self.wrr = dict(s.wrr)
-        self.counts = {k: dict(v) for k, v in s.counts.items()}
+        _fill(self, s)
         seats = s._seats
         self._seats = (seats[0], list(seats[1]), seats[2]) if seats is not None else None
-        self._journal = None
         self._views: list = []  # weak references to the snapshots handed out, oldest first
 
     def __repr__(self) -> str:
@@ -120,6 +113,13 @@ class Pending:
 def _copy(p: Parts) -> Parts:
     """Parts of p's own: every mapping copied (counters one level down, as moves write them)."""
     w = _new(Parts)
+    _fill(w, p)
+    w._seats = None  # read afresh from `open` and `away` by the first decision that needs it
+    return w
+
+
+def _fill(w: Parts, p: Parts | State) -> None:
+    """Give `w` copies of p's mappings, the ones moves write (counters one level down), and no journal."""
     w.open = dict(p.open)
     w.away = p.away
     w.last = dict(p.last)
@@ -127,6 +127,4 @@ def _copy(p: Parts) -> Parts:
     w.cursors = dict(p.cursors)
     w.wrr = dict(p.wrr)
     w.counts = {k: dict(v) for k, v in p.counts.items()}
-    w._seats = None  # read afresh from `open` and `away` by the first decision that needs it
     w._journal = None
-    return w
