@@ -13,7 +13,7 @@ dependency) with PostgreSQL's durable defaults, in a temporary folder.
 
     python benchmarks/bench_daemon_pg.py                          # 1-3 daemons, 16 and 64 clients, 1 and 3 teams
     python benchmarks/bench_daemon_pg.py --db postgresql://postgres@db:5432/postgres --seconds 10
-    python benchmarks/bench_daemon_pg.py --latency-ms 2 --levels 64 # the server as if 2 ms away (a relay holds each packet)
+    python benchmarks/bench_daemon_pg.py --latency-ms 2 --levels 64 # the server as if 2 ms away (a relay holds each chunk)
 """
 
 from __future__ import annotations
@@ -57,63 +57,6 @@ async def _load(ports: list[int], teams: list[str], token: str, run: str, client
         )
     )
     return {"requests": len(lat), "elapsed": time.perf_counter() - t0, "latencies": lat, "errors": errors[:3], "error_count": len(errors)}
-
-
-async def _relay(upstream: tuple[str, int], delay: float) -> None:
-    """A TCP relay that holds every chunk `delay` seconds each way: the database as if across a network (a round
-    trip of 2 x delay), printed port first. What a lock held across round trips costs shows here, not CPU."""
-    loop = asyncio.get_running_loop()
-
-    async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        queue: asyncio.Queue = asyncio.Queue()
-
-        async def send() -> None:
-            while True:
-                due, data = await queue.get()
-                if data is None:
-                    writer.close()
-                    return
-                if due > loop.time():
-                    await asyncio.sleep(due - loop.time())
-                writer.write(data)
-                await writer.drain()
-
-        sender = asyncio.create_task(send())
-        try:
-            while data := await reader.read(65536):
-                queue.put_nowait((loop.time() + delay, data))
-        except OSError:
-            pass
-        queue.put_nowait((0.0, None))
-        await sender
-
-    async def handle(client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
-        server_r, server_w = await asyncio.open_connection(*upstream)
-        await asyncio.gather(pipe(client_r, server_w), pipe(server_r, client_w), return_exceptions=True)
-
-    server = await asyncio.start_server(handle, "127.0.0.1", 0)
-    print(server.sockets[0].getsockname()[1], flush=True)
-    await server.serve_forever()
-
-
-def start_relay(url: str, delay_ms: float) -> tuple[int, subprocess.Popen]:
-    """A relay to `url`'s server adding `delay_ms` to each round trip: (its port, its process)."""
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(url)
-    job = json.dumps({"host": parts.hostname, "port": parts.port, "delay": delay_ms / 2000})
-    proc = subprocess.Popen([sys.executable, __file__, "--relay", job], stdout=subprocess.PIPE, text=True)
-    return int(proc.stdout.readline()), proc
-
-
-def through(url: str, port: int | None) -> str:
-    """`url` by way of the relay on `port` (None: the URL itself)."""
-    if port is None:
-        return url
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(url)
-    return url.replace(f"{parts.hostname}:{parts.port}", f"127.0.0.1:{port}", 1)
 
 
 def raw_commit_rate(url: str, seconds: float = 2.0) -> float:
@@ -179,7 +122,6 @@ def serve(url: str) -> tuple[subprocess.Popen, int]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--client", help=argparse.SUPPRESS)
-    ap.add_argument("--relay", help=argparse.SUPPRESS)
     ap.add_argument("--latency-ms", type=float, default=0.0, help="round-trip time added between the daemons and the server")
     ap.add_argument("--db", help="a PostgreSQL server's URL (a database is created on it); default: start one")
     ap.add_argument("--daemons", default="1,2,3")
@@ -192,10 +134,6 @@ def main() -> None:
         job = json.loads(args.client)
         json.dump(asyncio.run(_load(**job)), sys.stdout)
         return
-    if args.relay:
-        job = json.loads(args.relay)
-        asyncio.run(_relay((job["host"], job["port"]), job["delay"]))
-        return
 
     import tempfile
 
@@ -204,16 +142,15 @@ def main() -> None:
     os.environ.setdefault("POLICYD_SEED_KEY", os.path.join(tempfile.mkdtemp(prefix="policyd-bench-"), "seed-key"))
     server = pg_server.Server(args.db) if args.db else pg_server.start(durable=True)
     rows = []
-    relay = port = None
+    relay = pg_server.Proxy(server.url("postgres"), delay=args.latency_ms / 2000) if args.latency_ms else None
+    through = relay.via if relay is not None else str
     try:
-        if args.latency_ms:
-            port, relay = start_relay(server.url("postgres"), args.latency_ms)
-        raw = raw_commit_rate(through(server.url("postgres"), port))
+        raw = raw_commit_rate(through(server.url("postgres")))
         for teams in [int(x) for x in args.teams.split(",")]:
             for daemons in [int(x) for x in args.daemons.split(",")]:
                 url = server.create()
                 token, names = prepare(url, teams)
-                procs = [serve(through(url, port)) for _ in range(daemons)]
+                procs = [serve(through(url)) for _ in range(daemons)]
                 try:
                     for level in [int(x) for x in args.levels.split(",")]:
                         job = {"ports": [p for _, p in procs], "teams": names, "token": token, "run": f"d{daemons}c{level}"}
@@ -231,7 +168,7 @@ def main() -> None:
                         p.wait(timeout=30)
     finally:
         if relay is not None:
-            relay.terminate()
+            relay.close()
         server.drop_all()
         server.stop()
     added = f", {args.latency_ms:g} ms added to each round trip" if args.latency_ms else ""

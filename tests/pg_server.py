@@ -171,9 +171,11 @@ def start(durable: bool = False, own: bool = False) -> Server:
 
 class Proxy:
     """A TCP relay on loopback between policyd and the server, which a test can cut (every connection dropped,
-    new ones refused) and restore: the database lost and found again, without stopping a shared server."""
+    new ones refused) and restore: the database lost and found again, without stopping a shared server.
+    With `delay`, each chunk waits that long each way: the server as if across a network (the benchmark's
+    `--latency-ms`)."""
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, delay: float = 0.0):
         from urllib.parse import urlsplit
 
         parts = urlsplit(url)
@@ -181,6 +183,7 @@ class Proxy:
         self.listener = socket.create_server(("127.0.0.1", 0))
         port = self.listener.getsockname()[1]
         self.url = url.replace(f"{parts.hostname}:{parts.port}", f"127.0.0.1:{port}", 1)
+        self.delay = delay
         self.open: list[socket.socket] = []
         self.down = False
         self._lock = threading.Lock()
@@ -203,12 +206,21 @@ class Proxy:
             with self._lock:
                 self.open += [client, server]
             for a, b in ((client, server), (server, client)):
-                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+                threading.Thread(target=self._pump, args=(a, b, self.delay), daemon=True).start()
+
+    def via(self, url: str) -> str:
+        """`url`, another database of the same server, by way of this relay."""
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(url)
+        return url.replace(f"{parts.hostname}:{parts.port}", f"127.0.0.1:{self.listener.getsockname()[1]}", 1)
 
     @staticmethod
-    def _pump(src: socket.socket, dst: socket.socket) -> None:
+    def _pump(src: socket.socket, dst: socket.socket, delay: float = 0.0) -> None:
         try:
             while data := src.recv(65536):
+                if delay:
+                    time.sleep(delay)
                 dst.sendall(data)
         except OSError:
             pass
