@@ -179,7 +179,7 @@ class Runtime(Writer):
 
     def _read_state(self, conn: sqlite3.Connection) -> None:
         self._stored = {t: json.loads(st) for t, st in conn.execute("select team, state from rt_team_state")}
-        self.away_until = {r: (u, why) for r, u, why in conn.execute("select rep, until, reason from rt_away")}
+        self.away_until = _away(conn)
 
     def _new_teams(self) -> None:
         """A state for each team served for the first time: its stored cursors, its open counts from its rows."""
@@ -202,7 +202,7 @@ class Runtime(Writer):
         st = tx.states.get(team)
         if st is None or self._writes.get(team) != writes:
             row = conn.execute("select state from rt_team_state where team = ?", (team,)).fetchone()
-            fresh = {r: (u, why) for r, u, why in conn.execute("select rep, until, reason from rt_away")}
+            fresh = _away(conn)
             pol = tx.policies.get(team)
             mine = set(pol.compiled.rep_index) if pol is not None else set()
             away = {r: v for r, v in tx.away.items() if r not in mine and r not in fresh} | fresh
@@ -385,3 +385,8 @@ class Runtime(Writer):
     def refresh(self) -> Future:
         """An empty operation: the batch it runs in picks up new activations. Result: the version of each team."""
         return self.submit(lambda tx: {t: p.version for t, p in tx.policies.items()})
+
+
+def _away(conn: sqlite3.Connection) -> dict[str, tuple[float, str]]:
+    """Who is away, until when and why (`rt_away`), as a runtime keeps it."""
+    return {r: (u, why) for r, u, why in conn.execute("select rep, until, reason from rt_away")}
