@@ -68,6 +68,7 @@ def test_a_ledger_moves_as_states_do_and_its_decisions_keep_their_state(steps, p
             lead = {"id": f"L{k}", "n": k}
             d, e = decide(c, lead, state, "seed"), decide(c, lead, ledger, "seed")
             same(d, e)
+            same(e, decide(c, lead, State.from_json(state.to_json()), "seed"))  # the ledger's kept ranks, read afresh
             kept.append((e, state))
             state, moved = apply(state, d, float(k)), apply(ledger, e, float(k))
         elif op == "close":

@@ -1,7 +1,7 @@
 """The team-ordered reading a state keeps (`State._seats`): moved by the transitions, never seen.
 
-A decision stores the state's open counts and available reps in team order on the
-state, and `apply`, `close`, `credit` and `reassign` carry it moved by one rep. These
+A decision stores the state's open counts, available reps and each rep's rank in
+least loaded's order (team order) on the state, and `apply`, `close`, `credit` and `reassign` carry it moved by one rep. These
 tests hold the kept reading equal to reading the state afresh after any chain of
 transitions, and every decision on a state that keeps one equal to the decision on
 the same state rebuilt from JSON (which keeps nothing).
@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from policyd.checks.load import load_text
 from policyd.engine.decide import decide
+from policyd.engine.roster import NEVER, rank
 from policyd.engine.state import State, apply, close, credit, reassign, set_away
 
 
@@ -35,9 +36,10 @@ def compiled(caps: list[int], pick: str = "least loaded"):
 
 
 def afresh(c, state: State) -> tuple:
-    """The reading as a state that keeps none computes it."""
+    """The reading as a state that keeps none computes it, ranks in least loaded's order included."""
     O, A = c.seat(state.open, state.away)
-    return tuple(O), tuple(A)
+    ranks = tuple(rank(c.capacity[i], O[i], state.last.get(name, NEVER), i) for i, name in enumerate(c.rep_names))
+    return tuple(O), tuple(A), ranks
 
 
 def same(a, b) -> None:

@@ -13,7 +13,7 @@ from itertools import compress
 from operator import lt
 
 from .hours import off_hours, period_key, zone
-from .roster import Roster
+from .roster import NEVER, Roster, rank
 from .state import State, keep_seats
 
 
@@ -67,7 +67,8 @@ def seat_of(r: Roster, opens: bool = True) -> Callable:
 
 
 def seated_of(r: Roster) -> Callable[[State], tuple[tuple[int, ...], tuple[int, ...]]]:
-    """`seat_of`'s reading as tuples, kept on the state (`State._seats`) for this team.
+    """`seat_of`'s reading as tuples, kept on the state (`State._seats`) for this team,
+    with each rep's rank in least loaded's order: (roster, open counts, available, ranks).
 
     A state read again, or made by `apply`, `close` or `credit` from one that was read
     (state.py moves the reading by one rep), then costs no lookup by name: generated
@@ -75,7 +76,7 @@ def seated_of(r: Roster) -> Callable[[State], tuple[tuple[int, ...], tuple[int, 
     this team. The tuples are shared by every decision on that state and never change.
     """
     n = len(r.rep_names)
-    ns = {"R": r, "KEEP": keep_seats, "NM": r.rep_names, "EVERYONE": r.indices}
+    ns = {"R": r, "KEEP": keep_seats, "NM": r.rep_names, "EVERYONE": r.indices, "RANK": rank, "NEVER": NEVER, "CAP": r.capacity}
     ns["Z"] = tuple(r.zeros)
     ns["FREE"] = tuple(i for i, cap in enumerate(r.capacity) if 0 < cap)
     lines = ["def seated(state):", "    so = state.open", "    if not so:", "        O = Z; A = FREE", "    else:"]
@@ -89,7 +90,9 @@ def seated_of(r: Roster) -> Callable[[State], tuple[tuple[int, ...], tuple[int, 
     else:
         lines.append("        O = A = ()")
     lines += ["    away = state.away", "    if away:", "        A = tuple([i for i in A if NM[i] not in away])"]
-    lines += ["    KEEP(state, (R, O, A))", "    return O, A"]
+    # each rep's place in least loaded's order (roster.rank), moved with its count from now on
+    lines += ["    lg = state.last.get", "    K = tuple([RANK(CAP[i], O[i], lg(NM[i], NEVER), i) for i in EVERYONE])"]
+    lines += ["    KEEP(state, (R, O, A, K))", "    return O, A"]
     exec("\n".join(lines), ns)  # noqa: S102 - our own generated source
     return ns["seated"]
 

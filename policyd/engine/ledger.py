@@ -38,7 +38,7 @@ class Ledger(Parts):
         s = state if state is not None else State()
         _fill(self, s)
         seats = s._seats
-        self._seats = (seats[0], list(seats[1]), seats[2]) if seats is not None else None
+        self._seats = (seats[0], list(seats[1]), seats[2], list(seats[3])) if seats is not None else None
         self._views: list = []  # weak references to the snapshots handed out, oldest first
 
     def __repr__(self) -> str:

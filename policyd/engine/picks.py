@@ -27,7 +27,7 @@ from .availability import available, counted, gate, open_counts
 from .decision import Decision
 from .draw import draw, draw_index
 from .hours import period_key, zone
-from .roster import Roster
+from .roster import NEVER, Roster, rank
 from .state import State
 
 Choice = tuple[int, tuple]
@@ -91,23 +91,13 @@ class Strategy:
 
 
 # ---------------------------------------------------------------- least loaded
-def _loads(r: Roster, O: Sequence[int], state: State, cands: Sequence[int]) -> list:
-    cap = r.capacity
-    return [O[i] / cap[i] if cap[i] else 1.0 for i in cands]
-
-
-def _opens(r: Roster, O: Sequence[int], state: State, cands: Sequence[int]) -> list:
-    return [O[i] for i in cands]
-
-
-def _since(r: Roster, O: Sequence[int], state: State, cands: Sequence[int]) -> list:
-    last, names, ninf = state.last, r.rep_names, -math.inf
-    return [last.get(names[i], ninf) for i in cands]
+def _rank(seen: Seen, i: int) -> tuple:
+    r = seen.roster
+    return rank(r.capacity[i], seen.opens[i], seen.state.last.get(r.rep_names[i], NEVER), i)
 
 
 def _load_words(seen: Seen, i: int, w: int) -> str:
-    low = _loads(seen.roster, seen.opens, seen.state, [w])[0]
-    return f"load {seen.load(i)}, higher than {seen.roster.rep_names[w]}'s {low:.2f}"
+    return f"load {seen.load(i)}, higher than {seen.roster.rep_names[w]}'s {_rank(seen, w)[0]:.2f}"
 
 
 def _open_words(seen: Seen, i: int, w: int) -> str:
@@ -118,13 +108,8 @@ def _since_words(seen: Seen, i: int, w: int) -> str:
     return f"same load and open count as {seen.roster.rep_names[w]}, assigned more recently"
 
 
-Keys = Callable[[Roster, Sequence[int], State, Sequence[int]], list]
-# The tie-breaks of least loaded, in order: the lowest key wins; after the last, team order.
-STAGES: tuple[tuple[Keys, Callable[[Seen, int, int], str]], ...] = (
-    (_loads, _load_words),  # lowest load (open / capacity)
-    (_opens, _open_words),  # fewer open leads
-    (_since, _since_words),  # longest since the last assignment (never counts as longest)
-)
+# Why a rep lost to the chosen one, by the first part of their ranks (roster.rank) that differs
+RANK_WORDS: tuple[Callable[[Seen, int, int], str], ...] = (_load_words, _open_words, _since_words)
 
 
 class LeastLoaded(Strategy):
@@ -134,17 +119,15 @@ class LeastLoaded(Strategy):
     reads_opens = True
 
     def choose(self, r, O, state, seed, lead_id, key, cands):
-        """Staged rather than one `min` over a tuple key: most picks are settled by load alone."""
+        """The lowest rank (roster.rank). The state's reading keeps every rep's rank beside
+        the open counts `O` it came with; other counts (an SLA move's) are ranked here."""
         if len(cands) == 1:
             return cands[0], ()
-        tied = cands
-        for keys, _ in STAGES:
-            ks = keys(r, O, state, tied)
-            low = min(ks)
-            if ks.count(low) == 1:
-                return tied[ks.index(low)], ()
-            tied = [i for i, k in zip(tied, ks) if k == low]
-        return tied[0], ()
+        s = state._seats
+        if s is not None and s[1] is O:
+            return min(cands, key=s[3].__getitem__), ()
+        cap, last, names = r.capacity, state.last, r.rep_names
+        return min([rank(cap[i], O[i], last.get(names[i], NEVER), i) for i in cands])[3], ()
 
     def summary(self, seen):
         n = _plural(len(seen.candidates), "candidate")
@@ -152,8 +135,7 @@ class LeastLoaded(Strategy):
 
     def passed_over(self, seen, i):
         w = seen.chosen
-        for keys, words in STAGES:
-            a, b = keys(seen.roster, seen.opens, seen.state, [i, w])
+        for a, b, words in zip(_rank(seen, i), _rank(seen, w), RANK_WORDS):
             if a != b:
                 return words(seen, i, w)
         name = seen.roster.rep_names[w]

@@ -6,9 +6,20 @@ the pick strategies) sit below the compiler and the compiler can ask them.
 
 from __future__ import annotations
 
+import math
+
 from ..lang import model as m
 
 DEFAULT_TEAM = m.Team(1, 3, 1, 25, ())
+NEVER = -math.inf  # the last assignment of a rep never assigned: longer ago than any
+
+
+def rank(cap: int, n: int, last: float, i: int) -> tuple[float, int, float, int]:
+    """Where rep `i` stands in least loaded's order, lowest first: load (open / capacity,
+    1.0 at capacity 0), then fewer open, then longest since its last assignment, then
+    team order. The one statement of that order: the state's team-ordered reading keeps
+    each rep's rank as moves change it, so a pick is one `min` (picks.py explains it)."""
+    return (n / cap if cap else 1.0, n, last, i)
 
 
 class Roster:

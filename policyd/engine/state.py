@@ -39,7 +39,8 @@ class State:
     cursors: Mapping[str, str] = field(default_factory=dict)
     wrr: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
     counts: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
-    # `open` and `away` read in one team's order, (roster, open counts, available): filled by
+    # `open` and `away` read in one team's order, (roster, open counts, available, each rep's
+    # rank in least loaded's order, roster.rank): filled by
     # the first decision that reads this state (availability.py) and carried by each
     # transition moved by one rep, so a replay reads no name-keyed count per decision.
     # Not part of the value: never compared, printed or passed to `replace` (which drops it).
@@ -130,7 +131,7 @@ def keep_seats(state: Any, seats: tuple) -> None:
     if state.__class__ is State:
         _keep(state, seats)
     else:
-        state._seats = (seats[0], list(seats[1]), seats[2])
+        state._seats = (seats[0], list(seats[1]), seats[2], list(seats[3]))
 
 
 def _state(opens, away, last, quota, cursors, wrr, counts, seats=None) -> State:
@@ -170,7 +171,7 @@ def _parts(state: State, writes: tuple[str, ...], seats: bool) -> Parts:
     p.counts = {k: dict(v) for k, v in c.items()} if "counts" in writes else c
     p.away = state.away
     s = state._seats
-    p._seats = (s[0], list(s[1]), s[2]) if (seats and s is not None) else s
+    p._seats = (s[0], list(s[1]), s[2], list(s[3])) if (seats and s is not None) else s
     p._journal = None
     return p
 
@@ -179,7 +180,7 @@ def frozen(p: Parts) -> State:
     """The State of moved parts (which are then its own: nothing writes them again)."""
     s = p._seats
     if s is not None and s[1].__class__ is list:
-        s = (s[0], tuple(s[1]), s[2])
+        s = (s[0], tuple(s[1]), s[2], tuple(s[3]))
     return _state(p.open, p.away, p.last, p.quota, p.cursors, p.wrr, p.counts, s)
 
 

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+from .roster import rank
+
 JOURNAL_LIMIT = 4096  # undo records a ledger keeps before it settles its pending snapshots
 
 
@@ -79,7 +81,7 @@ def assign(p: Parts, decision: Placement, at: float) -> Parts:
             count(p, key, rep if value is None else value, 1)
     seats = p._seats
     if seats is not None:
-        p._seats = _moved(seats, p.away, rep, n)
+        p._seats = _moved(seats, p.away, rep, n, at)
     return p
 
 
@@ -99,7 +101,7 @@ def release(p: Parts, rep: str) -> Parts:
     opens[rep] = n - 1
     seats = p._seats
     if seats is not None:
-        p._seats = _moved(seats, p.away, rep, n - 1)
+        p._seats = _moved(seats, p.away, rep, n - 1, None)
     return p
 
 
@@ -147,21 +149,23 @@ def set_open(p: Parts, counts: dict[str, int]) -> Parts:
     return p
 
 
-def _moved(seats: tuple, away: frozenset[str], rep: str, n: int) -> tuple:
-    """The team-ordered reading with `rep`'s open count now `n`, its list written in place;
-    `rep` joins or leaves the available reps only when it crosses its capacity."""
-    r, O, A = seats
+def _moved(seats: tuple, away: frozenset[str], rep: str, n: int, last: float | None) -> tuple:
+    """The team-ordered reading with `rep`'s open count now `n` (and its last assignment
+    `last`, None: unchanged), its lists written in place; `rep` joins or leaves the
+    available reps only when it crosses its capacity."""
+    r, O, A, K = seats
     i = r.rep_index.get(rep)
     if i is None:  # not in this team: the reading never looks at it
         return seats
     cap = r.capacity[i]
     was = O[i] < cap
     O[i] = n
+    K[i] = rank(cap, n, K[i][2] if last is None else last, i)
     if was != (n < cap) and rep not in away:
         A = tuple(sorted((*A, i))) if n < cap else tuple([k for k in A if k != i])
         if len(A) == len(r.indices):
             A = r.indices  # the whole team: rep filters know this tuple and answer it at once
-        return r, O, A
+        return r, O, A, K
     return seats
 
 
