@@ -16,6 +16,7 @@ from itertools import product
 from typing import Any
 
 from ..lang import model as m
+from . import precedence
 from .availability import blocker, counted, gate, seat_of, seated_of
 from .picks import DEFAULT_PICK, strategy
 from .pipeline import ASSIGN, LOTTERY, PICK, PREFER, QUEUE, REQUIRE, PipelineFn, generate
@@ -96,12 +97,22 @@ class Compiled(Roster):
             "NM": self.rep_names,
             "D": self.skill_default,
         }
-        self.score_fn = self._compile_scores(policy.scores)
         self.score_points = tuple(tuple(line.points for line in s.lines) for s in policy.scores)
         self.tier_by_total = self._tier_table(policy.tiers)
         self.exceptions = tuple((self._lead_fn(e.when), self._pipeline("exception", e.name, e.steps, e)) for e in policy.exceptions)
         self.routes = {r.tier: self._pipeline("route", r.tier, r.steps, r) for r in policy.routes}
         self.route_of_tier: tuple[Pipeline | None, ...] = tuple(self.routes.get(t.name) for t in policy.tiers)
+        # the precedence, generated (precedence.py): `score_fn` is the scoring rule, `first_rule`
+        # and `next_rule` the rule that places a lead
+        self.score_fn, self.first_rule, self.next_rule = precedence.generate(
+            policy.scores,
+            [e.when for e in policy.exceptions],
+            [pipe for _, pipe in self.exceptions],
+            self.tier_by_total,
+            self.route_of_tier,
+            self.lead_expr,
+            self._ns,
+        )
         self.sla = {s.tier: s for s in policy.sla}
 
     # ---------------------------------------------------------------- lead conditions
@@ -166,34 +177,6 @@ class Compiled(Roster):
         if fn is None:
             fn = self._tests[key] = build()
         return fn
-
-    def _compile_scores(self, scores: Sequence[m.Score]) -> Callable[[dict], tuple[int, tuple[int, ...]]]:
-        """One generated function: every score block's matching line and the total."""
-        lines = ["def _score(L):"]
-        names = []
-        total = []
-        for si, s in enumerate(scores):
-            var = f"s{si}"
-            names.append(var)
-            first = True
-            fallback = "-1"
-            for li, line in enumerate(s.lines):
-                if line.cond is None:
-                    fallback = str(li)
-                    break
-                kw = "if" if first else "elif"
-                lines.append(f"    {kw} {self.lead_expr(line.cond)}: {var} = {li}; p{si} = {line.points}")
-                first = False
-            points_fallback = s.lines[int(fallback)].points if fallback != "-1" else 0
-            if first:
-                lines.append(f"    {var} = {fallback}; p{si} = {points_fallback}")
-            else:
-                lines.append(f"    else: {var} = {fallback}; p{si} = {points_fallback}")
-            total.append(f"p{si}")
-        lines.append(f"    return ({' + '.join(total) or '0'}), ({', '.join(names)}{',' if names else ''})")
-        ns = dict(self._ns)
-        exec("\n".join(lines), ns)  # noqa: S102 - our own generated source
-        return ns["_score"]
 
     @staticmethod
     def _tier_table(tiers: Sequence[m.Tier]) -> dict[int, int] | TierRanges:

@@ -27,7 +27,7 @@ from typing import Any
 from . import trace as ev
 from .codegen import Compiled, Pipeline
 from .decision import _EMPTY_STATE, UNASSIGNED, Decision
-from .precedence import EXCEPTION, NO_ROUTE, ROUTE, first_rule, next_rule
+from .precedence import EXCEPTION, NO_ROUTE, ROUTE
 from .state import State
 
 _UNASSIGNED = ("queue", UNASSIGNED, None, (), None, None)
@@ -65,7 +65,7 @@ def decide_positional(
     if L is None:  # unusual input: the full validation, which words every refusal
         L = c.schema.validate(lead)
     st = state if state is not None else _EMPTY_STATE
-    total, lines, ti, kind, ei, pipe = first_rule(c, L)
+    total, lines, ti, kind, ei, pipe = c.first_rule(L)  # precedence.first_rule, without the call in between
     tr = [ev.Scores(lines, total, ti)] if trace else None
     lid = L.get("id")
     args = (
@@ -97,7 +97,7 @@ def decide_positional(
                 out, placed_by = _follow(c, route, (route.run if tr is None else route.run_traced)(*args), args)
             return _finish(c, args, out, placed_by, total, lines, tier, "exception", pipe.name)
         after = ei
-        kind, ei, pipe = next_rule(c, L, ti, after)
+        kind, ei, pipe = c.next_rule(L, ti, after)
         if tr is not None:
             tr.append(ev.ExceptionFallthrough(after))
             _skipped(tr, after + 1, ei if kind == EXCEPTION else len(c.exceptions))
