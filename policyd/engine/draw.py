@@ -10,13 +10,22 @@ import hashlib
 import hmac
 import math
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import NamedTuple
 
 
 def draw(seed: str, lead_id: str, purpose: str) -> float:
     """A verifiable number in [0, 1): HMAC-SHA256(seed, purpose:lead_id), top 53 bits."""
-    mac = hmac.new(seed.encode("utf-8"), f"{purpose}:{lead_id}".encode(), hashlib.sha256).digest()
-    return (int.from_bytes(mac[:8], "big") >> 11) / 9007199254740992.0
+    h = _keyed(seed).copy()
+    h.update(f"{purpose}:{lead_id}".encode())
+    return (int.from_bytes(h.digest()[:8], "big") >> 11) / 9007199254740992.0
+
+
+@lru_cache(maxsize=64)
+def _keyed(seed: str) -> hmac.HMAC:
+    """The HMAC keyed by `seed`, to copy per draw: keying costs a third of a draw, and a
+    run draws with one seed (a period's) for every lead."""
+    return hmac.new(seed.encode("utf-8"), digestmod=hashlib.sha256)
 
 
 def draw_index(u: float, weights: Sequence[float] | None, n: int) -> int:

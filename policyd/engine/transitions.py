@@ -17,7 +17,10 @@ from typing import Any, Protocol
 
 from .roster import rank
 
-JOURNAL_LIMIT = 4096  # undo records a ledger keeps before it settles its pending snapshots
+# undo records a ledger keeps before it settles its pending snapshots: short enough that the
+# records die young (a longer journal lives into the collector's older generations and costs
+# a replay more in collections than settling more often does)
+JOURNAL_LIMIT = 1024
 
 
 class Placement(Protocol):
