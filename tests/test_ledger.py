@@ -8,6 +8,9 @@ and its rebuild equal to the decision.
 
 from __future__ import annotations
 
+import gc
+import weakref
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -92,7 +95,7 @@ def test_a_ledger_moves_as_states_do_and_its_decisions_keep_their_state(steps, p
 
 
 def test_a_decision_keeps_its_state_however_far_the_ledger_moves():
-    """Past the journal's bound the ledger builds the states still held, and forgets the rest."""
+    """Past the journal's bound the ledger closes the segment; the states held are built from it."""
     c = compiled()
     ledger = policyd.Ledger()
     d = decide(c, {"id": "L0", "n": 0}, ledger, "seed")
@@ -109,7 +112,30 @@ def test_a_decision_keeps_its_state_however_far_the_ledger_moves():
     assert ledger.snapshot() == state
     assert d.state == want and rebuild(c, d).rep == d.rep
     assert [e.state for e in held] == states
-    assert len(ledger._views) < JOURNAL_LIMIT and (ledger._journal is None or len(ledger._journal) <= JOURNAL_LIMIT + 8)
+    assert ledger._journal is None or len(ledger._journal) <= JOURNAL_LIMIT + 8
+
+
+def test_a_journal_segment_lives_only_while_a_snapshot_in_it_does():
+    """Memory stays flat: the segments of decisions dropped unread are freed, a held one's is kept."""
+    c = compiled()
+    ledger = policyd.Ledger()
+    segments = []  # a weak reference to every segment a decision was made in
+    kept = None
+    for k in range(5 * JOURNAL_LIMIT):
+        e = decide(c, {"id": f"L{k}", "n": k}, ledger, "seed")
+        segments.append(weakref.ref(e._state.segment))
+        if k == JOURNAL_LIMIT:
+            kept, kept_state = e, ledger.snapshot()
+        policyd.close(policyd.apply(ledger, e, float(k)), e.rep)
+    del e
+    gc.collect()
+    alive = {id(s) for r in segments if (s := r()) is not None}
+    assert alive == {id(kept._state.segment), id(ledger._segment)}
+    held = weakref.ref(kept._state.segment)
+    assert held() is not ledger._segment  # a closed segment, kept by the snapshot alone
+    assert kept.state == kept_state
+    gc.collect()
+    assert held() is None  # built on read, and its segment let go
 
 
 def test_a_ledger_never_writes_the_state_it_started_from_nor_a_snapshot():

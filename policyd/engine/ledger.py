@@ -6,16 +6,16 @@ place by the same rules (transitions.py; `state.apply`, `close`, `credit`,
 `reassign`, `set_away` and `with_open` take a ledger too and return it). A decision
 is still made from a State: `Decision.state` must never change, because explaining a
 decision rebuilds it from that state and the daemon stores it. So a decision made
-from a ledger keeps a `Pending` snapshot: the ledger's position in its journal of
-undo records, built into a State only when someone reads it, by undoing the moves
-made since. The journal is bounded: every `JOURNAL_LIMIT` records the ledger builds
-the States of the snapshots still held (most are dropped with their decision before
-anyone reads them) and starts afresh, so memory stays flat.
+from a ledger keeps a `Pending` snapshot: a position in a segment of the ledger's
+journal of undo records, built into a State only when someone reads it, by undoing
+the moves made since. Segments are bounded: every `JOURNAL_LIMIT` records the ledger
+closes its segment with a copy of the state at its end and starts another. A
+segment lives while a snapshot in it does (most are dropped with their decision
+before anyone reads them), so memory stays flat, and handing out a snapshot costs
+one small object: nothing keeps count of them.
 """
 
 from __future__ import annotations
-
-from weakref import ref
 
 from .state import State, frozen
 from .transitions import Parts, assign, release, undo
@@ -32,14 +32,15 @@ class Ledger(Parts):
     `snapshot()` is the State it holds now; decisions made from it keep their own (`Pending`).
     """
 
-    __slots__ = ("_views",)
+    __slots__ = ("_segment", "_last")
 
     def __init__(self, state: State | None = None):
         s = state if state is not None else State()
         _fill(self, s)
         seats = s._seats
         self._seats = (seats[0], list(seats[1]), seats[2], list(seats[3])) if seats is not None else None
-        self._views: list = []  # weak references to the snapshots handed out, oldest first
+        self._segment: Segment | None = None  # the journal's open segment (its records are `_journal`)
+        self._last: Pending | None = None  # the snapshot handed out last, for a decision made before any move
 
     def __repr__(self) -> str:
         return f"Ledger({self.snapshot()!r})"
@@ -54,59 +55,57 @@ class Ledger(Parts):
 
     def pending(self) -> Pending:
         """A snapshot of now built only when read: what a decision made from this ledger keeps."""
-        j = self._journal
-        if j is None:
-            j = self._journal = []
-        views = self._views
-        if views:
-            v = views[-1]()
-            if v is not None and v.ledger is self and v.pos == len(j):  # nothing moved since
-                return v
-        v = _new(Pending)  # not `Pending(...)`: one is made per decision, and `__init__` triples its cost
-        v.ledger, v.pos, v.state = self, len(j), None
-        views.append(ref(v))
+        seg = self._segment
+        if seg is None:
+            seg = self._segment = _new(Segment)
+            seg.records, seg.end, seg.ledger = [], None, self
+            self._journal = seg.records
+        pos = len(seg.records)
+        v = self._last
+        if v is not None and v.pos == pos and v.segment is seg:  # nothing moved since
+            return v
+        v = self._last = _new(Pending)  # not `Pending(...)`: one is made per decision, and `__init__` triples its cost
+        v.segment, v.pos, v.state = seg, pos, None
         return v
 
-    def _at(self, pos: int) -> State:
-        """The State this ledger held at journal position `pos`: a copy, the later moves undone."""
-        work = _copy(self)
-        j = self._journal or ()
-        for k in range(len(j) - 1, pos - 1, -1):
-            undo(work, j[k])
-        return frozen(work)
-
     def _settle(self) -> None:
-        """Build the States of the snapshots still held, in one pass back through the journal,
-        then drop the journal: nothing can ask for an older state any more."""
-        live = [v for r in self._views if (v := r()) is not None and v.ledger is not None]
-        if live:
-            work = _copy(self)
-            j = self._journal or ()
-            k = len(j)
-            for v in reversed(live):
-                while k > v.pos:
-                    k -= 1
-                    undo(work, j[k])
-                v.state = frozen(_copy(work))
-                v.ledger = None
-        self._journal = None
-        self._views = []
+        """Close the journal's segment: it keeps a copy of the state at its end for the
+        snapshots still in it to be built from, and the next snapshot opens a new one."""
+        seg = self._segment
+        if seg is not None:
+            seg.end, seg.ledger = _copy(self), None
+        self._segment = self._last = self._journal = None
+
+
+class Segment:
+    """A run of a ledger's undo records, and the state at their end: the ledger itself while
+    the segment is open (`ledger`), a copy once closed (`end`)."""
+
+    __slots__ = ("records", "end", "ledger", "__weakref__")
+
+    records: list
+    end: Parts | None
+    ledger: Ledger | None
 
 
 class Pending:
     """A ledger's state at one moment, built into a State on first read (`resolve`)."""
 
-    __slots__ = ("ledger", "pos", "state", "__weakref__")
+    __slots__ = ("segment", "pos", "state")
 
-    ledger: Ledger | None  # None once built
-    pos: int  # the length of the ledger's journal at that moment
+    segment: Segment | None  # None once built
+    pos: int  # how many of the segment's records were written at that moment
     state: State | None
 
     def resolve(self) -> State:
-        led = self.ledger
-        if led is not None:
-            self.state = led._at(self.pos)
-            self.ledger = None
+        seg = self.segment
+        if seg is not None:
+            work = _copy(seg.ledger if seg.end is None else seg.end)
+            records = seg.records
+            for k in range(len(records) - 1, self.pos - 1, -1):
+                undo(work, records[k])
+            self.state = frozen(work)
+            self.segment = None
         return self.state
 
 

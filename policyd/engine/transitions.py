@@ -66,7 +66,7 @@ def assign(p: Parts, decision: Placement, at: float) -> Parts:
             p._settle()
         j = p._journal
         if j is not None:
-            j.append(("assign", rep, (was, last.get(rep))))  # one record for both: one per lead
+            j.append(("assign", rep, was, last.get(rep)))  # one record for both: one per lead
     n = opens[rep] = 1 if was is None else was + 1
     last[rep] = at
     for kind, key, value in decision.updates:
@@ -174,11 +174,12 @@ def _moved(seats: tuple, away: frozenset[str], rep: str, n: int, last: float | N
 
 def undo(p: Parts, record: tuple) -> None:
     """Put back the value one journal record replaced (ledger.py rebuilds older states so)."""
-    part, key, old = record
-    if part == "assign":
-        _put(p.open, key, old[0])
-        _put(p.last, key, old[1])
+    if record[0] == "assign":  # (part, rep, open count, last assignment)
+        _, rep, was, last = record
+        _put(p.open, rep, was)
+        _put(p.last, rep, last)
         return
+    part, key, old = record
     if part == "count":
         outer, name = key
         target = p.counts[outer]
