@@ -344,7 +344,7 @@ def main() -> None:
             rate = n * policies / pm
             brate = n * policies / bm
             rss = max(x["peak_rss_mb"] for x in p)
-            print(f"{n:>9,}  {policies:>8}  {rate:>15,.0f}  {brate:>16,.0f}  {pm / bm:>5.1f}x  {rss:>13.0f} MB  {runs:>4}", flush=True)
+            print(f"{n:>9,}  {policies:>8}  {rate:>15,.0f}  {brate:>16,.0f}  {pm / bm:>5.2f}x  {rss:>13.0f} MB  {runs:>4}", flush=True)
 
 
 if __name__ == "__main__":

@@ -119,9 +119,10 @@ def test_a_daemon_decision_is_verified_once_its_period_is_revealed(env):
 
 
 def test_the_record_page_is_served_and_checks_itself_in_chromium(env):
-    """After the reveal (the previous test revealed the period): the page embeds the seed and shows match."""
+    """After the reveal: the page embeds the seed and shows match."""
     srv, admin, db, d, _, rid = env
-    assert seeds.get(str(db), PERIOD).revealed
+    if not seeds.get(str(db), PERIOD).revealed:  # the test before reveals it; run alone, this one does
+        seeds.reveal(str(db), PERIOD)
     shot = d / "record.png"
     with open_page(f"{srv.url}/lottery/{rid}?token={admin}", screenshot=shot) as visit:
         page = visit.page
