@@ -5,9 +5,9 @@
 
 Leads are generated (seeded) one at a time, shaped like the Maven CRM pipeline,
 and replayed through policyd's public API alone (`policyd.load`, `Policy.decide`,
-`policyd.apply` and `policyd.close` on a `policyd.Ledger`, each deal closing at its
-close time) with
-policies/maven-crm.policy (one policy) and maven-crm.policy + maven-crm-v2.policy
+and a `policyd.Ledger` moved by its own `apply` and `close`, each deal closing at
+its close time; the agreement check moves it by `policyd.apply` and `policyd.close`)
+with policies/maven-crm.policy (one policy) and maven-crm.policy + maven-crm-v2.policy
 (two, as a review runs them, counting the leads whose rep differs). The
 `policyd replay` command adds its fairness tallies on top; they are not timed
 here. A plain-Python loop in the same run does the same job by hand as the
@@ -102,23 +102,21 @@ def run_policyd(n: int, policies: int) -> dict:
     states = [policyd.Ledger() for _ in loaded]
     pending: list[list] = [[] for _ in loaded]
     assigned = [0] * policies
-    apply, close = policyd.apply, policyd.close
     moved = seq = 0
     t0 = time.perf_counter()
     for row in synthetic(n):
         t = row.arrival
         reps = []
         for k, policy in enumerate(loaded):
-            st, due = states[k], pending[k]
+            st, due = states[k], pending[k]  # a ledger moves in place: its own `close` and `apply`
             while due and due[0][0] <= t:
-                st = close(st, heapq.heappop(due)[2])
+                st.close(heapq.heappop(due)[2])
             d = policy.decide(row.lead, st, SEED)
             if d.rep is not None:
-                st = apply(st, d, t)
+                st.apply(d, t)
                 seq += 1
                 heapq.heappush(due, (row.closed_at, seq, d.rep))
                 assigned[k] += 1
-            states[k] = st
             reps.append(d.rep)
         moved += reps[0] != reps[-1]
     dt = time.perf_counter() - t0

@@ -13,6 +13,7 @@ rebuilt later (ledger.py) instead of copied on every move.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from typing import Any, Protocol
 
 from .roster import rank
@@ -165,7 +166,8 @@ def _moved(seats: tuple, away: frozenset[str], rep: str, n: int, last: float | N
     O[i] = n
     K[i] = rank(cap, n, K[i][2] if last is None else last, i)
     if was != (n < cap) and rep not in away:
-        A = tuple(sorted((*A, i))) if n < cap else tuple([k for k in A if k != i])
+        k = bisect_left(A, i)  # A is in team order
+        A = A[:k] + (i,) + A[k:] if n < cap else A[:k] + A[k + 1 :]
         if len(A) == len(r.indices):
             A = r.indices  # the whole team: rep filters know this tuple and answer it at once
         return r, O, A, K
