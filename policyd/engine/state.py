@@ -127,7 +127,7 @@ _keep = _SETTERS[-1]
 
 def keep_seats(state: Any, seats: tuple) -> None:
     """Keep a state's team-ordered reading on it (availability.py builds it); a ledger's
-    open counts are written in place, so it keeps them as a list of its own."""
+    open counts and ranks are written in place, so it keeps them as lists of its own."""
     if state.__class__ is State:
         _keep(state, seats)
     else:
@@ -160,7 +160,7 @@ _WRITES = {"cursor": "cursors", "wrr": "wrr", "count": "counts"}
 
 def _parts(state: State, writes: tuple[str, ...], seats: bool) -> Parts:
     """`state`'s parts with those in `writes` copied (the rest shared: nothing writes them);
-    with `seats`, its team-ordered reading too, its open counts as a list to write."""
+    with `seats`, its team-ordered reading too, its open counts and ranks as lists to write."""
     p = _new(Parts)
     p.open = dict(state.open) if "open" in writes else state.open
     p.last = dict(state.last) if "last" in writes else state.last

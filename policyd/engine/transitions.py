@@ -34,8 +34,8 @@ class Placement(Protocol):
 class Parts:
     """A state's parts while a transition writes them (names as on State).
 
-    `_seats` is the team-ordered reading (see `State._seats`) with its open counts as a
-    list written in place; `_journal` is None, or the undo records of a ledger.
+    `_seats` is the team-ordered reading (see `State._seats`) with its open counts and
+    ranks as lists written in place; `_journal` is None, or the undo records of a ledger.
     """
 
     __slots__ = ("open", "away", "last", "quota", "cursors", "wrr", "counts", "_seats", "_journal")
