@@ -176,7 +176,9 @@ class Writer:
         raise NotImplementedError
 
     def finish(self, tx: Tx) -> None:
-        """Before COMMIT: write what the batch changed beyond its rows (the state)."""
+        """Before COMMIT: write what the batch changed beyond its rows (the state), then its audit records
+        (`tx.log.finish()`, last: it takes the chain's head)."""
+        tx.log.finish()
 
     def committed(self, tx: Tx) -> None:
         """After COMMIT: adopt the batch's state."""
@@ -242,6 +244,9 @@ class Writer:
             self._batch(ops)
             if stop:
                 break
+        while self._again:  # asked for before the stop: each is answered (tried again, or refused at MAX_TRIES)
+            ops, self._again = self._again, []
+            self._batch(ops)
         self.close()
 
     def _retry(self, op: Op) -> None:
@@ -251,7 +256,12 @@ class Writer:
         self._again.append(op)
 
     def _failure(self, err: BaseException) -> BaseException:
-        """What a caller hears: a database error as a StorageFailure in words (and the health told), others as they are."""
+        """What a caller hears: a database error as a StorageFailure in words (and the health told), others as they are.
+        A team's lock still busy after MAX_TRIES is contention, not a failing database: the health is not told."""
+        if isinstance(err, LockBusy):
+            return StorageFailure(
+                f"the team's lock was busy through {MAX_TRIES} tries (other daemons hold it); nothing was recorded, send it again"
+            )
         if isinstance(err, sqlite3.Error):
             return self.health.failed(err)
         return err
@@ -283,7 +293,6 @@ class Writer:
                     else:
                         results.append((op, None, self._failure(err)))
             self.finish(tx)
-            log_.finish()
             conn.execute("COMMIT")
         except BaseException as err:
             if isinstance(err, LockBusy):  # the whole batch met another writer: nothing was written, all of it again
@@ -291,6 +300,7 @@ class Writer:
                     conn.execute("ROLLBACK")
                 except sqlite3.Error:
                     pass
+                self._again = []  # this batch's own retries, which are among `ops`
                 for op in ops:
                     if op.tries < MAX_TRIES:
                         self._retry(op)
