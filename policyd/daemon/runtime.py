@@ -178,6 +178,8 @@ class Runtime(Writer):
         self._read_state(conn)
 
     def _read_state(self, conn: sqlite3.Connection) -> None:
+        # the counters first: a write after them moves one, so the first batch reads that team again (`_enter`)
+        self._writes = dict(conn.execute("select team, writes from rt_team_lock").fetchall())
         self._stored = {t: json.loads(st) for t, st in conn.execute("select team, state from rt_team_state")}
         self.away_until = _away(conn)
 

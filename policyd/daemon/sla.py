@@ -48,10 +48,13 @@ def tick_team(tx: Tx, team: str, limit: int, redecide: Redecide, count: Callable
     """In one team, under its lock (Tx.use): bring reps back whose away time is over, and act on the SLA
     deadlines that passed, each read again under the lock. With several daemons on one database the first to
     hold the team acts, and the others then find nothing due: every step runs once."""
-    if team not in tx.policies:  # no longer served (the tick was asked for before an activation)
+    pol = tx.policies.get(team)
+    if pol is None:  # no longer served (the tick was asked for before an activation)
         return []
+    reps = pol.compiled.rep_index
+    if not any(rep in reps and until <= tx.now for rep, (until, _) in tx.away.items()) and not rows.due(tx.conn, tx.now, 1, [team]):
+        return []  # nothing due: the team's lock is left to its decisions
     tx.use(team)  # each team's SLA moves its own leads, within its own state
-    reps = tx.compiled.rep_index
     steps: list[dict] = []
     for rep, (until, _) in sorted(tx.away.items()):
         if rep in reps and until <= tx.now:
