@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..engine.codegen import Compiled
-from ..engine.precedence import EXCEPTION, NO_TIER, ROUTE, first_rule
+from ..engine.precedence import EXCEPTION, NO_TIER, ROUTE
 from .eligibility import EligibilityChange, eligibility
 from .kinds import MAX_KINDS, _dims, _lead, _product, _Uses, _walk
 from .kinds_text import _kinds_text, describe
@@ -73,7 +73,7 @@ class Impact:
 
 def _destination(c: Compiled, lead: dict) -> str:
     """Where a lead goes first, by the engine's precedence (exceptions before routes)."""
-    total, _, ti, kind, _, pipe = first_rule(c, lead)
+    total, _, ti, kind, _, pipe = c.first_rule(lead)
     if kind == NO_TIER:
         return f"unassigned (total {total} is in no tier)"
     if kind == EXCEPTION:

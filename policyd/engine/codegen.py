@@ -99,7 +99,7 @@ class Compiled(Roster):
         }
         self.score_points = tuple(tuple(line.points for line in s.lines) for s in policy.scores)
         self.tier_by_total = self._tier_table(policy.tiers)
-        self.exceptions = tuple((self._lead_fn(e.when), self._pipeline("exception", e.name, e.steps, e)) for e in policy.exceptions)
+        self.exceptions = tuple(self._pipeline("exception", e.name, e.steps, e) for e in policy.exceptions)
         self.routes = {r.tier: self._pipeline("route", r.tier, r.steps, r) for r in policy.routes}
         self.route_of_tier: tuple[Pipeline | None, ...] = tuple(self.routes.get(t.name) for t in policy.tiers)
         # the precedence, generated (precedence.py): `score_fn` is the scoring rule, `first_rule`
@@ -107,7 +107,7 @@ class Compiled(Roster):
         self.score_fn, self.first_rule, self.next_rule = precedence.generate(
             policy.scores,
             [e.when for e in policy.exceptions],
-            [pipe for _, pipe in self.exceptions],
+            self.exceptions,
             self.tier_by_total,
             self.route_of_tier,
             self.lead_expr,

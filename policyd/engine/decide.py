@@ -65,7 +65,7 @@ def decide_positional(
     if L is None:  # unusual input: the full validation, which words every refusal
         L = c.schema.validate(lead)
     st = state if state is not None else _EMPTY_STATE
-    total, lines, ti, kind, ei, pipe = c.first_rule(L)  # precedence.first_rule, without the call in between
+    total, lines, ti, kind, ei, pipe = c.first_rule(L)
     tr = [ev.Scores(lines, total, ti)] if trace else None
     lid = L.get("id")
     args = (

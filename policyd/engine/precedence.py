@@ -5,13 +5,13 @@
 2. exceptions in file order, before any route: the first whose `when` holds;
 3. else the tier's route; a tier without a route leaves the lead unassigned.
 
-`generate` writes these rules as Python source once, for one policy: `score` (each
-block's line and the total), `first` (the score, the tier and the first rule to
-try) and `next` (the rule after an exception that placed no one). Deciding walks
-`first_rule` then `next_rule`, and the impact of a change asks `first_rule` where a
-lead goes first, so the two cannot disagree on precedence. Generated rather than
-looped over because it runs for every lead: one call instead of one per block
-and per exception.
+`generate` writes these rules as Python source once, for one policy, as the compiled
+policy's `score_fn` (each block's line and the total), `first_rule` (the score, the
+tier and the first rule to try) and `next_rule` (the rule after an exception that
+placed no one). Deciding asks `first_rule`, then `next_rule` while exceptions fall
+through, and the impact of a change asks `first_rule` where a lead goes first, so
+the two cannot disagree on precedence. Generated rather than looped over because it
+runs for every lead: one call instead of one per block and per exception.
 """
 
 from __future__ import annotations
@@ -39,24 +39,32 @@ def generate(
     ns: dict[str, Any],
 ) -> tuple[Callable, Callable, Callable]:
     """(score, first, next) for one policy: `whens[k]` is exception k's condition and
-    `pipes[k]` its pipeline; `lead_expr` writes a lead condition as source over `L`."""
+    `pipes[k]` its pipeline; `lead_expr` writes a lead condition as source over `L`.
+
+    first(L) -> (total, lines, tier index or None, kind, exception index or -1, pipeline or None);
+    next(L, tier, after) -> (kind, exception index or -1, pipeline or None), for the
+    exceptions after index `after`. kind: EXCEPTION, ROUTE, NO_TIER or NO_ROUTE.
+    """
     ns = dict(ns, TIERS=tier_by_total, ROUTES=tuple(route_of_tier), NO_TIER=NO_TIER, NO_ROUTE=NO_ROUTE)
-    ns.update(EXCEPTION=EXCEPTION, ROUTE=ROUTE)
+    ns.update(EXCEPTION=EXCEPTION, ROUTE=ROUTE, **{f"EX{k}": pipe for k, pipe in enumerate(pipes)})
+    tests = [lead_expr(w) for w in whens]
     body, total, lines = _scoring(scores, lead_expr)
-    for k, pipe in enumerate(pipes):
-        ns[f"EX{k}"] = pipe
-    whens_src = [lead_expr(w) for w in whens]
     first = ["def first(L):", *body, f"    total = {total}", f"    lines = {lines}", "    ti = TIERS.get(total)"]
-    first += ["    if ti is None:", "        return total, lines, None, NO_TIER, -1, None"]
-    first += [f"    if {w}:\n        return total, lines, ti, EXCEPTION, {k}, EX{k}" for k, w in enumerate(whens_src)]
-    first += ["    route = ROUTES[ti]", "    if route is None:", "        return total, lines, ti, NO_ROUTE, -1, None"]
-    first += ["    return total, lines, ti, ROUTE, -1, route"]
-    after = ["def next(L, ti, after):", "    if ti is None:", "        return NO_TIER, -1, None"]
-    after += [f"    if after < {k} and {w}:\n        return EXCEPTION, {k}, EX{k}" for k, w in enumerate(whens_src)]
-    after += ["    route = ROUTES[ti]", "    return (ROUTE, -1, route) if route is not None else (NO_ROUTE, -1, None)"]
+    first += ["    if ti is None:", "        return total, lines, None, NO_TIER, -1, None", *_rules(tests, "total, lines, ti, ", False)]
+    after = ["def next(L, ti, after):", "    if ti is None:", "        return NO_TIER, -1, None", *_rules(tests, "", True)]
     score = ["def score(L):", *body, f"    return {total}, {lines}"]
     exec("\n".join(score + first + after), ns)  # noqa: S102 - our own generated source
     return ns["score"], ns["first"], ns["next"]
+
+
+def _rules(tests: Sequence[str], head: str, guarded: bool) -> list[str]:
+    """Source of rules 2 and 3 for a lead of tier `ti` (not None), each answer prefixed by `head`;
+    `guarded`: only the exceptions after index `after`."""
+    out = []
+    for k, test in enumerate(tests):
+        out.append(f"    if {f'after < {k} and ' if guarded else ''}{test}:\n        return {head}EXCEPTION, {k}, EX{k}")
+    out += ["    route = ROUTES[ti]", "    if route is None:", f"        return {head}NO_ROUTE, -1, None"]
+    return out + [f"    return {head}ROUTE, -1, route"]
 
 
 def _scoring(scores: Sequence[m.Score], lead_expr: Callable[[m.Cond], str]) -> tuple[list[str], str, str]:
@@ -77,18 +85,3 @@ def _scoring(scores: Sequence[m.Score], lead_expr: Callable[[m.Cond], str]) -> t
     total = " + ".join(f"p{si}" for si in range(len(scores))) or "0"
     lines = "(" + "".join(f"s{si}, " for si in range(len(scores))) + ")"
     return body, total, lines
-
-
-def next_rule(c: Any, L: dict, tier: int | None, after: int = -1) -> Rule:
-    """The next rule for a lead of tier index `tier`, after exception index `after`.
-
-    Returns (kind, exception index or -1, pipeline): kind is EXCEPTION (the first
-    exception after `after` whose `when` holds), ROUTE (the tier's route), NO_TIER
-    or NO_ROUTE (the pipeline is then None).
-    """
-    return c.next_rule(L, tier, after)
-
-
-def first_rule(c: Any, L: dict) -> tuple[int, tuple[int, ...], int | None, str, int, Any]:
-    """(total, each block's matching line, tier index or None, then `next_rule`'s kind, exception index, pipeline)."""
-    return c.first_rule(L)

@@ -40,7 +40,7 @@ def quota_of(c: Compiled, state: State, rep: str, at: float | None) -> dict[str,
 
 def share_pipelines(c: Compiled) -> list[tuple[str, Shares]]:
     """Each pipeline that picks by `pick shares`, with its strategy as the compiler bound it (targets, period)."""
-    pipes = [*c.routes.values(), *(p for _, p in c.exceptions)]
+    pipes = [*c.routes.values(), *c.exceptions]
     out = []
     for p in pipes:
         for st in p.steps:
