@@ -101,6 +101,11 @@ CHECKS: list[Check] = [
 
 def check_policy(policy: m.Policy, extra: Iterable[Diagnostic] = ()) -> list[Diagnostic]:
     """Every diagnostic for a parsed policy, in a stable order."""
+    return checked(policy, extra)[0]
+
+
+def checked(policy: m.Policy, extra: Iterable[Diagnostic] = ()) -> tuple[list[Diagnostic], Context]:
+    """`check_policy`'s diagnostics, and the context the checks read (with the compiled policy, when they built it)."""
     ctx = Context(policy)
     out = list(extra)
     for check in CHECKS:
@@ -114,7 +119,7 @@ def check_policy(policy: m.Policy, extra: Iterable[Diagnostic] = ()) -> list[Dia
         if key not in seen:
             seen.add(key)
             unique.append(d)
-    return unique
+    return unique, ctx
 
 
-__all__ = ["CHECKS", "Context", "check_policy", "ERROR", "WARNING", "NOTE"]
+__all__ = ["CHECKS", "Context", "check_policy", "checked", "ERROR", "WARNING", "NOTE"]

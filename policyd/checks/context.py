@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
+from ..engine.codegen import Compiled, compile_policy
 from ..lang import model as m
 
 REP_ATTRIBUTES = ("load", "open", "quota", "capacity", "weight")
@@ -15,6 +16,15 @@ NUMERIC = ("int", "number")
 @dataclass
 class Context:
     policy: m.Policy
+
+    @cached_property
+    def compiled(self) -> Compiled:
+        """The policy compiled, once: the analysis decides with it, and the load that checked keeps it."""
+        return compile_policy(self.policy)
+
+    def compiled_if_built(self) -> Compiled | None:
+        """`compiled` when the checks built it (a cached_property keeps its value in the instance's dict), else None."""
+        return self.__dict__.get("compiled")
 
     @cached_property
     def fields(self) -> dict[str, m.LeadField]:

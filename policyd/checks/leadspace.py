@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-from ..engine.codegen import Compiled, compile_policy
+from ..engine.codegen import Compiled
 from ..engine.decide import decide
 from ..engine.schema import LeadError
 from ..engine.state import State
@@ -66,9 +66,9 @@ class LeadSpace:
     def policy(self) -> m.Policy:
         return self.ctx.policy
 
-    @cached_property
+    @property
     def compiled(self) -> Compiled:
-        return compile_policy(self.policy)
+        return self.ctx.compiled
 
     @cached_property
     def conditions(self) -> list[m.Cond]:

@@ -9,7 +9,7 @@ from ..engine.codegen import Compiled, compile_policy
 from ..lang import model as m
 from ..lang.diagnostics import Diagnostic
 from ..lang.parse import load_file, parse_text
-from .check import check_policy
+from .check import checked
 
 
 @dataclass
@@ -43,10 +43,16 @@ class Loaded:
 def load_path(path: str | Path) -> Loaded:
     """Parse and check a policy file. Raises PolicyError when it cannot be parsed."""
     policy, problems = load_file(path)
-    return Loaded(policy, check_policy(policy, problems), str(path))
+    return _loaded(policy, problems, str(path))
 
 
 def load_text(text: str, file: str = "<policy>", base_dir: Path | None = None, root: Path | None = None) -> Loaded:
     """Parse and check policy text; `team from` reads inside `root` (default: base_dir's repository)."""
     policy, problems = parse_text(text, file, base_dir, root)
-    return Loaded(policy, check_policy(policy, problems), file)
+    return _loaded(policy, problems, file)
+
+
+def _loaded(policy: m.Policy, problems: list[Diagnostic], label: str) -> Loaded:
+    """Checked; the policy the analysis compiled is kept, not compiled again on first use."""
+    diagnostics, ctx = checked(policy, problems)
+    return Loaded(policy, diagnostics, label, ctx.compiled_if_built())
