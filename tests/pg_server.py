@@ -181,8 +181,7 @@ class Proxy:
         parts = urlsplit(url)
         self.upstream = (parts.hostname or "127.0.0.1", parts.port or 5432)
         self.listener = socket.create_server(("127.0.0.1", 0))
-        port = self.listener.getsockname()[1]
-        self.url = url.replace(f"{parts.hostname}:{parts.port}", f"127.0.0.1:{port}", 1)
+        self.url = self.via(url)
         self.delay = delay
         self.open: list[socket.socket] = []
         self.down = False

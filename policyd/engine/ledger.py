@@ -18,7 +18,7 @@ one small object: nothing keeps count of them.
 from __future__ import annotations
 
 from .state import State, frozen
-from .transitions import Parts, assign, release, undo
+from .transitions import Parts, assign, release, undo, writable
 
 _new = object.__new__
 
@@ -38,7 +38,7 @@ class Ledger(Parts):
         s = state if state is not None else State()
         _fill(self, s)
         seats = s._seats
-        self._seats = (seats[0], list(seats[1]), seats[2], list(seats[3])) if seats is not None else None
+        self._seats = writable(seats) if seats is not None else None
         self._segment: Segment | None = None  # the journal's open segment (its records are `_journal`)
         self._last: Pending | None = None  # the snapshot handed out last, for a decision made before any move
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from .transitions import Parts, Placement, assign, count, release, set_open, turn_away
+from .transitions import Parts, Placement, assign, count, release, set_open, turn_away, writable
 
 _EMPTY: Mapping = MappingProxyType({})
 
@@ -131,7 +131,7 @@ def keep_seats(state: Any, seats: tuple) -> None:
     if state.__class__ is State:
         _keep(state, seats)
     else:
-        state._seats = (seats[0], list(seats[1]), seats[2], list(seats[3]))
+        state._seats = writable(seats)
 
 
 def _state(opens, away, last, quota, cursors, wrr, counts, seats=None) -> State:
@@ -171,7 +171,7 @@ def _parts(state: State, writes: tuple[str, ...], seats: bool) -> Parts:
     p.counts = {k: dict(v) for k, v in c.items()} if "counts" in writes else c
     p.away = state.away
     s = state._seats
-    p._seats = (s[0], list(s[1]), s[2], list(s[3])) if (seats and s is not None) else s
+    p._seats = writable(s) if (seats and s is not None) else s
     p._journal = None
     return p
 

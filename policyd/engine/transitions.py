@@ -83,6 +83,7 @@ def assign(p: Parts, decision: Placement, at: float) -> Parts:
             wrr[key] = value
         elif kind == "count":
             count(p, key, rep if value is None else value, 1)
+            j = p._journal  # the count may have closed the journal's segment
     seats = p._seats
     if seats is not None:
         p._seats = _moved(seats, p.away, rep, n, at)
@@ -151,6 +152,11 @@ def set_open(p: Parts, counts: dict[str, int]) -> Parts:
         opens[rep] = n
     p._seats = None
     return p
+
+
+def writable(seats: tuple) -> tuple:
+    """A team-ordered reading whose open counts and ranks are lists of its own, for moves to write in place."""
+    return (seats[0], list(seats[1]), seats[2], list(seats[3]))
 
 
 def _moved(seats: tuple, away: frozenset[str], rep: str, n: int, last: float | None) -> tuple:

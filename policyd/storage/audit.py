@@ -57,10 +57,6 @@ class Appender:
         self.pending: list[tuple[float, str, str, dict]] = []
         self.written: tuple[int, int] | None = None  # (first, last) seq that `finish` wrote
 
-    @property
-    def dirty(self) -> bool:
-        return bool(self.pending)
-
     def append(self, at: float, kind: str, actor: str, data: dict) -> None:
         self.pending.append((at, kind, actor, data))
 
